@@ -1,0 +1,13 @@
+"""nsoc: an open, hardware-accurate simulator of BrainChip's Akida neuromorphic SoC.
+
+``import nsoc`` never imports TensorFlow; the Keras front end lives in :mod:`nsoc.converter`.
+"""
+from .errors import (ConversionError, InputError, MappingError, ModelFormatError,
+                     ModelValidationError, NsocError)
+from .layers import LAYER_TYPES, Layer, make_layer
+from .model import Model, load
+
+__version__ = "0.1.0"
+
+__all__ = ["Model", "load", "Layer", "make_layer", "LAYER_TYPES", "NsocError", "ModelFormatError",
+           "ModelValidationError", "InputError", "MappingError", "ConversionError"]
