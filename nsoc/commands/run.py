@@ -1,0 +1,96 @@
+"""``nsoc run MODEL.fbz --input DATA.npy``: run a model on a batch of inputs.
+
+Writes the outputs (float32 ``predict`` values, or the raw integer potentials with ``--raw``) to
+an ``.npy`` file, by default beside the input, and prints the number of samples, the output shape,
+the throughput and, for a classifier, a top-1 histogram.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run", help="run a model on inputs from a .npy file",
+        description="Run an nsoc model on a batch of NHWC inputs stored in a .npy file.")
+    p.add_argument("model", help="nsoc model file (.fbz)")
+    p.add_argument("--input", "-i", required=True, help="inputs, a .npy array (N, X, Y, C)")
+    p.add_argument("--output", "-o", help="where to write the outputs (.npy); default: "
+                   "<input>_<model>_outputs.npy beside the input")
+    p.add_argument("--raw", action="store_true",
+                   help="write the integer potentials (forward) instead of predict's float32")
+    p.add_argument("--batch-size", type=int, default=0,
+                   help="samples per chunk streamed through the layers (default: automatic)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=run)
+
+
+def default_output_path(input_path: str, model_path: str) -> str:
+    base, _ = os.path.splitext(input_path)
+    stem = os.path.splitext(os.path.basename(model_path))[0]
+    return f"{base}_{stem}_outputs.npy"
+
+
+def load_inputs(path: str) -> np.ndarray:
+    """Memory-map a .npy file; every problem becomes an InputError with the expected form."""
+    if not os.path.exists(path):
+        raise InputError(f"input file not found: {path}; pass a .npy array of shape (N, X, Y, C)")
+    if os.path.isdir(path):
+        raise InputError(f"input {path} is a directory; pass a .npy file")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"cannot read {path} as a .npy array ({exc}); save inputs with "
+                         f"numpy.save(path, array)") from None
+
+
+def check_output_path(out: str, protected: list[str], force: bool) -> None:
+    real = os.path.realpath(out)
+    for path in protected:
+        if os.path.exists(path) and os.path.realpath(path) == real:
+            raise InputError(f"output path {out} is the input or model file; choose another -o")
+    if os.path.exists(out) and not force:
+        raise InputError(f"output file {out} already exists; pass --force to overwrite it or "
+                         f"choose another path with --output")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise InputError(f"output directory {parent} does not exist; create it first")
+
+
+def save_atomic(path: str, array: np.ndarray) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}.npy"
+    try:
+        np.save(tmp, array)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def run(args) -> int:
+    from ..info import top1_histogram
+    from ..model import load
+    if args.batch_size < 0:
+        raise InputError(f"--batch-size must be >= 0, got {args.batch_size}")
+    model = load(args.model)
+    x = load_inputs(args.input)
+    out_path = args.output or default_output_path(args.input, args.model)
+    check_output_path(out_path, [args.input, args.model], args.force)
+    start = time.perf_counter()
+    y = (model.forward(x, batch_size=args.batch_size) if args.raw
+         else model.predict(x, batch_size=args.batch_size))
+    elapsed = time.perf_counter() - start
+    save_atomic(out_path, y)
+    n = x.shape[0]
+    print(f"samples: {n}")
+    print(f"output: {y.dtype} {tuple(y.shape)} -> {out_path}")
+    print(f"throughput: {n / max(elapsed, 1e-9):,.1f} samples/s ({elapsed:.3f} s, host)")
+    if y.ndim == 4 and y.shape[1] == 1 and y.shape[2] == 1 and y.shape[3] > 1:
+        hist = top1_histogram(np.asarray(y))
+        print("top-1 histogram: " + ", ".join(f"{c}: {k}" for c, k in sorted(hist.items())))
+    return 0
