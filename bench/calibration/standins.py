@@ -1,0 +1,183 @@
+"""Stand-ins of the published DS-CNN KWS and AkidaNet 0.5 models as nsoc Akida 1.0 IR models.
+
+Architectures as published (DS-CNN-S of Zhang et al. "Hello Edge" as in BrainChip's model zoo:
+conv 64 5x5... here the akida_models ``ds_cnn_kws`` layout; AkidaNet alpha 0.5 of akida_models),
+8-bit input layer, 4-bit weights and 4-bit activations (8/4/4), random weights.  Thresholds are
+set per layer to reach a chosen activation density (fraction of non-zero outputs), and the
+activations of each layer are synthesised at that density: the stand-ins are for timing, not for
+accuracy, so they do not need the functional engine.
+
+Also: the AKD1000 mesh (from the virtual device listing in reference/hardware.md) and a simple
+AllNps-style mapping used when ``nsoc.hardware.mapping`` is not available.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nsoc import Model, make_layer
+from nsoc.hardware.types import Device, Ident, LayerMapping, Mesh, NPComponent, NPInfo, Sequence
+
+AKD1000_NODES = [(1, 3), (1, 4), (1, 5), (2, 3), (2, 4), (2, 5), (3, 1), (3, 2), (3, 3), (3, 4),
+                 (3, 5), (4, 1), (4, 2), (4, 3), (4, 4), (4, 5), (5, 2), (5, 3), (5, 4), (5, 5)]
+
+
+def akd1000() -> Device:
+    """AKD1000 mesh: 20 nodes x 4 NPs minus the 2 DMA slots of node (3,1); slot 0 is FNP3-capable,
+    node (4,1) holds the 4 FNP2."""
+    nps = []
+    for node in AKD1000_NODES:
+        for i in range(4):
+            if node == (3, 1) and i < 2:
+                continue
+            types = {"CNP1"}
+            if node == (4, 1):
+                types.add("FNP2")
+            elif i == 0:
+                types.add("FNP3")
+            else:
+                types.add("CNP2")
+            nps.append(NPInfo(Ident(node[0], node[1], i), frozenset(types)))
+    mesh = Mesh(nps=nps, dma_event=Ident(3, 1, 0), dma_conf=Ident(3, 1, 1),
+                hrc=NPInfo(Ident(0, 0, 0), frozenset({"HRC"})))
+    return Device("AKD1000", "v1", "BC.00.000.002", mesh)
+
+
+def _v1(kind, name, inb, dims_in, filters, k=3, s=1, wbits=4, pool=0, rng=None, **extra):
+    cin = dims_in[2]
+    p = dict(filters=filters, kernel_height=k, kernel_width=k, stride_x=s, stride_y=s,
+             padding=1, act_bits=4, activation=1, weights_bits=wbits, pool_type=pool)
+    if pool == 1:
+        p.update(pooling_height=2, pooling_width=2, pooling_stride_x=2, pooling_stride_y=2)
+    p.update(extra)
+    hi = (1 << (wbits - 1)) - 1
+    v = {"threshold": np.zeros(filters, np.int32), "act_step": np.ones(filters, np.float32)}
+    if kind == "SeparableConvolutional":
+        v["weights"] = rng.integers(-hi, hi + 1, (k, k, cin, 1)).astype(np.int8)
+        v["weights_pw"] = rng.integers(-hi, hi + 1, (1, 1, cin, filters)).astype(np.int8)
+    else:
+        v["weights"] = rng.integers(-hi, hi + 1, (k, k, cin, filters)).astype(np.int8)
+    return make_layer(kind, name, p, v, [inb] if inb else [])
+
+
+def dscnn_kws(rng=None) -> Model:
+    """DS-CNN KWS (akida_models ds_cnn_kws): 49x10x1 -> conv 5x5/2 64 (HRC) -> 4 x separable
+    3x3 64 (the last with global average pooling) -> dense 33."""
+    rng = rng or np.random.default_rng(0)
+    layers = [make_layer("InputConvolutional", "conv_0", dict(
+        filters=64, kernel_height=5, kernel_width=5, stride_x=2, stride_y=2, padding=1,
+        act_bits=4, activation=1, weights_bits=8, input_channels=1, input_height=10,
+        input_width=49), {"weights": rng.integers(-127, 128, (5, 5, 1, 64)).astype(np.int8),
+                          "threshold": np.zeros(64, np.int32),
+                          "act_step": np.ones(64, np.float32)})]
+    dims = (25, 5, 64)
+    prev = "conv_0"
+    for i in range(1, 5):
+        pool = 2 if i == 4 else 0
+        layers.append(_v1("SeparableConvolutional", f"separable_{i}", prev, dims, 64,
+                          pool=pool, rng=rng))
+        prev = f"separable_{i}"
+    layers.append(make_layer("FullyConnected", "dense_5", dict(units=33, act_bits=4,
+                                                               activation=0, weights_bits=4),
+                             {"weights": rng.integers(-7, 8, (1, 1, 64, 33)).astype(np.int8),
+                              "threshold": np.zeros(33, np.int32),
+                              "act_step": np.ones(33, np.float32)}, [prev]))
+    return Model(layers, "v1")
+
+
+def akidanet_05(rng=None, size=224) -> Model:
+    """AkidaNet alpha 0.5 (akida_models akidanet_imagenet): conv 3x3/2 16 (HRC), conv 32,
+    conv 3x3/2 64, conv 64, sep 3x3/2 128, sep 128, sep 3x3/2 256, 5 x sep 256... as published:
+    channel counts halved from AkidaNet 1.0 (32, 64, 128, 128, 256, 256, 512 x6, 1024 x2);
+    head: separable 1024*0.5 with global average pooling then dense 1000."""
+    rng = rng or np.random.default_rng(0)
+    a = 0.5
+    c = lambda n: int(n * a)
+    layers = [make_layer("InputConvolutional", "conv_0", dict(
+        filters=c(32), kernel_height=3, kernel_width=3, stride_x=2, stride_y=2, padding=1,
+        act_bits=4, activation=1, weights_bits=8, input_channels=3, input_height=size,
+        input_width=size), {"weights": rng.integers(-127, 128, (3, 3, 3, c(32))).astype(np.int8),
+                            "threshold": np.zeros(c(32), np.int32),
+                            "act_step": np.ones(c(32), np.float32)})]
+    spec = [("Convolutional", c(64), 1), ("Convolutional", c(128), 2),
+            ("Convolutional", c(128), 1), ("SeparableConvolutional", c(256), 2),
+            ("SeparableConvolutional", c(256), 1), ("SeparableConvolutional", c(512), 2)] + \
+        [("SeparableConvolutional", c(512), 1)] * 5 + \
+        [("SeparableConvolutional", c(1024), 2), ("SeparableConvolutional", c(1024), 1)]
+    model_layers = layers
+    dims = [size // 2, size // 2, c(32)]
+    prev = "conv_0"
+    for i, (kind, f, s) in enumerate(spec, start=1):
+        last = i == len(spec)
+        name = f"{'conv' if kind == 'Convolutional' else 'separable'}_{i}"
+        # Akida 1.0: stride 2 is done as max pooling 2x2 after a stride-1 conv
+        model_layers.append(_v1(kind, name, prev, dims, f, pool=2 if last else (1 if s == 2 else 0),
+                                rng=rng))
+        dims = [dims[0] // s, dims[1] // s, f]
+        prev = name
+    model_layers.append(make_layer("FullyConnected", "classifier", dict(
+        units=1000, act_bits=4, activation=0, weights_bits=4),
+        {"weights": rng.integers(-7, 8, (1, 1, c(1024), 1000)).astype(np.int8),
+         "threshold": np.zeros(1000, np.int32), "act_step": np.ones(1000, np.float32)}, [prev]))
+    return Model(model_layers, "v1")
+
+
+def synth_activations(model: Model, n_frames: int, density, rng=None) -> tuple[np.ndarray, dict]:
+    """Input batch and {layer: activations} with a fraction ``density`` (per layer: a float or
+    {name: float}) of non-zero 4-bit outputs, spatially clustered like real feature maps."""
+    rng = rng or np.random.default_rng(1)
+    x = rng.integers(0, 256, (n_frames,) + tuple(model.input_shape)).astype(np.uint8)
+    acts = {}
+    for lay in model.layers:
+        d = density[lay.name] if isinstance(density, dict) else density
+        shape = (n_frames,) + tuple(lay.output_dims)
+        if lay.params.get("activation", 1) == 0:
+            acts[lay.name] = rng.integers(-1000, 1000, shape).astype(np.int32)
+            continue
+        on = rng.random(shape) < d
+        acts[lay.name] = (on * rng.integers(1, 16, shape)).astype(np.uint8)
+    return x, acts
+
+
+def map_allnps(model: Model, device: Device) -> None:
+    """AllNps-style mapping (fallback when nsoc.hardware.mapping is not ready): the HRC takes the
+    input convolution; the CNP1 NPs are shared among the conv layers in proportion to their
+    synaptic work (at least one each, filters split evenly); the dense layer goes on FNP2
+    (external weights) when its weights exceed an NP's weight SRAM, else on an FNP3."""
+    fnp2 = [n for n in device.mesh.nps if "FNP2" in n.types]
+    fnp3 = [n for n in device.mesh.nps if "FNP3" in n.types]
+    fc = [l for l in model.layers if l.TYPE == "FullyConnected"]
+    convs = [l for l in model.layers if l.TYPE in ("Convolutional", "SeparableConvolutional")]
+    used = set()
+    fc_np = {}
+    for l in fc:
+        wbytes = l.variables["weights"].size * l.params["weights_bits"] // 8
+        pool = fnp2 if wbytes > device.mesh.np_sram_size.weight_bytes else fnp3
+        npi = next(n for n in pool if n.ident not in used)
+        used.add(npi.ident)
+        fc_np[l.name] = NPComponent(npi.ident, "FNP2" if pool is fnp2 else "FNP3",
+                                    l.params["units"], mem_info={"external_size": wbytes}
+                                    if pool is fnp2 else {})
+    free = [n for n in device.mesh.nps if n.ident not in used and "CNP1" in n.types]
+    work = np.array([max(l.macs, 1) for l in convs], np.float64)
+    share = np.maximum(1, np.floor(work / work.sum() * len(free))).astype(int)
+    while share.sum() > len(free):
+        share[np.argmax(share)] -= 1
+    share = np.minimum(share, [l.params["filters"] for l in convs])
+    lms = []
+    k = 0
+    for lay in model.layers:
+        if lay.TYPE == "InputConvolutional":
+            lms.append(LayerMapping(lay.name, lay.TYPE, [NPComponent(Ident(0, 0, 0), "HRC", 0)]))
+        elif lay in convs:
+            n = int(share[convs.index(lay)])
+            f = lay.params["filters"]
+            bounds = np.linspace(0, f, n + 1).astype(int)
+            comps = [NPComponent(free[k + i].ident, "CNP1", int(bounds[i + 1] - bounds[i]),
+                                 start_neuron=int(bounds[i])) for i in range(n)]
+            k += n
+            lms.append(LayerMapping(lay.name, lay.TYPE, comps))
+        elif lay.name in fc_np:
+            lms.append(LayerMapping(lay.name, lay.TYPE, [fc_np[lay.name]]))
+    model.sequences = [Sequence("HW/" + model.layers[0].name + "-" + model.layers[-1].name,
+                                "Hardware", [lms])]
+    model.device = device

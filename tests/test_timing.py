@@ -1,0 +1,214 @@
+"""Cycle-level simulator: kernels against their numpy reference and the done-when properties.
+
+The models are small nsoc Akida 1.0 IR models mapped by hand on a small mesh; their activations
+are synthesised (sparse 4-bit integers) so that the event counts are controlled exactly.
+"""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from nsoc import Model, make_layer
+from nsoc.hardware.timing import (TimingParamError, parse_param_overrides, simulate,
+                                  timing_params)
+from nsoc.hardware.types import Device, Ident, LayerMapping, Mesh, NPComponent, NPInfo, Sequence
+from nsoc.kernels.timing import row_channel_stats, row_channel_stats_ref
+
+
+def _device(cols=3, rows=2):
+    nps = [NPInfo(Ident(c, r, i), frozenset({"CNP1", "FNP3"}))
+           for c in range(1, cols + 1) for r in range(1, rows + 1) for i in range(4)]
+    return Device("TestMesh", "v1", "test", Mesh(nps=nps, dma_event=Ident(1, 1, 0),
+                                                 dma_conf=Ident(1, 1, 1)))
+
+
+def _conv(name, inb, cin, filters, rng):
+    return make_layer("Convolutional", name, dict(
+        filters=filters, kernel_height=3, kernel_width=3, padding=1, act_bits=4,
+        weights_bits=4), {"weights": rng.integers(-7, 8, (3, 3, cin, filters)).astype(np.int8),
+                          "threshold": np.zeros(filters, np.int32),
+                          "act_step": np.ones(filters, np.float32)}, [inb])
+
+
+def _model(n_conv=2, size=12, ch=8):
+    rng = np.random.default_rng(0)
+    layers = [make_layer("InputData", "input", dict(input_channels=ch, input_height=size,
+                                                    input_width=size, input_bits=4,
+                                                    input_signed=0))]
+    prev = "input"
+    for i in range(n_conv):
+        layers.append(_conv(f"conv{i}", prev, ch, ch, rng))
+        prev = f"conv{i}"
+    layers.append(make_layer("FullyConnected", "fc", dict(units=10, activation=0),
+                             {"weights": rng.integers(-7, 8, (1, 1, size * size * ch, 10)
+                                                      ).astype(np.int8),
+                              "threshold": np.zeros(10, np.int32),
+                              "act_step": np.ones(10, np.float32)}, [prev]))
+    return Model(layers, "v1")
+
+
+def _map(model, device, placement):
+    """placement: {layer: [(col, row, id), ...]} (filters split evenly)."""
+    lms = [LayerMapping("input", "InputData")]
+    for lay in model.layers[1:]:
+        ids = placement[lay.name]
+        f = lay.output_dims[2]
+        b = np.linspace(0, f, len(ids) + 1).astype(int)
+        typ = "FNP3" if lay.TYPE == "FullyConnected" else "CNP1"
+        lms.append(LayerMapping(lay.name, lay.TYPE, [
+            NPComponent(Ident(*i), typ, int(b[k + 1] - b[k]), start_neuron=int(b[k]))
+            for k, i in enumerate(ids)]))
+    model.sequences = [Sequence("HW", "Hardware", [lms])]
+    model.device = device
+
+
+def _acts(model, n, density, seed=0):
+    rng = np.random.default_rng(seed)
+    out = {}
+    x = None
+    for lay in model.layers:
+        shape = (n,) + tuple(lay.output_dims)
+        if lay.TYPE == "FullyConnected":
+            out[lay.name] = rng.integers(-50, 50, shape).astype(np.int32)
+        else:
+            out[lay.name] = ((rng.random(shape) < density) * rng.integers(1, 16, shape)
+                             ).astype(np.uint8)
+        if x is None:
+            x = out[lay.name]
+    return x, out
+
+
+PLACE = {"conv0": [(2, 1, 0), (2, 1, 1)], "conv1": [(3, 1, 0), (3, 2, 0)], "fc": [(1, 2, 0)]}
+
+
+@pytest.fixture(scope="module")
+def mapped():
+    m = _model()
+    _map(m, _device(), PLACE)
+    return m
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5), st.integers(1, 6),
+       st.floats(0, 1), st.integers(0, 2**16))
+def test_row_stats_kernel_matches_reference(f, x, y, c, density, seed):
+    rng = np.random.default_rng(seed)
+    act = ((rng.random((f, x, y, c)) < density) * rng.integers(-8, 8, (f, x, y, c))
+           ).astype(np.int8)
+    taps = rng.integers(0, 4, y)
+    cnt, tap = row_channel_stats(act, taps)
+    rc, rt = row_channel_stats_ref(act, taps)
+    np.testing.assert_array_equal(cnt, rc)
+    np.testing.assert_array_equal(tap, rt)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(0.02, 0.6), st.floats(0.05, 0.4), st.integers(0, 1000))
+def test_more_events_never_take_fewer_cycles(mapped, density, extra, seed):
+    x, acts = _acts(mapped, 1, density, seed)
+    rng = np.random.default_rng(seed + 1)
+    more = {}
+    for k, a in acts.items():
+        if k == "fc":
+            more[k] = a
+            continue
+        add = (rng.random(a.shape) < extra) & (a == 0)
+        more[k] = np.where(add, 3, a).astype(a.dtype)  # a superset of the events
+    r0 = simulate(mapped, x, activations=acts)
+    r1 = simulate(mapped, more["input"], activations=more)
+    assert r1.latency_cycles >= r0.latency_cycles
+    for a, b in zip(r0.layers, r1.layers):
+        assert b.busy_cycles >= a.busy_cycles
+        assert b.events_in >= a.events_in
+
+
+def test_zero_frame_costs_only_fixed_per_frame_work(mapped):
+    x, acts = _acts(mapped, 1, 0.0)
+    r = simulate(mapped, x, activations=acts)
+    P = {k: v["value"] for k, v in timing_params(mapped.device).items()}
+    for lay in r.layers:
+        assert lay.events_in == 0
+        assert lay.actions.synaptic_ops == 0 and lay.actions.input_sram_reads == 0
+        if lay.type == "Convolutional":  # threshold-and-fire over the neurons held, nothing else
+            neurons = 12 * 12 * 4
+            assert lay.busy_cycles == pytest.approx(neurons / P["fire_neurons_per_cycle"], abs=1)
+    x_dense, acts_dense = _acts(mapped, 1, 0.3)
+    dense = simulate(mapped, x_dense, activations=acts_dense)
+    assert r.latency_cycles < dense.latency_cycles
+    # the fixed work does not depend on the (all-zero) values of another zero frame
+    x2, acts2 = _acts(mapped, 1, 0.0, seed=5)
+    assert simulate(mapped, x2, activations=acts2).latency_cycles == r.latency_cycles
+
+
+def test_throughput_bounded_by_slowest_stage(mapped):
+    x, acts = _acts(mapped, 1, 0.3)
+    n = 6
+    r = simulate(mapped, x, activations=acts, batch_size=n)
+    slowest = max(l.busy_cycles + l.stall_cycles for l in r.layers) / n
+    assert r.interval_cycles >= slowest * 0.99
+    assert r.fps <= r.clock_hz / slowest * 1.01
+    # making one layer's events 50x dearer makes it the bottleneck: the stream runs at its pace
+    slow = simulate(mapped, x, activations=acts, batch_size=n,
+                    overrides={"cnp_event_cycles": 200})
+    per_frame = max(l.busy_cycles for l in slow.layers) / n
+    assert slow.interval_cycles == pytest.approx(per_frame, rel=0.05)
+    assert slow.latency_cycles == slow.frames[0]
+    assert len(slow.frames) == n and sum(slow.frames) == pytest.approx(slow.total_cycles, abs=n)
+
+
+def test_two_layers_sharing_a_link_are_slower():
+    # conv0 -> conv1 crosses (1,1)->(2,1)->(3,1); conv2 -> conv3 uses the same links when
+    # placed in row 1, disjoint links of the same length when placed in row 2
+    def run(row):
+        m = _model(n_conv=4)
+        place = {"conv0": [(1, 1, 2)], "conv1": [(3, 1, 1)], "conv2": [(1, row, 3)],
+                 "conv3": [(3, row, 2)], "fc": [(2, 2, 0)]}
+        _map(m, _device(), place)
+        x, acts = _acts(m, 2, 0.5, seed=3)
+        return simulate(m, x, activations=acts, batch_size=4,
+                        overrides={"link_width_bits": 2, "router_latency_cycles": 1})
+    shared, alone = run(1), run(2)
+    assert shared.total_cycles > alone.total_cycles
+    peak = max(l.flits for l in shared.links)
+    assert peak > max(l.flits for l in alone.links)
+
+
+def test_result_dict_and_actions(mapped):
+    x, acts = _acts(mapped, 2, 0.25)
+    r = simulate(mapped, x, activations=acts)
+    d = json.loads(json.dumps(r.to_dict()))
+    for key in ("clock_hz", "latency_cycles", "latency_us", "fps", "frames", "layers", "nps",
+                "links"):
+        assert key in d
+    assert d["latency_us"] == pytest.approx(r.latency_cycles / r.clock_hz * 1e6)
+    assert len(d["frames"]) == 2 and len(d["nps"]) == 5
+    conv0 = r.layer("conv0")
+    ev = int(np.count_nonzero(acts["input"]))
+    assert conv0.events_in == ev and conv0.events_out == np.count_nonzero(acts["conv0"])
+    # 3x3 'same' conv: synaptic ops = sum over events of in-bounds taps x filters
+    taps = np.array([2] + [3] * 10 + [2])
+    nz = acts["input"] != 0
+    expect = int((nz * taps[None, :, None, None] * taps[None, None, :, None]).sum()) * 8
+    assert conv0.actions.synaptic_ops == expect
+    assert conv0.actions.noc_flit_hops > 0 and r.links
+    assert r.layer("fc").actions.neurons_updated == 20
+
+
+def test_params_overrides_and_errors(mapped):
+    p = timing_params("AKD1000", {"router_latency_cycles": 7})
+    assert p["router_latency_cycles"] == {"value": 7.0, "unit": "cycles/hop",
+                                          "source": "override"}
+    for entry in timing_params("AKD1000").values():
+        assert set(entry) == {"value", "unit", "source"}
+    with pytest.raises(TimingParamError, match="unknown timing parameter"):
+        timing_params(None, {"no_such_key": 1})
+    with pytest.raises(TimingParamError, match="key=value"):
+        parse_param_overrides(["router_latency_cycles"])
+    assert parse_param_overrides(["link_width_bits=64"]) == {"link_width_bits": 64.0}
+    x, acts = _acts(mapped, 1, 0.2)
+    with pytest.raises(TimingParamError, match="clock mode"):
+        simulate(mapped, x, activations=acts, clock_mode="Turbo")
+    eco = simulate(mapped, x, activations=acts, clock_mode="LowPower")
+    perf = simulate(mapped, x, activations=acts)
+    assert eco.latency_cycles == perf.latency_cycles and eco.latency_us > perf.latency_us
