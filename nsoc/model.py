@@ -27,6 +27,7 @@ class Model:
         self._by_name: dict[str, Layer] = {}
         self.sequences = None  # set by map()
         self.device = None
+        self.map_mode = None  # set by map()
         for layer in layers:
             self._add(layer)
         if not self.layers:

@@ -1,0 +1,79 @@
+"""``nsoc map MODEL.fbz --device NAME``: place a model on an Akida device and show where it runs.
+
+Prints the per-layer NP allocation (NP ident, type, filters, input and weight memory), the
+sequences and passes, the memory totals and a picture of the mesh; ``--json`` prints the mapping
+as the refcases' mapping.json entries, or ``{"error": ...}`` with exit status 2.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "map", help="map a model onto an Akida device (NPs, sequences, passes, memory)",
+        description="Map an nsoc model onto a built-in device (see `nsoc devices`) or a custom "
+                    "IP ('custom:CNPS,FNPS[,SKIP_DMA_CHANNELS][,v1|v2]').")
+    p.add_argument("model", help="nsoc model file (.fbz)")
+    p.add_argument("--device", "-d", default="AKD1000",
+                   help="device name or custom:CNPS,FNPS[,SKIP][,v1|v2] (default AKD1000)")
+    p.add_argument("--mode", choices=("AllNps", "Minimal", "HwPr"), default="AllNps",
+                   help="AllNps spreads layers over free NPs (default); Minimal uses the fewest "
+                        "NPs; HwPr gives each layer its own pass (partial reconfiguration)")
+    p.add_argument("--hw-only", action="store_true",
+                   help="fail instead of running unmappable layers in software")
+    p.add_argument("--json", action="store_true", help="print the mapping as JSON")
+    p.set_defaults(func=run)
+
+
+def parse_device(text: str):
+    """A Device from a built-in name or ``custom:CNPS,FNPS[,SKIP][,v1|v2]``."""
+    from ..hardware.device import DeviceError, create_device, get_device
+    if not text.lower().startswith("custom:"):
+        return get_device(text)
+    fields = [f.strip() for f in text.split(":", 1)[1].split(",") if f.strip()]
+    version = "v2"
+    if fields and fields[-1] in ("v1", "v2"):
+        version = fields.pop()
+    try:
+        numbers = [int(f) for f in fields]
+    except ValueError:
+        numbers = []
+    if not 2 <= len(numbers) <= 3:
+        raise DeviceError(f"bad custom device '{text}'; write custom:CNPS,FNPS[,SKIP][,v1|v2], "
+                          f"e.g. custom:30,2,4")
+    return create_device(*numbers, ip_version=version)
+
+
+def map_and_format(model, device, mode="AllNps", hw_only=False, as_json=False) -> tuple[int, str]:
+    """Map ``model`` and return (exit status, text to print); the command's testable core."""
+    from ..errors import NsocError
+    from ..hardware.mapping import format_mapping, mapping_to_dict
+    try:
+        dev = parse_device(device) if isinstance(device, str) else device
+        model.map(dev, hw_only=hw_only, mode=mode)
+    except NsocError as exc:
+        if as_json:
+            return 2, json.dumps({"error": str(exc)})
+        raise
+    if as_json:
+        return 0, json.dumps(mapping_to_dict(model), indent=1)
+    return 0, format_mapping(model)
+
+
+def run(args) -> int:
+    from ..model import load
+    from ..errors import NsocError
+    try:
+        model = load(args.model)
+    except (NsocError, OSError) as exc:
+        if not args.json:
+            raise
+        message = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and \
+            exc.filename else str(exc)
+        print(json.dumps({"error": message}))
+        return 2
+    status, text = map_and_format(model, args.device, args.mode, args.hw_only, args.json)
+    print(text, file=sys.stdout)
+    return status

@@ -1,0 +1,297 @@
+"""The NP mapper: limits, splits, passes, modes, software fallback, JSON and the CLI.
+
+Models are built in code (nsoc.testing random models); expectations follow from the documented
+policy and the device sizes, not from akida outputs.
+"""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nsoc.cli import main
+from nsoc.errors import MappingError
+from nsoc.hardware.device import create_device, get_device
+from nsoc.hardware.mapping import (cnp_weight_size, component_count, map_model,
+                                   mapping_to_dict, mesh_picture)
+from nsoc.testing import random_v1_model, random_v2_model
+
+
+def _check_invariants(model, device):
+    """Every pass uses each NP at most once, NPs exist on the device and have the type used,
+    filters of each layer are covered exactly once per column band, memory fits the SRAM."""
+    sram = device.mesh.np_sram_size
+    by_ident = {n.ident: n for n in device.mesh.nps}
+    seen_layers = []
+    for seq in model.sequences:
+        for p in seq.passes:
+            used = [c.ident for lm in p for c in lm.nps]
+            assert len(used) == len(set(used)), "an NP is used twice in one pass"
+            for lm in p:
+                seen_layers.append(lm.layer)
+                layer = model.get_layer(lm.layer)
+                if seq.backend == "Software":
+                    assert not lm.nps
+                    continue
+                assert layer.mapping is lm
+                for c in lm.nps:
+                    if c.type == "HRC":
+                        assert c.ident == device.mesh.hrc.ident
+                        continue
+                    assert c.type in by_ident[c.ident].types
+                    assert c.mem_info["input_size"] <= sram.input_bytes
+                    assert c.mem_info["weight_size"] <= sram.weight_bytes
+                if lm.nps and lm.nps[0].type in ("CNP1", "CNP2", "FNP3", "FNP2"):
+                    starts = sorted((c.start_neuron, c.filters) for c in lm.nps)
+                    total = layer.filters_out
+                    covered = np.zeros(total, int)
+                    for s, f in starts:
+                        covered[s:s + f] += 1
+                    assert covered.min() >= 1 and covered.min() == covered.max()
+    assert seen_layers == [lay.name for lay in model.layers]
+
+
+# ----- models shared by the tests --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_v2():
+    return random_v2_model([("input_conv", dict(filters=8, stride=2)), ("conv", dict(filters=16)),
+                            ("dw", {}), ("conv", dict(filters=32, kernel_size=1, pool="gap")),
+                            ("dense", dict(units=10))], (16, 16, 3), seed=1)
+
+
+@pytest.fixture(scope="module")
+def heavy_v2():
+    """One Conv2D whose 8-bit weights (3x3x256x64, about 150 KB) overflow one NP's 51200 B."""
+    return random_v2_model([("conv", dict(filters=64, weight_bits=8)), ("dense", dict(units=4))],
+                           (4, 4, 256), seed=2)
+
+
+def test_small_model_maps_in_one_pass(small_v2):
+    dev = get_device("TwoNodesIPv2")
+    seqs = small_v2.map(dev)
+    assert [s.backend for s in seqs] == ["Hardware"]
+    assert seqs[0].name == "HW/input_quantizer-dequantizer"
+    assert len(seqs[0].passes) == 1
+    assert small_v2.get_layer("input_conv_0").mapping.nps[0].type == "HRC"
+    assert small_v2.get_layer("input_quantizer").mapping.nps == []
+    assert small_v2.get_layer("dequantizer").mapping.nps == []
+    # the spread CNPs take the FNP3 slot last; the dense then takes the FNP3 or the FNP2
+    assert small_v2.get_layer("dense_4").mapping.nps[0].type in ("FNP2", "FNP3")
+    assert small_v2.device is dev
+    cc = component_count(small_v2)
+    assert cc == small_v2.component_count and cc["HRC"] == 1
+    assert cc.get("FNP2", 0) + cc.get("FNP3", 0) == 1
+    _check_invariants(small_v2, dev)
+
+
+def test_mapped_model_still_predicts(small_v2):
+    x = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    small_v2.map("FourNodesIPv2")
+    y = small_v2.predict(x)
+    assert y.shape == (2, 1, 1, 10) and np.all(np.isfinite(y))
+
+
+def test_allnps_spreads_and_minimal_packs(small_v2):
+    counts = {}
+    for mode in ("AllNps", "Minimal"):
+        small_v2.map("TwelveNodesIPv2", mode=mode)
+        _check_invariants(small_v2, get_device("TwelveNodesIPv2"))
+        counts[mode] = sum(small_v2.component_count.values())
+    # Minimal: one NP per layer (HRC, 3 CNPs, 1 FNP); AllNps spreads over the 48 NPs
+    assert counts["Minimal"] == 5
+    assert counts["AllNps"] > counts["Minimal"]
+
+
+def test_hwpr_gives_each_layer_a_pass(small_v2):
+    small_v2.map("SixNodesIPv2", mode="HwPr")
+    seq, = small_v2.sequences
+    np_layers = [lay for lay in small_v2.layers if lay.TYPE not in ("Quantizer", "Dequantizer")]
+    assert len(seq.passes) == len(np_layers)
+    assert seq.passes[0][0].layer == "input_quantizer"
+    assert seq.passes[-1][-1].layer == "dequantizer"
+    _check_invariants(small_v2, get_device("SixNodesIPv2"))
+
+
+def test_weights_overflow_one_np(heavy_v2):
+    dev = get_device("TwoNodesIPv2")
+    layer = heavy_v2.get_layer("conv_0")
+    assert cnp_weight_size(layer, 64) > dev.mesh.np_sram_size.weight_bytes
+    heavy_v2.map(dev, mode="Minimal", hw_only=True)
+    nps = layer.mapping.nps
+    assert len(nps) > 1
+    assert sum(c.filters for c in nps) == 64
+    assert [c.start_neuron for c in nps] == list(np.cumsum([0] + [c.filters for c in nps[:-1]]))
+    _check_invariants(heavy_v2, dev)
+
+
+def test_input_overflow_splits_columns():
+    # 64 x 200 x 32 8-bit input: far above 65536 B of input SRAM for one NP
+    m = random_v2_model([("conv", dict(filters=8, pool="gap")), ("dense", dict(units=2))],
+                        (64, 200, 32),
+                        act_bits=4, seed=3)
+    dev = create_device(60, 2)
+    m.map(dev, mode="Minimal", hw_only=True)
+    nps = m.get_layer("conv_0").mapping.nps
+    assert len(nps) > 1 and all(c.filters == 8 for c in nps)
+    _check_invariants(m, dev)
+
+
+@pytest.fixture(scope="module")
+def wide_dense():
+    # fan-in 8*8*40 = 2560 > 2048
+    return random_v2_model([("conv", dict(filters=40)), ("dense", dict(units=10))], (8, 8, 3),
+                           seed=4)
+
+
+def test_fnp_fan_in_limit_hw_only(wide_dense):
+    with pytest.raises(MappingError, match=r"Cannot map layer 'dense_1'\. Input dimensions are "
+                                           r"too large to fit in a FNP\. The maximum value is "
+                                           r"2048\."):
+        wide_dense.map("TwoNodesIPv2", hw_only=True)
+
+
+def test_fnp_fan_in_limit_goes_to_software(wide_dense):
+    seqs = wide_dense.map("TwoNodesIPv2")
+    assert [(s.name, s.backend) for s in seqs] == [("HW/input_quantizer-conv_0", "Hardware"),
+                                                  ("SW/dense_1-dequantizer", "Software")]
+    assert wide_dense.get_layer("dense_1").mapping is None
+    assert mapping_to_dict(wide_dense)["n_software_sequences"] == 1
+    _check_invariants(wide_dense, get_device("TwoNodesIPv2"))
+
+
+def test_pool_and_stride_is_rejected():
+    m = random_v2_model([("conv", dict(filters=8, stride=2, pool="gap")),
+                         ("dense", dict(units=3))], (8, 8, 3), seed=5)
+    with pytest.raises(MappingError, match="conv_0.*both pooling and stride"):
+        m.map("FourNodesIPv2", hw_only=True)
+
+
+def test_two_node_device_overflow_needs_passes():
+    blocks = [("conv", dict(filters=16, kernel_size=1)) for _ in range(10)] + \
+        [("dense", dict(units=4))]
+    m = random_v2_model(blocks, (4, 4, 8), seed=6)
+    dev = get_device("TwoNodesIPv2")
+    for mode in ("AllNps", "Minimal"):
+        seq, = m.map(dev, mode=mode, hw_only=True)
+        # 10 CNP layers and 1 FNP on a device with 8 NPs: at least 2 passes
+        assert len(seq.passes) >= 2
+        assert all(len({c.ident for lm in p for c in lm.nps}) <= 8 for p in seq.passes)
+        _check_invariants(m, dev)
+
+
+def test_akd1000_overflow_needs_passes():
+    # v1: 4 layers of 3x3x256x256 4-bit filters; one v1 NP holds few of them, > 78 NPs in all
+    blocks = [("conv", dict(filters=256, kernel_size=1))] + \
+        [("conv", dict(filters=256)) for _ in range(4)] + [("dense", dict(units=4))]
+    m = random_v1_model([("input_conv", dict(filters=16))] + blocks, (8, 8, 1), seed=7)
+    dev = get_device("AKD1000")
+    seq, = m.map(dev, hw_only=True)
+    assert len(seq.passes) >= 2
+    assert seq.passes[0][0].nps[0].type == "HRC"
+    _check_invariants(m, dev)
+
+
+def test_layer_larger_than_device(heavy_v2):
+    tiny = create_device(2, 2, sram_size=(65536, 20000))  # 16 filters of conv_0 need > 2 NPs
+    with pytest.raises(MappingError, match="Cannot map layer 'conv_0'. It needs .* NPs"):
+        heavy_v2.map(tiny, hw_only=True)
+    assert [s.backend for s in heavy_v2.map(tiny)] == ["Software", "Hardware"]
+
+
+def test_version_mismatch(small_v2):
+    with pytest.raises(MappingError, match="The IP version of the model and device must be "
+                                           "identical."):
+        small_v2.map("AKD1000")
+
+
+def test_unknown_mode(small_v2):
+    with pytest.raises(MappingError, match="unknown mapping mode 'Fast'"):
+        map_model(small_v2, "TwoNodesIPv2", mode="Fast")
+
+
+def test_no_hrc_sends_input_conv_to_software(small_v2):
+    dev = create_device(12, 2, include_hrc=False)
+    seqs = small_v2.map(dev)
+    assert [s.backend for s in seqs] == ["Software", "Hardware"]
+    with pytest.raises(MappingError, match="input_conv_0.*no HRC"):
+        small_v2.map(dev, hw_only=True)
+
+
+def test_add_uses_skip_dma():
+    m = random_v2_model([("conv", dict(filters=8)), ("conv", dict(filters=8)), ("add", {}),
+                         ("dense", dict(units=3))], (8, 8, 8), seed=8)
+    m.map("FourNodesIPv2", hw_only=True)
+    lm = m.get_layer("add_2").mapping
+    assert lm.skipdma_stores and lm.skipdma_loads and not lm.nps
+    with pytest.raises(MappingError, match="add_2.*skip DMA"):
+        m.map(create_device(12, 2, num_skip_dma_channel=0), hw_only=True)
+
+
+@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(n_conv=st.integers(1, 5), filters=st.integers(1, 56), kernel=st.sampled_from([1, 3]),
+       n_cnp=st.integers(1, 40), n_fnp=st.integers(1, 3),
+       mode=st.sampled_from(["AllNps", "Minimal", "HwPr"]), seed=st.integers(0, 1000))
+def test_random_models_on_custom_devices(n_conv, filters, kernel, n_cnp, n_fnp, mode, seed):
+    blocks = [("input_conv", dict(filters=8))]
+    blocks += [("conv", dict(filters=filters, kernel_size=kernel)) for _ in range(n_conv)]
+    blocks += [("dense", dict(units=5))]
+    m = random_v2_model(blocks, (6, 6, 1), seed=seed)  # dense fan-in <= 36 * 56 <= 2048
+    dev = create_device(n_cnp, n_fnp)
+    m.map(dev, mode=mode, hw_only=True)
+    _check_invariants(m, dev)
+    if mode == "Minimal":
+        assert all(len(m.get_layer(f"conv_{i + 1}").mapping.nps) == 1
+                   for i in range(n_conv) if filters <= 64)
+
+
+# ----- JSON, picture and CLI ----------------------------------------------------------
+def test_mapping_json_structure(small_v2):
+    small_v2.map("TwoNodesIPv2")
+    doc = json.loads(json.dumps(mapping_to_dict(small_v2)))
+    assert doc["device"] == "TwoNodesIPv2"
+    seq = doc["sequences"][0]
+    assert {"name", "backend", "passes"} <= set(seq)
+    np0 = seq["passes"][0][1]["nps"][0]
+    assert set(np0["ident"]) >= {"col", "row", "id"}
+    assert {"type", "filters", "mem_info"} <= set(np0)
+    assert doc["component_count"] == component_count(small_v2)
+    pic = mesh_picture(small_v2)
+    assert "row 2" in pic and "A = input_conv_0" in pic
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory, small_v2):
+    path = tmp_path_factory.mktemp("map") / "m.fbz"
+    small_v2.save(path)
+    return str(path)
+
+
+def test_cli_map_text(saved_model, capsys):
+    assert main(["map", saved_model, "--device", "TwoNodesIPv2"]) == 0
+    out = capsys.readouterr().out
+    assert "HW/input_quantizer-dequantizer" in out and "FNP" in out and "row 2" in out
+
+
+def test_cli_map_json_and_modes(saved_model, capsys):
+    assert main(["map", saved_model, "-d", "custom:20,2", "--mode", "Minimal", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["device"] == "Custom6Nodesv2" and doc["mode"] == "Minimal"
+
+
+def test_cli_map_errors(saved_model, capsys):
+    assert main(["map", saved_model, "--device", "AKD1000", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out) == {
+        "error": "The IP version of the model and device must be identical."}
+    assert main(["map", saved_model, "--device", "AKD1000"]) == 2
+    assert "must be identical" in capsys.readouterr().err
+    assert main(["map", saved_model, "--device", "Nope"]) == 2
+    assert "unknown device" in capsys.readouterr().err
+
+
+def test_cli_devices(capsys):
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert "AKD1000" in out and "78" in out and "TwelveNodesIPv2" in out
+    assert main(["devices", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 7
