@@ -17,6 +17,11 @@ from .errors import NsocError
 COMMAND_MODULES = (
     "nsoc.commands.run",
     "nsoc.commands.info",
+    "nsoc.converter.commands",
+    "nsoc.converter.legacy.commands",
+    "nsoc.commands.report",
+    "nsoc.commands.map",
+    "nsoc.commands.devices",
 )
 
 EXIT_USER_ERROR = 2
@@ -49,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             message = f"{exc.strerror}: {exc.filename}"
         print(f"nsoc {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # e.g. `nsoc info m.fbz | head`: the reader left, not an error
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"nsoc {args.command}: interrupted", file=sys.stderr)
         return 130

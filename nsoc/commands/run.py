@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from ..errors import InputError
+from ..hardware.timing import add_timing_arguments, run_timing
 
 
 def register(subparsers) -> None:
@@ -27,6 +28,12 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=0,
                    help="samples per chunk streamed through the layers (default: automatic)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--device", help="device to map onto for --timing/--report (see nsoc devices)")
+    p.add_argument("--mode", default="AllNps", choices=("AllNps", "Minimal", "HwPr"),
+                   help="mapping mode for --timing/--report (default AllNps)")
+    p.add_argument("--timing-frames", type=int, default=64, metavar="N",
+                   help="simulate the first N input frames cycle by cycle (default 64)")
+    add_timing_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -93,4 +100,11 @@ def run(args) -> int:
     if y.ndim == 4 and y.shape[1] == 1 and y.shape[2] == 1 and y.shape[3] > 1:
         hist = top1_histogram(np.asarray(y))
         print("top-1 histogram: " + ", ".join(f"{c}: {k}" for c, k in sorted(hist.items())))
+    if args.timing:
+        if args.timing_frames < 1:
+            raise InputError(f"--timing-frames must be >= 1, got {args.timing_frames}")
+        if args.device is None:
+            raise InputError("--timing needs --device NAME (list them with nsoc devices)")
+        model.map(args.device, mode=args.mode)
+        run_timing(args, model, np.asarray(x[:args.timing_frames]))
     return 0
