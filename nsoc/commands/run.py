@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..hardware.timing import add_timing_arguments, run_timing
+from .report import add_report_arguments, run_report
 
 
 def register(subparsers) -> None:
@@ -34,6 +35,7 @@ def register(subparsers) -> None:
     p.add_argument("--timing-frames", type=int, default=64, metavar="N",
                    help="simulate the first N input frames cycle by cycle (default 64)")
     add_timing_arguments(p)
+    add_report_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -100,11 +102,16 @@ def run(args) -> int:
     if y.ndim == 4 and y.shape[1] == 1 and y.shape[2] == 1 and y.shape[3] > 1:
         hist = top1_histogram(np.asarray(y))
         print("top-1 histogram: " + ", ".join(f"{c}: {k}" for c, k in sorted(hist.items())))
-    if args.timing:
+    if args.timing or args.report:
         if args.timing_frames < 1:
             raise InputError(f"--timing-frames must be >= 1, got {args.timing_frames}")
         if args.device is None:
-            raise InputError("--timing needs --device NAME (list them with nsoc devices)")
+            option = "--report" if args.report else "--timing"
+            raise InputError(f"{option} needs --device NAME (list them with nsoc devices)")
         model.map(args.device, mode=args.mode)
-        run_timing(args, model, np.asarray(x[:args.timing_frames]))
+        frames = np.asarray(x[:args.timing_frames])
+        if args.report:  # the report's summary includes the timing figures
+            run_report(args, model, frames)
+        else:
+            run_timing(args, model, frames)
     return 0

@@ -1,0 +1,160 @@
+"""Fit the AKD1000 energy table to the published board power figures.
+
+    PYTHONPATH=. python bench/calibration/energy_fit.py
+
+Stand-ins (bench/calibration/standins.py, Akida 1.0, 8/4/4, random weights, activations
+synthesised at DENSITY non-zero as in calibrate.py, timing constants fitted there: results.json
+``fitted_overrides``): AkidaNet 0.5 224x224x3 and a small MNIST CNN 28x28x1 (built here: HRC conv
+5x5 32 + max pool, separable 3x3 64 + max pool, dense 10), both on AKD1000 (AllNps-style).
+
+Published (shared/reference/hardware.md; AKD1000 PCIe board, power includes the board floor):
+AkidaNet 0.5 AllNps 43.48 fps at 1021 mW (floor 912) and 51.28 fps at 981 mW (floor 905), i.e.
+2.51 and 1.48 mJ/frame above the floor; small MNIST CNN 770 fps at 937 mW (floor 894), i.e.
+0.056 mJ/frame above the floor.
+
+Compared quantity: energy per frame above the idle board (chip dynamic energy + leakage of the
+mapped NPs and nodes, per frame) = (board power - board_floor_mw - chip_idle_mw) / fps, the same
+subtraction as the published figures.  Fitted: ``np_active_cycle_pj`` (the least-known
+constant: clock tree and control per busy NP cycle), minimising the squared log error over the two AkidaNet figures (chip-bound: the
+simulated fps is within 12-32% of the published one); every other constant keeps its a priori
+value (nsoc/hardware/params/energy_akd1000.json) and ``frame_overhead_uj`` stays 0.  The MNIST
+figure is a check, not a fit target: at 770 fps the published run is host-bound (the stand-in
+runs at ~3900 fps on the chip), so its energy per frame includes host-interface work per
+inference that the chip model does not count; the residual estimates that work.
+Writes energy_results.json next to this script.
+"""
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1]))
+
+from standins import _v1, akd1000, akidanet_05, map_allnps, synth_activations  # noqa: E402
+from nsoc import Model, make_layer  # noqa: E402
+from nsoc.hardware.energy import estimate  # noqa: E402
+from nsoc.hardware.timing import simulate  # noqa: E402
+
+DENSITY = 0.30
+# a priori value of the fitted constant (before the fit; the table holds the fitted one)
+PRIOR = {"np_active_cycle_pj": 2.0}
+FIT_ON = ("akidanet_a", "akidanet_b")  # chip-bound figures; the MNIST figure is host-bound
+PUBLISHED = {  # name: (model, fps, board mW, floor mW)
+    "akidanet_a": ("akidanet", 43.48, 1021.0, 912.0),
+    "akidanet_b": ("akidanet", 51.28, 981.0, 905.0),
+    "mnist": ("mnist", 770.0, 937.0, 894.0),
+}
+
+
+def mnist_cnn(rng=None) -> Model:
+    """Small MNIST CNN (Akida 1.0, 8/4/4): HRC conv 5x5 32 + max pool 2, separable 3x3 64 +
+    max pool 2, dense 10."""
+    rng = rng or np.random.default_rng(0)
+    layers = [make_layer("InputConvolutional", "conv_0", dict(
+        filters=32, kernel_height=5, kernel_width=5, stride_x=1, stride_y=1, padding=1,
+        act_bits=4, activation=1, weights_bits=8, input_channels=1, input_height=28,
+        input_width=28, pool_type=1, pooling_height=2, pooling_width=2, pooling_stride_x=2,
+        pooling_stride_y=2),
+        {"weights": rng.integers(-127, 128, (5, 5, 1, 32)).astype(np.int8),
+         "threshold": np.zeros(32, np.int32), "act_step": np.ones(32, np.float32)})]
+    layers.append(_v1("SeparableConvolutional", "separable_1", "conv_0", (14, 14, 32), 64,
+                      pool=1, rng=rng))
+    layers.append(make_layer("FullyConnected", "dense_2", dict(
+        units=10, act_bits=4, activation=0, weights_bits=4),
+        {"weights": rng.integers(-7, 8, (1, 1, 7 * 7 * 64, 10)).astype(np.int8),
+         "threshold": np.zeros(10, np.int32), "act_step": np.ones(10, np.float32)},
+        ["separable_1"]))
+    return Model(layers, "v1")
+
+
+def timings(timing_overrides, density=DENSITY):
+    """Steady-state timing (10 frames) of each stand-in on AKD1000."""
+    dev = akd1000()
+    out = {}
+    for name, build in (("akidanet", akidanet_05), ("mnist", mnist_cnn)):
+        m = build()
+        map_allnps(m, dev)
+        x, acts = synth_activations(m, 1, density)
+        out[name] = simulate(m, x, activations=acts, overrides=timing_overrides, batch_size=10)
+    return dev, out
+
+
+def above_floor_uj(res) -> float:
+    """(board - board floor - chip idle) / fps: chip dynamic + mapped-NP leakage per frame."""
+    p = res.params
+    idle = p["board_floor_mw"]["value"] + p["chip_idle_mw"]["value"]
+    return (res.power_mw["board"] - idle) / res.fps * 1e3
+
+
+def main():
+    tfit = json.loads((HERE / "results.json").read_text())["fitted_overrides"]
+    dev, tr = timings(tfit)
+    prior = dict(PRIOR)
+
+    def residuals(e_cycle):
+        out = {}
+        for key, (model, fps, board, floor) in PUBLISHED.items():
+            res = estimate(tr[model], dev, overrides={"np_active_cycle_pj": e_cycle,
+                                                      "frame_overhead_uj": 0.0})
+            pub = (board - floor) / fps * 1e3
+            out[key] = (res, pub, math.log(above_floor_uj(res) / pub))
+        return out
+
+    def cost(e_cycle):
+        return sum(r[2] ** 2 for k, r in residuals(e_cycle).items() if k in FIT_ON)
+
+    lo, hi = 0.0, 50.0  # golden-section search: the cost is unimodal in e_cycle
+    for _ in range(50):
+        a, b = lo + 0.382 * (hi - lo), lo + 0.618 * (hi - lo)
+        if cost(a) < cost(b):
+            hi = b
+        else:
+            lo = a
+    fitted = {"np_active_cycle_pj": round((lo + hi) / 2, 3)}
+    rows = {}
+    for key, (res, pub, _) in residuals(fitted["np_active_cycle_pj"]).items():
+        model, fps, board, floor = PUBLISHED[key]
+        sim = above_floor_uj(res)
+        rows[key] = {
+            "published": {"fps": fps, "board_mw": board, "floor_mw": floor,
+                          "above_floor_uj_per_frame": round(pub, 2)},
+            "simulated": {"fps": round(res.fps, 2), "board_mw": round(res.power_mw["board"], 1),
+                          "chip_mw": round(res.power_mw["chip"], 2),
+                          "energy_per_frame_uj": round(res.energy_per_frame_uj, 2),
+                          "above_floor_uj_per_frame": round(sim, 2),
+                          "breakdown_uj": {k: round(v, 3)
+                                           for k, v in res.energy_breakdown_uj.items()}},
+            "relative_error": {"fps": round(res.fps / fps - 1, 4),
+                               "board_mw": round(res.power_mw["board"] / board - 1, 4),
+                               "above_floor_energy": round(sim / pub - 1, 4)}}
+    sens = {}
+    for dens in (0.15, 0.5):
+        _, trd = timings(tfit, dens)
+        sens[str(dens)] = {k: round(above_floor_uj(estimate(v, dev)), 1) for k, v in trd.items()}
+    sens[str(DENSITY)] = {k: round(above_floor_uj(estimate(v, dev)), 1) for k, v in tr.items()}
+    ta = tr["akidanet"]
+    result = {
+        "density": DENSITY, "timing_overrides": tfit,
+        "prior": prior, "fitted": fitted,
+        "akidanet_sparsity": {lay.name: round(lay.sparsity, 3) for lay in ta.layers},
+        "figures": rows,
+        "above_floor_uj_vs_density": sens}
+    (HERE / "energy_results.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(f"prior {prior}, fitted {fitted} (activation density {DENSITY})")
+    print(f"{'figure':<12}{'fps pub':>9}{'fps sim':>9}{'board pub':>10}{'board sim':>10}"
+          f"{'E>floor pub':>12}{'E>floor sim':>12}{'err':>8}")
+    for key, r in rows.items():
+        p, s = r["published"], r["simulated"]
+        print(f"{key:<12}{p['fps']:>9.2f}{s['fps']:>9.2f}{p['board_mw']:>10.0f}"
+              f"{s['board_mw']:>10.1f}{p['above_floor_uj_per_frame']:>12.1f}"
+              f"{s['above_floor_uj_per_frame']:>12.1f}"
+              f"{r['relative_error']['above_floor_energy']:>+8.1%}")
+    print("energy above floor (uJ/frame) vs activation density:", sens)
+
+
+if __name__ == "__main__":
+    main()
