@@ -65,7 +65,8 @@ def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
               bp_ptr, bp_stage, bp_off, bp_need,
               link_bits, flit_bits, header_flits, router_latency,
               arr, in_start, in_fin, out_start, out_fin,
-              busy, stall, link_busy, link_flits, link_first, link_last, grp_flit_hops):
+              busy, stall, link_busy, link_flits, link_first, link_last, grp_flit_hops,
+              grp_cons_ptr, grp_cons, bp_prod_ptr, bp_prod):
     n_st = in_rows.shape[0]
     n_links = link_bits.shape[0]
     link_free = np.zeros(n_links)
@@ -75,12 +76,19 @@ def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
     remaining = 0
     for s in range(n_st):
         remaining += n_frames * (in_rows[s] + out_rows[s])
+    # candidate (earliest start) of each stage's next operation, recomputed only when the
+    # stage's state, its input arrivals or its consumers' FIFOs changed
+    cand_t = np.full(n_st, np.inf)
+    cand_out = np.zeros(n_st, np.bool_)
+    cand_bp = np.zeros(n_st)
+    dirty = np.ones(n_st, np.bool_)
     while remaining > 0:
-        best = -1
-        best_t = np.inf
-        best_is_out = False
-        best_bp = 0.0
         for s in range(n_st):
+            if not dirty[s]:
+                continue
+            dirty[s] = False
+            cand_t[s] = np.inf
+            bp_t = 0.0
             tot_in = n_frames * in_rows[s]
             tot_out = n_frames * out_rows[s]
             is_out = False
@@ -93,7 +101,6 @@ def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
             elif pos_in[s] >= tot_in:
                 continue
             if is_out:
-                bp_t = 0.0
                 ok = True
                 for k in range(bp_ptr[s], bp_ptr[s + 1]):
                     m = bp_need[bp_off[k] + pos_out[s]]
@@ -122,16 +129,26 @@ def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
                 if not ok:
                     continue
                 cand = max(free[s], ready)
-            if cand < best_t:
-                best_t = cand
+            cand_t[s] = cand
+            cand_out[s] = is_out
+            cand_bp[s] = bp_t
+        best = -1
+        best_t = np.inf
+        for s in range(n_st):
+            if cand_t[s] < best_t:
+                best_t = cand_t[s]
                 best = s
-                best_is_out = is_out
-                if is_out:
-                    best_bp = bp_t
         if best < 0:
             return False  # dead-lock: cannot happen with FIFOs >= 1 row
         s = best
+        best_is_out = cand_out[s]
+        best_bp = cand_bp[s]
+        dirty[s] = True
         if best_is_out:
+            for k in range(out_grp_ptr[s], out_grp_ptr[s + 1]):
+                g = out_grp[k]
+                for q in range(grp_cons_ptr[g], grp_cons_ptr[g + 1]):
+                    dirty[grp_cons[q]] = True
             i = out_off[s] + pos_out[s]
             if best_bp > free[s]:
                 stall[s] += best_bp - free[s]
@@ -175,10 +192,31 @@ def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
             busy[s] += in_cost[i]
             in_start[i] = best_t
             in_fin[i] = best_t + d
+            for q in range(bp_prod_ptr[s], bp_prod_ptr[s + 1]):
+                dirty[bp_prod[q]] = True
             free[s] = best_t + d
             pos_in[s] += 1
         remaining -= 1
     return True
+
+
+def _csr(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable")
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(keys, minlength=n), out=ptr[1:])
+    return ptr, np.ascontiguousarray(values[order], dtype=np.int64)
+
+
+def _inverse(p: dict) -> tuple:
+    """(group -> consumer stages) and (consumer stage -> back-pressured producers) in CSR form:
+    whose next operation may change when a packet arrives / an input row is consumed."""
+    n_st = p["in_rows"].shape[0]
+    n_grp = p["grp_arr_off"].shape[0]
+    cons = np.repeat(np.arange(n_st), np.diff(p["in_grp_ptr"]))
+    gc_ptr, gc = _csr(p["in_grp"].astype(np.int64), cons, n_grp)
+    prod = np.repeat(np.arange(n_st), np.diff(p["bp_ptr"]))
+    bp_ptr, bp = _csr(p["bp_stage"].astype(np.int64), prod, n_st)
+    return gc_ptr, gc, bp_ptr, bp
 
 
 def schedule(plan: dict, n_frames: int, flit_bits: float, header_flits: int,
@@ -212,6 +250,6 @@ def schedule(plan: dict, n_frames: int, flit_bits: float, header_flits: int,
         p["link_bits"], float(flit_bits), np.int64(header_flits), float(router_latency),
         out["arr"], out["in_start"], out["in_fin"], out["out_start"], out["out_fin"],
         out["busy"], out["stall"], out["link_busy"], out["link_flits"], out["link_first"],
-        out["link_last"], out["grp_flit_hops"])
+        out["link_last"], out["grp_flit_hops"], *_inverse(p))
     out["ok"] = bool(ok)
     return out

@@ -212,3 +212,109 @@ def test_params_overrides_and_errors(mapped):
     eco = simulate(mapped, x, activations=acts, clock_mode="LowPower")
     perf = simulate(mapped, x, activations=acts)
     assert eco.latency_cycles == perf.latency_cycles and eco.latency_us > perf.latency_us
+
+
+def test_cached_plan_gives_identical_results(mapped):
+    from nsoc.hardware import timing as T
+    x, acts = _acts(mapped, 3, 0.3, seed=7)
+    for o in ({}, {"np_fire_block_rows": 1, "np_input_fifo_events": 40}):
+        T._PLAN_CACHE.pop(mapped, None)
+        first = simulate(mapped, x, activations=acts, overrides=o, batch_size=4).to_dict()
+        assert T._PLAN_CACHE[mapped]  # the plan was stored
+        again = simulate(mapped, x, activations=acts, overrides=o, batch_size=4).to_dict()
+        cold = simulate(mapped, x, activations=acts, overrides=o, batch_size=4,
+                        cache=False).to_dict()
+        assert first == again == cold
+    # other activations through the cached plan = a fresh build for those activations
+    x2, acts2 = _acts(mapped, 3, 0.1, seed=8)
+    assert simulate(mapped, x2, activations=acts2).to_dict() == \
+        simulate(mapped, x2, activations=acts2, cache=False).to_dict()
+
+
+def _v2_skip_model():
+    from nsoc.testing import random_v2_model
+    blocks = [("input_conv", {"filters": 8, "name": "conv_in"}),
+              ("conv", {"filters": 8, "name": "c1"}), ("conv", {"filters": 8, "name": "c2"}),
+              ("add", {"with_block": 2, "name": "add"}), ("conv", {"filters": 8, "name": "c3"}),
+              ("concat", {"with_block": 2, "name": "cat"}),
+              ("conv", {"filters": 8, "name": "c4"})]
+    m = random_v2_model(blocks, (10, 10, 3), seed=3)
+    m.map("FourNodesIPv2")
+    return m
+
+
+@pytest.fixture(scope="module")
+def v2_skip():
+    m = _v2_skip_model()
+    x = np.random.default_rng(0).integers(0, 256, (2, 10, 10, 3)).astype(np.uint8)
+    return m, x, m.forward(x, outputs="all")
+
+
+def test_v2_add_concatenate_traffic_goes_through_skip_dma(v2_skip):
+    m, x, acts = v2_skip
+    assert m.get_layer("add").mapping.skipdma_stores  # the mapper gave it a skip-DMA channel
+    r = simulate(m, x, activations=acts)
+    for name, a, b in (("add", "c1", "c2"), ("cat", "add", "c3")):
+        lay = r.layer(name)
+        # a layer without NP receives the events of both inbounds and forwards its output
+        assert lay.events_in == np.count_nonzero(acts[a]) + np.count_nonzero(acts[b])
+        assert lay.events_out == np.count_nonzero(acts[name]) and lay.n_nps == 0
+        # the older branch crosses the skip-DMA channel: its bytes are DMA traffic
+        assert lay.actions.dma_input_bytes >= np.count_nonzero(acts[a]) * 4
+    # a slow skip-DMA channel delays the frame; the functional outputs are not involved
+    slow = simulate(m, x, activations=acts, overrides={"skip_dma_bytes_per_cycle": 0.01})
+    assert slow.latency_cycles > r.latency_cycles
+    assert slow.layer("c1").busy_cycles == r.layer("c1").busy_cycles
+    assert slow.layer("add").actions.dma_input_bytes == r.layer("add").actions.dma_input_bytes
+
+
+def test_multi_pass_reconfiguration_cost(v2_skip):
+    m, x, acts = v2_skip
+    one = simulate(m, x, activations=acts)
+    assert one.reconfig_cycles == 0
+    hw = _v2_skip_model()
+    hw.map("FourNodesIPv2", mode="HwPr")  # every NP layer in its own pass
+    n_passes = sum(len(s.passes) for s in hw.sequences if s.backend == "Hardware")
+    assert n_passes > 1
+    r = simulate(hw, x, activations=acts)
+    P = {k: v["value"] for k, v in timing_params(hw.device).items()}
+    prog = sum(l.actions.reconfig_bytes for l in r.layers)
+    comps = [c for s in hw.sequences if s.backend == "Hardware" for p in s.passes for lm in p
+             for c in lm.nps]
+    expect = sum(c.mem_info.get("weight_size", 0) for c in comps) + P["np_config_bytes"] * len(
+        comps)
+    assert prog == expect
+    assert r.reconfig_cycles == pytest.approx(prog / P["dma_conf_bytes_per_cycle"], abs=1)
+    # passes run one after the other each frame, reprogrammed in between: the reload time adds
+    # to every frame and halving the configuration DMA rate adds exactly that much again
+    slower = simulate(hw, x, activations=acts,
+                      overrides={"dma_conf_bytes_per_cycle": P["dma_conf_bytes_per_cycle"] / 2})
+    for a, b in zip(r.frames, slower.frames):
+        assert b - a == pytest.approx(r.reconfig_cycles, abs=2)
+    assert r.latency_cycles > one.latency_cycles + r.reconfig_cycles * 0.99
+    assert r.fps < one.fps
+
+
+def test_row_streaming_respects_convolution_row_dependencies(mapped):
+    from nsoc.hardware.timing import _geometry
+    conv = mapped.get_layer("conv0")  # 3x3 'same', 12 rows
+    # output row j needs input rows up to j + 1 (kernel 3, padding 1), the last one row 11
+    np.testing.assert_array_equal(_geometry(conv, 1).needed, list(range(1, 12)) + [11])
+    np.testing.assert_array_equal(_geometry(conv, 1000).needed, [11] * 12)
+    pooled = make_layer("Convolutional", "p", dict(
+        filters=4, kernel_height=3, kernel_width=3, padding=1, pool_type=1, pooling_width=2,
+        pooling_height=2, pooling_stride_x=2, pooling_stride_y=2, act_bits=4),
+        {"weights": np.ones((3, 3, 8, 4), np.int8), "threshold": np.zeros(4, np.int32),
+         "act_step": np.ones(4, np.float32)}, ["input"])
+    Model([mapped.layers[0], pooled], "v1")
+    # pooled row j = conv rows 2j, 2j+1 -> input rows up to 2j + 2
+    np.testing.assert_array_equal(_geometry(pooled, 1).needed, [2, 4, 6, 8, 10, 11])
+    x, acts = _acts(mapped, 1, 0.3)
+    rows = simulate(mapped, x, activations=acts, overrides={"np_fire_block_rows": 1})
+    frame = simulate(mapped, x, activations=acts)
+    # row streaming: conv1 works on conv0's first rows while conv0 still runs
+    assert rows.layer("conv1").start_cycle < rows.layer("conv0").end_cycle
+    # frame-level firing (the calibrated default): conv1 gets events only once conv0 fired
+    assert frame.layer("conv1").start_cycle >= frame.layer("conv0").end_cycle - \
+        frame.layer("conv0").busy_cycles
+    assert rows.latency_cycles < frame.latency_cycles

@@ -1,14 +1,15 @@
 """Stand-ins of the published DS-CNN KWS and AkidaNet 0.5 models as nsoc Akida 1.0 IR models.
 
-Architectures as published (DS-CNN-S of Zhang et al. "Hello Edge" as in BrainChip's model zoo:
-conv 64 5x5... here the akida_models ``ds_cnn_kws`` layout; AkidaNet alpha 0.5 of akida_models),
-8-bit input layer, 4-bit weights and 4-bit activations (8/4/4), random weights.  Thresholds are
-set per layer to reach a chosen activation density (fraction of non-zero outputs), and the
-activations of each layer are synthesised at that density: the stand-ins are for timing, not for
-accuracy, so they do not need the functional engine.
+Architectures as published (akida_models ``ds_cnn_kws`` and ``akidanet_imagenet`` alpha 0.5),
+8-bit input layer, 4-bit weights and 4-bit activations (8/4/4), random weights.  The activations
+used for calibration are the functional engine's real outputs (``model.forward(x, "all")``):
+:func:`tune_thresholds` sets each layer's per-channel thresholds, layer after layer on the real
+outputs of the layers before it, so that a chosen fraction of its outputs fire (the sparsity of
+trained 4-bit CNNs; random weights with zero thresholds fire about half of the neurons).
 
-Also: the AKD1000 mesh (from the virtual device listing in reference/hardware.md) and a simple
-AllNps-style mapping used when ``nsoc.hardware.mapping`` is not available.
+Also: the AKD1000 mesh (from the virtual device listing in reference/hardware.md), a simple
+AllNps-style mapping :func:`map_allnps`, and :func:`map_standin`, which uses the real mapper
+(``nsoc.hardware.mapping.map_model``, AllNps) and falls back to :func:`map_allnps` when it raises.
 """
 from __future__ import annotations
 
@@ -123,7 +124,8 @@ def akidanet_05(rng=None, size=224) -> Model:
 
 def synth_activations(model: Model, n_frames: int, density, rng=None) -> tuple[np.ndarray, dict]:
     """Input batch and {layer: activations} with a fraction ``density`` (per layer: a float or
-    {name: float}) of non-zero 4-bit outputs, spatially clustered like real feature maps."""
+    {name: float}) of non-zero 4-bit outputs (used by energy_fit.py; the timing calibration uses
+    the functional engine's real activations, see :func:`tune_thresholds`)."""
     rng = rng or np.random.default_rng(1)
     x = rng.integers(0, 256, (n_frames,) + tuple(model.input_shape)).astype(np.uint8)
     acts = {}
@@ -181,3 +183,61 @@ def map_allnps(model: Model, device: Device) -> None:
     model.sequences = [Sequence("HW/" + model.layers[0].name + "-" + model.layers[-1].name,
                                 "Hardware", [lms])]
     model.device = device
+
+
+def _potentials(model: Model, upto: int, x: np.ndarray) -> np.ndarray:
+    """Integer potentials of layer ``upto`` (its activation switched off, global pooling
+    removed) on the real outputs of the layers before it: (N, X, Y, C) int32."""
+    lay = model.layers[upto]
+    p = dict(lay.params)
+    p["activation"] = 0
+    if p.get("pool_type") == 2:
+        p["pool_type"] = 0
+    probe = make_layer(lay.TYPE, lay.name, p, lay.variables, lay.inbounds)
+    sub = Model(model.layers[:upto] + [probe], model.ip_version)
+    return sub.forward(x).astype(np.int64)
+
+
+def tune_thresholds(model: Model, x: np.ndarray, density: float) -> dict:
+    """Set every activated layer's per-channel ``threshold`` (act_step 1) so that a fraction
+    ``density`` of its outputs on ``x`` are non-zero (before global pooling), in layer order on
+    the real outputs of the already tuned layers.  Returns {layer: measured output sparsity}."""
+    for i, lay in enumerate(model.layers):
+        if lay.params.get("activation", 1) == 0:
+            continue
+        pot = _potentials(model, i, x).reshape(-1, lay.output_dims[2] if lay.params.get(
+            "pool_type") != 2 else lay.variables["threshold"].shape[0])
+        # non-zero output <=> potential - threshold >= act_step (= 1)
+        thr = np.quantile(pot, 1.0 - density, axis=0, method="higher") - 1
+        lay.variables["threshold"] = thr.astype(lay.variables["threshold"].dtype)
+    acts = model.forward(x, outputs="all")
+    return {k: round(1.0 - np.count_nonzero(v) / v.size, 3) for k, v in acts.items()}
+
+
+def map_standin(model: Model) -> str:
+    """Map on AKD1000 with the real mapper (AllNps); on MappingError use :func:`map_allnps`.
+    Returns how the model was mapped (with the mapper's error, if any)."""
+    from nsoc.errors import MappingError
+    from nsoc.hardware.mapping import map_model
+    try:
+        map_model(model, "AKD1000")
+        return "nsoc.hardware.mapping.map_model AllNps"
+    except MappingError as exc:
+        map_allnps(model, akd1000())
+        return f"standins.map_allnps (map_model raised: {exc})"
+
+
+def standin_inputs(model: Model, n: int, seed: int = 0) -> np.ndarray:
+    """Smooth uint8 inputs (a random image/spectrogram low-pass filtered), more like real data
+    than white noise."""
+    rng = np.random.default_rng(seed)
+    shape = (n,) + tuple(model.input_shape)
+    z = rng.standard_normal(shape)
+    for axis in (1, 2):
+        k = max(3, shape[axis] // 8)
+        z = np.apply_along_axis(lambda v: np.convolve(v, np.ones(k) / k, "same"), axis, z)
+    z = (z - z.min()) / max(z.max() - z.min(), 1e-9)
+    return (z * 255).astype(np.uint8)
+
+
+STANDINS = {"dscnn": dscnn_kws, "akidanet": akidanet_05}

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError, MappingError, NsocError
-from .noc import Network, hops
+from .noc import Network
 from .timing_result import ActionCounts, LayerTiming, LinkTiming, NPTiming, TimingResult
 
 PARAMS_DIR = Path(__file__).with_name("params")
@@ -55,9 +56,16 @@ class TimingParamError(NsocError):
 
 # ---------------------------------------------------------------- parameters -----------------
 def _read_params(path: Path) -> dict:
-    with open(path) as fh:
-        doc = json.load(fh)
-    return {k: dict(v) for k, v in doc.items() if not k.startswith("_")}
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARAM_FILES:
+        with open(path) as fh:
+            doc = json.load(fh)
+        _PARAM_FILES[key] = {k: dict(v) for k, v in doc.items() if not k.startswith("_")}
+    return {k: dict(v) for k, v in _PARAM_FILES[key].items()}
+
+
+_PARAM_FILES: dict = {}  # parsed parameter files by (path, mtime, size)
 
 
 def timing_params(device=None, overrides: dict | None = None) -> dict:
@@ -200,26 +208,61 @@ def _geometry(layer, fire_block: int) -> _Geometry:
 
 
 # ---------------------------------------------------------------- plan -----------------------
+# A pass is turned into scheduler stages in two steps: _prepare_pass builds everything that
+# depends only on the mapped model, the parameters and the frame count (stages, routes, packet
+# groups, the flat index arrays of the scheduler) and is cached per mapped model; _fill computes
+# the per-row costs and action counts of the activations of one call, layer by layer, with the
+# NP components of a layer handled together as (components, frames, rows) arrays.
+_ACTION_FIELDS = tuple(f.name for f in fields(ActionCounts))
+_A = {name: i for i, name in enumerate(_ACTION_FIELDS)}
+
+
 @dataclass
 class _Stage:
+    """One scheduler stage: an NP component of a layer, a DMA end, or a forwarding stage."""
+
     name: str
     layer: str | None
     np_type: str
-    node: tuple
+    node: tuple | None
     ident: tuple | None
     in_rows: int
     out_rows: int
-    needed: np.ndarray
-    in_cost: np.ndarray      # (F, in_rows) cycles
-    in_fetch: np.ndarray     # (F, in_rows) external-memory cycles
-    out_cost: np.ndarray     # (F, out_rows) cycles
-    out_flits: np.ndarray    # (F, out_rows) flits per packet
-    in_events: np.ndarray    # (F, in_rows) events entering the input FIFO
-    inputs: list = field(default_factory=list)   # producer stage indices
-    out_channel: int | None = None  # link id the output enters first (DMA channels)
-    actions: ActionCounts = field(default_factory=ActionCounts)
-    events_in: int = 0
-    events_out: int = 0
+    needed: np.ndarray       # per output row: last input row it waits for (-1: none)
+
+
+@dataclass
+class _LayerSpec:
+    """Activation-independent description of a layer's stages (consecutive from ``first``)."""
+
+    layer: object
+    g: _Geometry
+    first: int
+    c0: np.ndarray           # (K,) first output channel of each NP component
+    c1: np.ndarray           # (K,) end of its channel range
+    lanes: np.ndarray        # (K,) synaptic lanes of an FNP
+    fnp2: np.ndarray         # (K,) bool: weights fetched from external memory
+    np_less: bool            # no NP component (Add / Concatenate): a forwarding stage
+    channels: int
+    wbits: int
+    ibits: int
+
+
+@dataclass
+class _PassPlan:
+    layers: list
+    specs: list
+    stages: list
+    by_layer: dict
+    groups: list             # (producer stage, destination node, [consumer stages], route)
+    sources: dict            # input name -> DMA_IN stage
+    source_layer: dict       # DMA_IN stage -> first consumer layer
+    sinks: dict              # layer name -> DMA_OUT stage
+    net: Network
+    arrays: dict             # static arrays of nsoc.kernels.timing.schedule
+    bp_keys: list            # (consumer layer, producer rows): blocks of bp_need, in order
+    grp_producer: np.ndarray
+    skip_groups: list        # (group, Add/Concatenate layer) through a skip-DMA channel
 
 
 def _channel_ranges(comps, channels: int) -> list[tuple[int, int]]:
@@ -248,255 +291,73 @@ def _as_frames(a) -> np.ndarray:
     return a
 
 
-class _Builder:
-    """Turns one pass of a mapped model plus activations into scheduler stages."""
-
-    def __init__(self, model, device, params, acts, x, n_frames):
-        self.model, self.device, self.acts, self.x = model, device, acts, x
-        self.P = {k: v["value"] for k, v in params.items()}
-        self.n_frames = n_frames
-        self.flit_bits = float(self.P["link_width_bits"])
-        self.net = Network(int(self.P["link_width_bits"]), int(self.P["router_latency_cycles"]))
-        mesh = device.mesh
-        self.dma_node = mesh.dma_event.node
-        self.hrc_node = self.dma_node
-        self.nodes = set(mesh.nodes)
-
-    def layer_input(self, layer) -> np.ndarray:
-        if layer.inbounds:
-            src = self.model.get_layer(layer.inbounds[0])
-            if src.TYPE in _SOURCE_TYPES and src.name not in self.acts:
-                return _as_frames(self.x)
-            return _as_frames(self.acts[src.name])
-        return _as_frames(self.x)
-
-    def node_of(self, comp) -> tuple:
-        node = comp.ident.node
-        if comp.type == "HRC" or node not in self.nodes:
-            return self.hrc_node
-        return node
-
-    # -- stages of one layer ------------------------------------------------------------
-    def layer_stages(self, layer, lm) -> list[_Stage]:
-        P, F = self.P, self.n_frames
-        g = _geometry(layer, int(P["np_fire_block_rows"]))
-        inp = self.layer_input(layer)
-        if inp.shape[1] != g.in_rows:
-            raise InputError(f"activations feeding layer '{layer.name}' have {inp.shape[1]} rows,"
-                             f" the layer expects {g.in_rows}")
-        out = _as_frames(self.acts[layer.name])
-        from ..kernels.timing import row_channel_stats
-        cnt_in, tap_in = row_channel_stats(inp, g.taps_y)
-        cnt_out, _ = row_channel_stats(out, np.ones(out.shape[2], np.int64))
-        c_out = out.shape[3]
-        comps = list(lm.nps) if lm is not None else []
-        wbits = int(layer.params.get("weights_bits", 8))
-        ibits = int(getattr(layer, "input_bits", 8))
-        stages = []
-        if not comps:  # layer without NP (Add / Concatenate): a zero-cost forwarding stage
-            comps_ranges = [(0, c_out)]
-            comps = [None]
-        else:
-            comps_ranges = _channel_ranges(comps, c_out)
-        ev_in_all = cnt_in.sum(axis=2)  # (F, in_rows)
-        for comp, (c0, c1) in zip(comps, comps_ranges):
-            n_f = c1 - c0
-            kind = g.kind
-            a = ActionCounts(weight_bits=wbits, input_bits=ibits)
-            fetch = np.zeros((F, g.in_rows))
-            if comp is None or kind == "pass":
-                in_cost = np.zeros((F, g.in_rows))
-                ev = ev_in_all
-                syn = np.zeros((F, g.in_rows))
-                node = None
-                np_type = "NONE"
-            else:
-                node = self.node_of(comp)
-                np_type = comp.type
-                if kind == "dw":
-                    ev = cnt_in[:, :, c0:c1].sum(axis=2)
-                    syn = g.taps_x[None, :] * tap_in[:, :, c0:c1].sum(axis=2)
-                elif kind == "fc":
-                    ev = ev_in_all
-                    syn = ev * n_f
-                elif kind == "hrc":
-                    ev = np.full((F, g.in_rows), inp.shape[2] * inp.shape[3], np.int64)
-                    syn = np.zeros((F, g.in_rows))
-                else:  # conv, sep: every NP sees every input event
-                    ev = ev_in_all
-                    syn = g.taps_x[None, :] * tap_in.sum(axis=2) * (1 if kind == "sep" else n_f)
-                if kind == "fc":
-                    lanes = P["fnp2_synops_per_cycle"] if np_type == "FNP2" else \
-                        P["fnp3_synops_per_cycle"]
-                    in_cost = ev * P["fnp_event_cycles"] + syn / lanes
-                    if np_type == "FNP2":
-                        wbytes = syn * wbits / 8.0
-                        fetch = wbytes / P["dma_external_bytes_per_cycle"]
-                        a.dma_weight_bytes = int(np.ceil(wbytes.sum()))
-                elif kind == "hrc":
-                    in_cost = np.full((F, g.in_rows), float(P["hrc_row_cycles"]))
-                else:
-                    in_cost = ev * P["cnp_event_cycles"] + syn / P["cnp_synops_per_cycle"]
-            # output side
-            ev_out = cnt_out[:, :, c0:c1].sum(axis=2)  # (F, out_rows)
-            neurons_frame = g.conv_x * g.conv_y * n_f if kind not in ("fc", "pass") else n_f
-            if kind == "pass":
-                out_cost = np.zeros((F, g.out_rows))
-                neurons_frame = 0
-            else:
-                out_cost = (neurons_frame / g.out_rows / P["fire_neurons_per_cycle"]
-                            + ev_out * P["output_event_cycles"])
-            extra_macs = 0.0
-            if kind == "hrc":
-                macs_frame = g.conv_x * g.conv_y * g.kernel * inp.shape[3] * n_f
-                out_cost = out_cost + macs_frame / g.out_rows / P["hrc_macs_per_cycle"]
-                a.hrc_macs = int(macs_frame * F)
-            elif kind == "sep":
-                pw_frame = g.conv_x * g.conv_y * inp.shape[3] * n_f
-                out_cost = out_cost + pw_frame / g.out_rows / P["cnp_pointwise_macs_per_cycle"]
-                extra_macs = pw_frame * F
-            n_ev_in = int(ev.sum()) if kind != "hrc" else int(inp.size)
-            a.synaptic_ops = int(round(float(np.sum(syn)) + extra_macs))
-            a.input_sram_writes = n_ev_in if kind != "pass" else 0
-            a.input_sram_reads = n_ev_in if kind != "pass" else 0
-            a.weight_sram_reads = int(math.ceil(a.synaptic_ops * wbits / P["weight_word_bits"]))
-            a.neurons_updated = int(neurons_frame * F)
-            a.neurons_fired = int(ev_out.sum()) if kind != "pass" else 0
-            ident = None if comp is None else (comp.ident.col, comp.ident.row, comp.ident.id)
-            st = _Stage(name=f"{layer.name}@{ident}", layer=layer.name, np_type=np_type,
-                        node=node, ident=ident, in_rows=g.in_rows, out_rows=g.out_rows,
-                        needed=g.needed, in_cost=np.asarray(in_cost, np.float64),
-                        in_fetch=np.asarray(fetch, np.float64),
-                        out_cost=np.asarray(out_cost, np.float64),
-                        out_flits=_flits(ev_out, P["event_bits"], self.flit_bits),
-                        in_events=np.asarray(ev_in_all, np.int64), actions=a,
-                        events_in=n_ev_in, events_out=int(ev_out.sum()))
-            stages.append(st)
-        return stages
+def _layer_input(model, layer, acts, x) -> np.ndarray:
+    """The (F, X, Y, C) activations feeding ``layer`` (its first inbound, or the input)."""
+    if layer.inbounds:
+        src = model.get_layer(layer.inbounds[0])
+        if src.TYPE in _SOURCE_TYPES and src.name not in acts:
+            return x
+        return acts[src.name]
+    return x
 
 
-def _build_plan(stages: list[_Stage], groups: list, net: Network, n_frames: int,
-                fifo_events: float, bp_groups: list | None = None) -> dict:
-    """Flatten stages and packet groups into the arrays of :func:`nsoc.kernels.timing.schedule`.
-
-    ``groups``: list of (producer stage, destination node, [consumer stages], route link ids);
-    ``bp_groups``: the same with only the consumers that exert back-pressure (default groups).
-    """
-    F = n_frames
-    n = len(stages)
-    in_rows = np.array([s.in_rows for s in stages], np.int64)
-    out_rows = np.array([s.out_rows for s in stages], np.int64)
-    in_off = np.concatenate([[0], np.cumsum(in_rows * F)])[:-1].astype(np.int64)
-    out_off = np.concatenate([[0], np.cumsum(out_rows * F)])[:-1].astype(np.int64)
-    need_off = np.concatenate([[0], np.cumsum(out_rows)])[:-1].astype(np.int64)
-    needed = np.concatenate([s.needed for s in stages] + [np.zeros(0)]).astype(np.int64)
-    cat = lambda arrs, dt: np.concatenate([a.reshape(-1) for a in arrs] + [np.zeros(0)]).astype(dt)
-    in_cost = cat([s.in_cost for s in stages], np.float64)
-    in_fetch = cat([s.in_fetch for s in stages], np.float64)
-    out_cost = cat([s.out_cost for s in stages], np.float64)
-    out_flits = cat([s.out_flits for s in stages], np.int64)
-    # packet groups
-    grp_arr_off, grp_route_ptr, grp_route = [], [0], []
-    arr_size = 0
-    out_grp = [[] for _ in range(n)]
-    in_grp = [[] for _ in range(n)]
-    for gi, (p, _node, consumers, route) in enumerate(groups):
-        grp_arr_off.append(arr_size)
-        arr_size += F * stages[p].out_rows
-        grp_route.extend(route)
-        grp_route_ptr.append(len(grp_route))
-        out_grp[p].append(gi)
-        for c in consumers:
-            in_grp[c].append(gi)
-    # back-pressure: producer row gj needs consumer input item m finished; the constraint
-    # array depends only on the consumer's layer and the row count, so it is shared
-    bp_ptr, bp_stage, bp_off, bp_need = [0], [], [], []
-    cons_of: dict[int, set] = {}
-    for (pp, _n, cs, _r) in (bp_groups if bp_groups is not None else groups):
-        cons_of.setdefault(pp, set()).update(cs)
-    cache: dict = {}
-    off = 0
-    for p in range(n):
-        for c in sorted(cons_of.get(p, ())):
-            key = (stages[c].layer or stages[c].name, stages[p].out_rows)
-            if key not in cache:
-                ev = stages[c].in_events.reshape(-1).astype(np.float64)
-                pref = np.concatenate([[0.0], np.cumsum(ev)])
-                gj = np.arange(F * stages[p].out_rows)
-                # smallest m with pref[gj+1] - pref[m+1] <= cap
-                m = np.searchsorted(pref, pref[gj + 1] - fifo_events, side="left") - 1
-                bp_need.append(np.minimum(m, gj - 1).astype(np.int64))
-                cache[key] = off
-                off += len(gj)
-            bp_stage.append(c)
-            bp_off.append(cache[key])
-        bp_ptr.append(len(bp_stage))
-
-    def ptr(lists):
-        return np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
-
-    return {
-        "in_rows": in_rows, "out_rows": out_rows, "in_off": in_off, "out_off": out_off,
-        "need_off": need_off, "needed": needed, "in_cost": in_cost, "in_fetch": in_fetch,
-        "out_cost": out_cost, "out_flits": out_flits,
-        "in_grp_ptr": ptr(in_grp), "in_grp": np.array([g for x in in_grp for g in x], np.int64),
-        "out_grp_ptr": ptr(out_grp),
-        "out_grp": np.array([g for x in out_grp for g in x], np.int64),
-        "grp_route_ptr": np.array(grp_route_ptr, np.int64),
-        "grp_route": np.array(grp_route, np.int64),
-        "grp_arr_off": np.array(grp_arr_off, np.int64),
-        "bp_ptr": np.array(bp_ptr, np.int64), "bp_stage": np.array(bp_stage, np.int64),
-        "bp_off": np.array(bp_off, np.int64),
-        "bp_need": np.concatenate(bp_need + [np.zeros(0)]).astype(np.int64),
-        "link_bits": net.bits_array(), "arr_size": np.array([arr_size], np.int64),
-    }
-
-
-# ---------------------------------------------------------------- one pass -------------------
-def _simulate_pass(builder: _Builder, layers: list, mappings: dict) -> dict:
-    """Build and schedule the stages of the layers of one pass; return raw results."""
-    from ..kernels.timing import schedule
-    P, F, net = builder.P, builder.n_frames, builder.net
-    model = builder.model
+def _prepare_pass(model, device, P: dict, layers: list, mappings: dict, F: int) -> _PassPlan:
+    """Stages, packet groups, routes and static scheduler arrays of one pass."""
+    net = Network(int(P["link_width_bits"]), int(P["router_latency_cycles"]))
+    mesh = device.mesh
+    dma_node = mesh.dma_event.node
+    mesh_nodes = set(mesh.nodes)
+    fire_block = int(P["np_fire_block_rows"])
     names = {lay.name for lay in layers}
     stages: list[_Stage] = []
-    by_layer: dict[str, list[int]] = {}
+    specs, by_layer = [], {}
     for lay in layers:
-        ids = []
-        for st in builder.layer_stages(lay, mappings.get(lay.name)):
-            ids.append(len(stages))
-            stages.append(st)
-        by_layer[lay.name] = ids
+        g = _geometry(lay, fire_block)
+        lm = mappings.get(lay.name)
+        comps = list(lm.nps) if lm is not None else []
+        channels = int(lay.output_dims[2])
+        ranges = _channel_ranges(comps, channels) if comps else [(0, channels)]
+        first = len(stages)
+        lanes, fnp2 = [], []
+        for k, (c0, c1) in enumerate(ranges):
+            comp = comps[k] if comps else None
+            if comp is None:
+                node, np_type, ident = None, "NONE", None
+            else:
+                node = dma_node if comp.type == "HRC" or comp.ident.node not in mesh_nodes \
+                    else comp.ident.node
+                np_type = comp.type
+                ident = (comp.ident.col, comp.ident.row, comp.ident.id)
+            lanes.append(P["fnp2_synops_per_cycle"] if np_type == "FNP2"
+                         else P["fnp3_synops_per_cycle"])
+            fnp2.append(np_type == "FNP2")
+            stages.append(_Stage(f"{lay.name}@{ident}", lay.name, np_type, node, ident,
+                                 g.in_rows, g.out_rows, g.needed))
+        by_layer[lay.name] = list(range(first, len(stages)))
+        specs.append(_LayerSpec(
+            lay, g, first, np.array([r[0] for r in ranges], np.int64),
+            np.array([r[1] for r in ranges], np.int64), np.array(lanes, np.float64),
+            np.array(fnp2, bool), not comps, channels, int(lay.params.get("weights_bits", 8)),
+            int(getattr(lay, "input_bits", 8))))
     # forwarding stages (no NP) sit at the node of their first producer NP
     for lay in layers:
         for i in by_layer[lay.name]:
             if stages[i].node is None:
                 prods = [stages[j].node for b in lay.inbounds for j in by_layer.get(b, [])
                          if stages[j].node is not None]
-                stages[i].node = prods[0] if prods else builder.dma_node
-    groups = []  # (producer, dest node, consumers, route)
+                stages[i].node = prods[0] if prods else dma_node
+    groups = []
     dma_in = net.channel("dma_in", P["dma_input_bytes_per_cycle"])
     dma_out = net.channel("dma_out", P["dma_output_bytes_per_cycle"])
     sources: dict[str, int] = {}
-    first_consumer: dict[int, str] = {}
+    source_layer: dict[int, object] = {}
 
     def source_for(name: str, rows: int, consumer_layer) -> int:
         if name not in sources:
-            data = builder.layer_input(consumer_layer)
-            if consumer_layer.TYPE in _HRC_TYPES:  # dense 8-bit rows
-                flits = np.full((F, rows), math.ceil(data.shape[2] * data.shape[3] * 8
-                                                     / builder.flit_bits), np.int64)
-            else:
-                cnt, _ = _row_stats(data)
-                flits = _flits(cnt.sum(axis=2), P["event_bits"], builder.flit_bits)
             sources[name] = len(stages)
-            first_consumer[len(stages)] = consumer_layer.name
-            stages.append(_Stage(name=f"DMA_IN:{name}", layer=None, np_type="DMA_IN",
-                                 node=builder.dma_node, ident=None, in_rows=0, out_rows=rows,
-                                 needed=np.full(rows, -1, np.int64),
-                                 in_cost=np.zeros((F, 0)), in_fetch=np.zeros((F, 0)),
-                                 out_cost=np.zeros((F, rows)), out_flits=flits,
-                                 in_events=np.zeros((F, 0), np.int64)))
+            source_layer[len(stages)] = consumer_layer
+            stages.append(_Stage(f"DMA_IN:{name}", None, "DMA_IN", dma_node, None, 0, rows,
+                                 np.full(rows, -1, np.int64)))
         return sources[name]
 
     def connect(p: int, consumers: list[int], via_skip: bool = False):
@@ -514,54 +375,294 @@ def _simulate_pass(builder: _Builder, layers: list, mappings: dict) -> dict:
                 route.append(dma_out)
             groups.append((p, node, cs, route))
 
+    skip_groups = []  # (group, consumer layer) of the traffic through a skip-DMA channel
     for lay in layers:
         cons = by_layer[lay.name]
-        for b in lay.inbounds or [None]:
+        lm = mappings.get(lay.name)
+        # Add / Concatenate: the first inbound (the older branch) is stored by a skip-DMA
+        # channel and loaded when the layer runs (nsoc.hardware.mapping puts the store and
+        # load components on the layer's own mapping)
+        has_skip = lay.TYPE in ("Add", "Concatenate") and lm is not None and bool(
+            lm.skipdma_stores or lm.skipdma_loads)
+        for bi, b in enumerate(lay.inbounds or [None]):
             src_layer = model.get_layer(b) if b else None
             if b in names and src_layer.TYPE not in _SOURCE_TYPES:
-                skip = bool(mappings.get(b) is not None and mappings[b].skipdma_stores
-                            and lay.TYPE in ("Add", "Concatenate"))
+                skip = has_skip and bi == 0 and len(lay.inbounds) > 1
                 for p in by_layer[b]:
+                    n0 = len(groups)
                     connect(p, cons, via_skip=skip)
+                    if skip:
+                        skip_groups += [(gi, lay.name) for gi in range(n0, len(groups))]
             else:
                 connect(source_for(b or "input", stages[cons[0]].in_rows, lay), cons)
     consumed = {b for lay in layers for b in lay.inbounds}
-    sink_of = {}
+    sinks = {}
     for lay in layers:
         outside = [c for c in model.consumers(lay.name) if c.name not in names
                    and c.TYPE not in _SOFTWARE_TYPES]
         if lay.name in consumed and not outside:
             continue
         rows = stages[by_layer[lay.name][0]].out_rows
-        k = len(stages)
-        stages.append(_Stage(name=f"DMA_OUT:{lay.name}", layer=None, np_type="DMA_OUT",
-                             node=builder.dma_node, ident=None, in_rows=rows, out_rows=0,
-                             needed=np.zeros(0, np.int64), in_cost=np.zeros((F, rows)),
-                             in_fetch=np.zeros((F, rows)), out_cost=np.zeros((F, 0)),
-                             out_flits=np.zeros((F, 0), np.int64),
-                             in_events=np.zeros((F, rows), np.int64)))
-        sink_of[lay.name] = k
+        sinks[lay.name] = len(stages)
+        stages.append(_Stage(f"DMA_OUT:{lay.name}", None, "DMA_OUT", dma_node, None, rows, 0,
+                             np.zeros(0, np.int64)))
         for p in by_layer[lay.name]:
-            connect(p, [k])
-    for gi, (p, node, cs, route) in enumerate(groups):
-        for c in cs:
-            stages[c].inputs.append(p)
+            connect(p, [sinks[lay.name]])
     # back-pressure is not applied towards the DMA (host memory absorbs the output)
     bp_groups = [(p, n, [c for c in cs if stages[c].np_type != "DMA_OUT"], r)
                  for (p, n, cs, r) in groups]
-    plan = _build_plan(stages, groups, net, F, float(P["np_input_fifo_events"]), bp_groups)
-    res = schedule(plan, F, builder.flit_bits, int(P["packet_header_flits"]),
+    arrays, bp_keys = _static_arrays(stages, groups, bp_groups, net, F)
+    return _PassPlan(layers, specs, stages, by_layer, groups, sources, source_layer, sinks, net,
+                     arrays, bp_keys, np.array([g[0] for g in groups], np.int64), skip_groups)
+
+
+def _static_arrays(stages, groups, bp_groups, net: Network, F: int):
+    """The activation-independent arrays of :func:`nsoc.kernels.timing.schedule`, and the
+    (consumer layer, producer rows) keys of the back-pressure blocks in ``bp_need`` order."""
+    n = len(stages)
+    in_rows = np.array([s.in_rows for s in stages], np.int64)
+    out_rows = np.array([s.out_rows for s in stages], np.int64)
+    in_off = np.concatenate([[0], np.cumsum(in_rows * F)]).astype(np.int64)
+    out_off = np.concatenate([[0], np.cumsum(out_rows * F)]).astype(np.int64)
+    need_off = np.concatenate([[0], np.cumsum(out_rows)])[:-1].astype(np.int64)
+    needed = np.concatenate([s.needed for s in stages] + [np.zeros(0)]).astype(np.int64)
+    grp_arr_off, grp_route_ptr, grp_route = [], [0], []
+    arr_size = 0
+    out_grp = [[] for _ in range(n)]
+    in_grp = [[] for _ in range(n)]
+    for gi, (p, _node, consumers, route) in enumerate(groups):
+        grp_arr_off.append(arr_size)
+        arr_size += F * stages[p].out_rows
+        grp_route.extend(route)
+        grp_route_ptr.append(len(grp_route))
+        out_grp[p].append(gi)
+        for c in consumers:
+            in_grp[c].append(gi)
+    # back-pressure: producer row gj needs consumer input item m finished; the constraint
+    # block depends only on the consumer's layer and the producer's row count, so it is shared
+    bp_ptr, bp_stage, bp_off, bp_keys = [0], [], [], []
+    cons_of: dict[int, set] = {}
+    for (pp, _n, cs, _r) in bp_groups:
+        cons_of.setdefault(pp, set()).update(cs)
+    offsets: dict = {}
+    off = 0
+    for p in range(n):
+        for c in sorted(cons_of.get(p, ())):
+            key = (stages[c].layer, stages[p].out_rows)
+            if key not in offsets:
+                offsets[key] = off
+                bp_keys.append(key)
+                off += F * stages[p].out_rows
+            bp_stage.append(c)
+            bp_off.append(offsets[key])
+        bp_ptr.append(len(bp_stage))
+
+    def ptr(lists):
+        return np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
+
+    arrays = {
+        "in_rows": in_rows, "out_rows": out_rows, "in_off": in_off[:-1], "out_off": out_off[:-1],
+        "in_total": in_off[-1:], "out_total": out_off[-1:],
+        "need_off": need_off, "needed": needed,
+        "in_grp_ptr": ptr(in_grp), "in_grp": np.array([g for x in in_grp for g in x], np.int64),
+        "out_grp_ptr": ptr(out_grp),
+        "out_grp": np.array([g for x in out_grp for g in x], np.int64),
+        "grp_route_ptr": np.array(grp_route_ptr, np.int64),
+        "grp_route": np.array(grp_route, np.int64),
+        "grp_arr_off": np.array(grp_arr_off, np.int64),
+        "bp_ptr": np.array(bp_ptr, np.int64), "bp_stage": np.array(bp_stage, np.int64),
+        "bp_off": np.array(bp_off, np.int64),
+        "link_bits": net.bits_array(), "arr_size": np.array([arr_size], np.int64),
+    }
+    return arrays, bp_keys
+
+
+def _segment_sums(stat: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
+    """(F, R, C) per-channel statistics summed over each channel range: (K, F, R)."""
+    cs = np.zeros(stat.shape[:2] + (stat.shape[2] + 1,), np.int64)
+    np.cumsum(stat, axis=2, out=cs[:, :, 1:])
+    return np.ascontiguousarray((cs[:, :, c1] - cs[:, :, c0]).transpose(2, 0, 1))
+
+
+def _fill(plan: _PassPlan, model, P: dict, acts: dict, x: np.ndarray, F: int) -> dict:
+    """Per-call costs (cycles), flits, events and action counts of the stages of ``plan``."""
+    from ..kernels.timing import row_channel_stats
+    arr = plan.arrays
+    in_off, out_off = arr["in_off"], arr["out_off"]
+    n_st = len(plan.stages)
+    flit_bits = float(P["link_width_bits"])
+    in_cost = np.zeros(int(arr["in_total"][0]))
+    in_fetch = np.zeros_like(in_cost)
+    out_cost = np.zeros(int(arr["out_total"][0]))
+    out_flits = np.zeros(out_cost.shape[0], np.int64)
+    A = np.zeros((n_st, len(_ACTION_FIELDS)), np.int64)
+    ev_in_st = np.zeros(n_st, np.int64)
+    ev_out_st = np.zeros(n_st, np.int64)
+    layer_ev = {}
+    nonzero = {}
+    for spec in plan.specs:
+        lay, g = spec.layer, spec.g
+        kind = g.kind
+        inp = _as_frames(_layer_input(model, lay, acts, x))
+        if inp.shape[1] != g.in_rows:
+            raise InputError(f"activations feeding layer '{lay.name}' have {inp.shape[1]} rows,"
+                             f" the layer expects {g.in_rows}")
+        out = _as_frames(acts[lay.name])
+        if out.shape[3] != spec.channels or out.shape[1] != g.out_rows:
+            raise InputError(f"activations of layer '{lay.name}' have shape {out.shape[1:]}, "
+                             f"the layer outputs {tuple(lay.output_dims)}")
+        cnt_in, tap_in = row_channel_stats(inp, g.taps_y)
+        cnt_out, _ = row_channel_stats(out, np.ones(out.shape[2], np.int64))
+        ev_all = cnt_in.sum(axis=2)  # (F, in_rows)
+        if spec.np_less and len(lay.inbounds) > 1:  # Add / Concatenate: events of all inbounds
+            for b in lay.inbounds[1:]:
+                other = _as_frames(acts[b]) if b in acts else inp
+                if other.shape[1] == g.in_rows:
+                    ev_all = ev_all + row_channel_stats(
+                        other, np.ones(other.shape[2], np.int64))[0].sum(axis=2)
+        layer_ev[lay.name] = ev_all
+        nonzero[lay.name] = (int(cnt_out.sum()), out.size)
+        K = spec.c0.shape[0]
+        n_f = spec.c1 - spec.c0
+        Ri, Ro = g.in_rows, g.out_rows
+        shape_in = (K, F, Ri)
+        fetch = np.zeros(shape_in)
+        ev = np.broadcast_to(ev_all, shape_in)
+        if spec.np_less or kind == "pass":
+            cost = np.zeros(shape_in)
+            syn = np.zeros(shape_in)
+        else:
+            if kind == "dw":
+                ev = _segment_sums(cnt_in, spec.c0, spec.c1)
+                syn = g.taps_x[None, None, :] * _segment_sums(tap_in, spec.c0, spec.c1)
+            elif kind == "fc":
+                syn = ev * n_f[:, None, None]
+            elif kind == "hrc":
+                ev = np.full(shape_in, inp.shape[2] * inp.shape[3], np.int64)
+                syn = np.zeros(shape_in)
+            else:  # conv, sep: every NP sees every input event
+                syn = g.taps_x[None, None, :] * tap_in.sum(axis=2)[None]
+                if kind != "sep":
+                    syn = syn * n_f[:, None, None]
+                else:
+                    syn = np.broadcast_to(syn, shape_in)
+            if kind == "fc":
+                cost = ev * P["fnp_event_cycles"] + syn / spec.lanes[:, None, None]
+                if spec.fnp2.any():
+                    wbytes = syn * spec.wbits / 8.0
+                    fetch = np.where(spec.fnp2[:, None, None],
+                                     wbytes / P["dma_external_bytes_per_cycle"], 0.0)
+                    A[spec.first:spec.first + K, _A["dma_weight_bytes"]] = np.where(
+                        spec.fnp2, np.ceil(wbytes.sum(axis=(1, 2))), 0)
+            elif kind == "hrc":
+                cost = np.full(shape_in, float(P["hrc_row_cycles"]))
+            else:
+                cost = ev * P["cnp_event_cycles"] + syn / P["cnp_synops_per_cycle"]
+        s0 = in_off[spec.first]
+        in_cost[s0:s0 + K * F * Ri] = np.asarray(cost, np.float64).reshape(-1)
+        in_fetch[s0:s0 + K * F * Ri] = fetch.reshape(-1)
+        # output side
+        ev_out = _segment_sums(cnt_out, spec.c0, spec.c1)  # (K, F, out_rows)
+        if kind in ("fc", "pass"):
+            neurons = n_f.copy()
+        else:
+            neurons = g.conv_x * g.conv_y * n_f
+        extra_macs = np.zeros(K)
+        if kind == "pass":
+            ocost = np.zeros((K, F, Ro))
+            neurons = np.zeros(K, np.int64)
+        else:
+            ocost = (neurons[:, None, None] / Ro / P["fire_neurons_per_cycle"]
+                     + ev_out * P["output_event_cycles"])
+        if kind == "hrc":
+            macs = g.conv_x * g.conv_y * g.kernel * inp.shape[3] * n_f
+            ocost = ocost + macs[:, None, None] / Ro / P["hrc_macs_per_cycle"]
+            A[spec.first:spec.first + K, _A["hrc_macs"]] = macs * F
+        elif kind == "sep":
+            pw = g.conv_x * g.conv_y * inp.shape[3] * n_f
+            ocost = ocost + pw[:, None, None] / Ro / P["cnp_pointwise_macs_per_cycle"]
+            extra_macs = (pw * F).astype(np.float64)
+        o0 = out_off[spec.first]
+        out_cost[o0:o0 + K * F * Ro] = ocost.reshape(-1)
+        out_flits[o0:o0 + K * F * Ro] = _flits(ev_out, P["event_bits"], flit_bits).reshape(-1)
+        # action counts of each component
+        n_ev_in = ev.sum(axis=(1, 2)) if kind != "hrc" else np.full(K, inp.size, np.int64)
+        synops = np.round(syn.sum(axis=(1, 2)).astype(np.float64) + extra_macs).astype(np.int64)
+        rows = slice(spec.first, spec.first + K)
+        A[rows, _A["synaptic_ops"]] = synops
+        A[rows, _A["weight_bits"]] = spec.wbits
+        A[rows, _A["input_bits"]] = spec.ibits
+        if kind != "pass":
+            A[rows, _A["input_sram_writes"]] = n_ev_in
+            A[rows, _A["input_sram_reads"]] = n_ev_in
+            A[rows, _A["neurons_fired"]] = ev_out.sum(axis=(1, 2))
+        A[rows, _A["weight_sram_reads"]] = np.ceil(synops * spec.wbits / P["weight_word_bits"])
+        A[rows, _A["neurons_updated"]] = neurons * F
+        ev_in_st[rows] = n_ev_in
+        ev_out_st[rows] = ev_out.sum(axis=(1, 2))
+    # model inputs entering through the event DMA
+    for s, lay in plan.source_layer.items():
+        rows = plan.stages[s].out_rows
+        data = _as_frames(_layer_input(model, lay, acts, x))
+        if lay.TYPE in _HRC_TYPES:  # dense 8-bit rows
+            flits = np.full((F, rows), math.ceil(data.shape[2] * data.shape[3] * 8 / flit_bits),
+                            np.int64)
+        else:
+            cnt, _ = row_channel_stats(data, np.ones(data.shape[2], np.int64))
+            flits = _flits(cnt.sum(axis=2), P["event_bits"], flit_bits)
+        out_flits[out_off[s]:out_off[s] + F * rows] = flits.reshape(-1)
+    # back-pressure: smallest consumer input item whose completion frees enough FIFO room
+    fifo = float(P["np_input_fifo_events"])
+    bp_need = []
+    for (cl, p_rows) in plan.bp_keys:
+        pref = np.concatenate([[0.0], np.cumsum(layer_ev[cl].reshape(-1).astype(np.float64))])
+        gj = np.arange(F * p_rows)
+        m = np.searchsorted(pref, pref[gj + 1] - fifo, side="left") - 1
+        bp_need.append(np.minimum(m, gj - 1).astype(np.int64))
+    return {"in_cost": in_cost, "in_fetch": in_fetch, "out_cost": out_cost,
+            "out_flits": out_flits,
+            "bp_need": np.concatenate(bp_need + [np.zeros(0, np.int64)]).astype(np.int64),
+            "actions": A, "events_in": ev_in_st, "events_out": ev_out_st, "nonzero": nonzero}
+
+
+# ---------------------------------------------------------------- one pass -------------------
+_PLAN_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PLAN_CACHE_SIZE = 8
+
+
+def _cached_plan(model, device, P, si, pi, layers, mappings, F, use_cache: bool) -> _PassPlan:
+    """The plan of pass (si, pi), built once per mapped model, parameters and frame count.
+
+    The key holds the identity of ``model.sequences`` and ``model.device``: re-mapping the
+    model (which replaces them) builds a new plan.
+    """
+    if not use_cache:
+        return _prepare_pass(model, device, P, layers, mappings, F)
+    key = (id(model.sequences), id(model.device), si, pi, F, tuple(sorted(P.items())))
+    try:
+        per_model = _PLAN_CACHE.setdefault(model, {})
+    except TypeError:  # not weak-referenceable
+        return _prepare_pass(model, device, P, layers, mappings, F)
+    plan = per_model.get(key)
+    if plan is None:
+        if len(per_model) >= _PLAN_CACHE_SIZE:
+            per_model.pop(next(iter(per_model)))
+        plan = per_model[key] = _prepare_pass(model, device, P, layers, mappings, F)
+    return plan
+
+
+def _simulate_pass(plan: _PassPlan, model, P: dict, acts: dict, x, F: int) -> dict:
+    """Fill the costs of ``plan`` for these activations and run the scheduler."""
+    from ..kernels.timing import schedule
+    dyn = _fill(plan, model, P, acts, x, F)
+    arrays = dict(plan.arrays)
+    for k in ("in_cost", "in_fetch", "out_cost", "out_flits", "bp_need"):
+        arrays[k] = dyn[k]
+    res = schedule(arrays, F, float(P["link_width_bits"]), int(P["packet_header_flits"]),
                    float(P["router_latency_cycles"]))
     if not res["ok"]:
         raise NsocError("internal error: the timing scheduler dead-locked; please report it")
-    return {"stages": stages, "groups": groups, "plan": plan, "res": res,
-            "by_layer": by_layer, "sources": sources, "sinks": sink_of,
-            "first_consumer": first_consumer}
-
-
-def _row_stats(data: np.ndarray):
-    from ..kernels.timing import row_channel_stats
-    return row_channel_stats(data, np.ones(data.shape[2], np.int64))
+    return {"plan": plan, "dyn": dyn, "res": res}
 
 
 # ---------------------------------------------------------------- public API -----------------
@@ -582,7 +683,7 @@ def _resolve_device(model, device):
 
 def simulate(model, x=None, device=None, clock_mode: str = "Performance",
              overrides: dict | None = None, batch_size: int | None = None,
-             activations: dict | None = None) -> TimingResult:
+             activations: dict | None = None, cache: bool = True) -> TimingResult:
     """Cycle-level simulation of ``model`` on its mapped device for the frames of ``x``.
 
     ``x``: NHWC input batch (as for ``model.forward``).  ``device``: Device or name; when the
@@ -590,6 +691,8 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
     ``batch_size``: frames streamed (default ``len(x)``; more than ``len(x)`` repeats the
     inputs cyclically).  ``activations``: {layer name: (N, x, y, c) integers} to use instead of
     running ``model.forward(x, outputs="all")``.  ``overrides``: {parameter: number}.
+    ``cache``: reuse the stage plan built for this mapped model, parameters and frame count by
+    an earlier call (the result is identical; ``False`` rebuilds it).
     """
     if clock_mode not in CLOCK_MODES:
         raise TimingParamError(f"unknown clock mode {clock_mode!r}; use one of {CLOCK_MODES}")
@@ -613,9 +716,13 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
     n_frames = int(batch_size) if batch_size else n_in
     if n_frames < 1:
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
-    idx = np.arange(n_frames) % n_in
-    acts = {k: _as_frames(v)[idx] for k, v in activations.items()}
-    xs = _as_frames(np.asarray(x))[idx]
+    if n_frames == n_in:
+        acts = {k: _as_frames(v) for k, v in activations.items()}
+        xs = _as_frames(np.asarray(x))
+    else:
+        idx = np.arange(n_frames) % n_in
+        acts = {k: _as_frames(v)[idx] for k, v in activations.items()}
+        xs = _as_frames(np.asarray(x))[idx]
     P = {k: v["value"] for k, v in params.items()}
     clock = float(P[f"clock_hz_{clock_mode}"])
 
@@ -634,20 +741,18 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
         layers = [lay for lay in layers if lay.TYPE not in _SOURCE_TYPES | _SOFTWARE_TYPES]
         if not layers:
             continue
-        builder = _Builder(model, dev, params, acts, xs, n_frames)
-        out = _simulate_pass(builder, layers, mappings)
+        plan = _cached_plan(model, dev, P, si, pi, layers, mappings, n_frames, cache)
+        out = _simulate_pass(plan, model, P, acts, xs, n_frames)
         prog_bytes = 0
         if n_programs > 1:
-            seq = model.sequences[si]
-            prog_bytes = int(seq.program_size / max(len(seq.passes), 1))
+            prog_bytes = _program_bytes(model.sequences[si], lms, P)
             reconfig += prog_bytes / P["dma_conf_bytes_per_cycle"]
-        lat, ivl, fr = _collect(out, builder, layers, model, n_frames, si, pi, prog_bytes,
-                                layer_results, np_results, links)
+        lat, ivl, fr = _collect(out, P, n_frames, si, pi, prog_bytes, layer_results,
+                                np_results, links)
         frames += fr
         pass_latency.append(lat)
         pass_interval.append(ivl)
-        critical = _critical_path(out, layers, model) + critical if not critical else \
-            critical + _critical_path(out, layers, model)
+        critical = critical + _critical_path(out, model)
     if not pass_latency:
         raise MappingError("the model has no layer mapped on hardware: nothing to time")
     if n_programs > 1:  # passes run one after the other, reprogrammed every frame
@@ -675,36 +780,58 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
         critical_path=critical, reconfig_cycles=int(round(reconfig)), params=params)
 
 
-def _collect(out, builder, layers, model, F, si, pi, prog_bytes, layer_results, np_results,
-             links):
+def _program_bytes(seq, lms, P: dict) -> int:
+    """Bytes loaded to (re)program one pass: the sequence's program size shared among its
+    passes when the mapping gives it, else the pass's on-chip weights (``mem_info``
+    weight_size of its NP components) plus ``np_config_bytes`` per NP component."""
+    if seq.program_size:
+        return int(seq.program_size / max(len(seq.passes), 1))
+    comps = [c for lm in lms for c in lm.nps]
+    weights = sum(int((c.mem_info or {}).get("weight_size", 0)) for c in comps)
+    return int(weights + P["np_config_bytes"] * len(comps))
+
+
+def _actions(row) -> ActionCounts:
+    """ActionCounts from a row of Python ints in ``_ACTION_FIELDS`` order."""
+    return ActionCounts(*row)
+
+
+def _collect(out, P, F, si, pi, prog_bytes, layer_results, np_results, links):
     """Fill LayerTiming / NPTiming / links from one pass; return (latency, interval, frames)."""
-    stages, groups, plan, res = out["stages"], out["groups"], out["plan"], out["res"]
-    flit_bits = builder.flit_bits
-    header = int(builder.P["packet_header_flits"])
+    plan, dyn, res = out["plan"], out["dyn"], out["res"]
+    stages, arr = plan.stages, plan.arrays
+    flit_bits = float(P["link_width_bits"])
+    header = int(P["packet_header_flits"])
+    A = dyn["actions"].copy()
+    out_flits = dyn["out_flits"]
+    in_off, out_off = arr["in_off"], arr["out_off"]
     hops_by_stage = np.zeros(len(stages), np.int64)
-    for gi, (p, _n, _cs, _r) in enumerate(groups):
-        hops_by_stage[p] += res["grp_flit_hops"][gi]
+    np.add.at(hops_by_stage, plan.grp_producer, res["grp_flit_hops"])
+
+    def flits_of(s):
+        return out_flits[out_off[s]:out_off[s] + F * stages[s].out_rows]
     # DMA traffic
-    for s_idx, name in out["first_consumer"].items():
-        st = stages[s_idx]
-        cons = out["by_layer"][name][0]
-        stages[cons].actions.dma_input_bytes += int((st.out_flits.sum() + header * st.out_flits.size)
-                                                    * flit_bits / 8)
-        stages[cons].actions.noc_flit_hops += int(hops_by_stage[s_idx])
-    for lname, k in out["sinks"].items():
-        for p in out["by_layer"][lname]:
-            stages[p].actions.dma_output_bytes += int(stages[p].out_flits.sum() * flit_bits / 8)
+    for s_idx, lay in plan.source_layer.items():
+        cons = plan.by_layer[lay.name][0]
+        fl = flits_of(s_idx)
+        A[cons, _A["dma_input_bytes"]] += int((fl.sum() + header * fl.size) * flit_bits / 8)
+        A[cons, _A["noc_flit_hops"]] += int(hops_by_stage[s_idx])
+    for gi, lname in plan.skip_groups:
+        p = plan.groups[gi][0]
+        fl = flits_of(p)
+        A[plan.by_layer[lname][0], _A["dma_input_bytes"]] += int(
+            (fl.sum() + header * fl.size) * flit_bits / 8)
+    for lname in plan.sinks:
+        for p in plan.by_layer[lname]:
+            A[p, _A["dma_output_bytes"]] += int(flits_of(p).sum() * flit_bits / 8)
     # frame times
-    srcs = list(out["sources"].values())
-    sinks = list(out["sinks"].values())
-    in_off, out_off = plan["in_off"], plan["out_off"]
     starts = np.full(F, np.inf)
     ends = np.zeros(F)
-    for s in srcs:
+    for s in plan.sources.values():
         r = stages[s].out_rows
         t = res["out_start"][out_off[s]:out_off[s] + F * r].reshape(F, r)
         starts = np.minimum(starts, t[:, 0])
-    for s in sinks:
+    for s in plan.sinks.values():
         r = stages[s].in_rows
         t = res["in_fin"][in_off[s]:in_off[s] + F * r].reshape(F, r)
         ends = np.maximum(ends, t[:, -1])
@@ -718,44 +845,47 @@ def _collect(out, builder, layers, model, F, si, pi, prog_bytes, layer_results, 
                        float(res["link_busy"].max()) if len(res["link_busy"]) else 0.0)
         interval = min(max(interval, 1.0), float(frames[0]))
     # per NP and per layer
-    for lay in layers:
-        ids = out["by_layer"][lay.name]
+    A[:, _A["noc_flit_hops"]] += hops_by_stage
+    widths = [_A[w] for w in ActionCounts._WIDTHS]
+    rows_py = A.tolist()
+    busy_py, stall_py = np.round(res["busy"]).astype(np.int64).tolist(), \
+        np.round(res["stall"]).astype(np.int64).tolist()
+    ev_in_py, ev_out_py = dyn["events_in"].tolist(), dyn["events_out"].tolist()
+    for spec in plan.specs:
+        lay = spec.layer
+        ids = plan.by_layer[lay.name]
         lt = LayerTiming(name=lay.name, type=lay.TYPE, sequence=si, pass_index=pi)
-        acts = _as_frames(builder.acts[lay.name])
-        lt.sparsity = float(1.0 - np.count_nonzero(acts) / max(acts.size, 1))
-        best = None
-        t0, t1 = np.inf, 0.0
+        nz, size = dyn["nonzero"][lay.name]
+        lt.sparsity = float(1.0 - nz / max(size, 1))
+        busy, stall = res["busy"][ids], res["stall"][ids]
+        best = int(np.argmax(busy + stall))  # first of the busiest, as a strict > scan
+        t0 = np.inf
+        t1 = max(float(res["out_fin"][out_off[i] + stages[i].out_rows - 1]) for i in ids) \
+            if spec.g.out_rows else 0.0
+        if spec.g.in_rows:
+            t0 = min(float(res["in_start"][in_off[i]]) for i in ids)
+        tot = A[ids].sum(axis=0)
+        tot[widths] = A[ids][:, widths].max(axis=0)
+        lt.actions = _actions(tot.tolist())
+        lt.actions.reconfig_bytes = prog_bytes if spec is plan.specs[0] else 0
         for i in ids:
             st = stages[i]
-            st.actions.noc_flit_hops += int(hops_by_stage[i])
-            busy, stall = float(res["busy"][i]), float(res["stall"][i])
-            if best is None or busy + stall > best[0] + best[1]:
-                best = (busy, stall)
-            ri, ro = st.in_rows, st.out_rows
-            if ri:
-                t0 = min(t0, float(res["in_start"][in_off[i]]))
-            if ro:
-                t1 = max(t1, float(res["out_fin"][out_off[i] + ro - 1]))
-            lt.actions.add(st.actions)
             if st.ident is not None:
                 np_results.append(NPTiming(col=st.ident[0], row=st.ident[1], id=st.ident[2],
                                            type=st.np_type, layer=lay.name,
-                                           busy_cycles=int(round(busy)),
-                                           stall_cycles=int(round(stall)),
-                                           events_in=st.events_in, events_out=st.events_out,
-                                           actions=st.actions))
-        lt.actions.reconfig_bytes = prog_bytes if lay is layers[0] else 0
+                                           busy_cycles=busy_py[i], stall_cycles=stall_py[i],
+                                           events_in=ev_in_py[i], events_out=ev_out_py[i],
+                                           actions=_actions(rows_py[i])))
         lt.n_nps = sum(1 for i in ids if stages[i].ident is not None)
         lt.np_types = sorted({stages[i].np_type for i in ids if stages[i].ident is not None})
-        lt.busy_cycles, lt.stall_cycles = int(round(best[0])), int(round(best[1]))
-        kind = _geometry(lay, 1).kind
-        lt.events_in = (sum(stages[i].events_in for i in ids) if kind == "dw"
-                        else stages[ids[0]].events_in)
-        lt.events_out = sum(stages[i].events_out for i in ids)
+        lt.busy_cycles, lt.stall_cycles = int(round(busy[best])), int(round(stall[best]))
+        ev_in = dyn["events_in"][ids]
+        lt.events_in = int(ev_in.sum() if spec.g.kind == "dw" else ev_in[0])
+        lt.events_out = int(dyn["events_out"][ids].sum())
         lt.start_cycle = int(round(t0 - starts[0])) if np.isfinite(t0) else 0
         lt.end_cycle = int(round(t1 - starts[0]))
         layer_results.append(lt)
-    net = builder.net
+    net = plan.net
     for i, (a, b) in enumerate(net.link_nodes):
         if not net.is_mesh_link(i) or res["link_flits"][i] == 0:
             continue
@@ -766,19 +896,17 @@ def _collect(out, builder, layers, model, F, si, pi, prog_bytes, layer_results, 
     return float(frames[0]), float(interval), frames
 
 
-def _critical_path(out, layers, model) -> list[str]:
+def _critical_path(out, model) -> list[str]:
     """Layers from input to output, following at each layer the inbound that finished last."""
-    ends = {}
-    for lay in layers:
-        ends[lay.name] = lay.name
-    names = {lay.name for lay in layers}
-    path = [layers[-1].name]
-    res, plan, stages = out["res"], out["plan"], out["stages"]
+    plan, res = out["plan"], out["res"]
+    stages, out_off = plan.stages, plan.arrays["out_off"]
+    names = {lay.name for lay in plan.layers}
 
     def end(name):
-        ids = out["by_layer"][name]
-        return max(res["out_fin"][plan["out_off"][i] + stages[i].out_rows - 1] for i in ids)
-    cur = model.get_layer(layers[-1].name)
+        return max(res["out_fin"][out_off[i] + stages[i].out_rows - 1]
+                   for i in plan.by_layer[name])
+    path = [plan.layers[-1].name]
+    cur = plan.layers[-1]
     while True:
         ins = [b for b in cur.inbounds if b in names]
         if not ins:
