@@ -294,7 +294,8 @@ class Layer:
 class Quantizer(Layer):
     """Input quantizer: float32 or uint8/int8 batch to ``output_bits`` integers.
 
-    ``q = clip(round(x / scales) + zero_points)`` per channel; integer inputs pass through.
+    ``q = clip(round_half_even(x * scales) + zero_points)`` per channel (``scales`` holds
+    2**frac_bits); integer inputs pass through.
     """
 
     TYPE = "Quantizer"

@@ -1,0 +1,307 @@
+"""Functional (bit-exact) inference engine: layer -> kernel dispatch, batching, input checks.
+
+``forward(model, inputs)`` returns the integer outputs of the model's last layer (before the
+Dequantizer on Akida 2.0), NHWC ``(N, x, y, c)``: uint8 or int8 for outputs of 8 bits or less,
+int32 beyond (as Akida).  ``predict`` returns float32: v2 dequantized potentials, v1
+``(potential - threshold) / act_step``.
+
+Batches stream through the layers in chunks of ``batch_size`` samples (0 picks a chunk from a
+memory budget), so an ``np.load(..., mmap_mode="r")`` input never has more than one chunk of
+intermediate activations in memory.  ``outputs="all"`` (or a list of layer names) returns a dict
+``{layer name: array}`` of every (or each listed) layer's full-batch output instead: it is also
+the per-frame hook of the cycle-level simulator (row ``i`` of each array is frame ``i``'s
+integer outputs of that layer; the v2 Dequantizer entry is float32).
+
+``engine="numba"`` (default) runs the compiled kernels of :mod:`nsoc.kernels`;
+``engine="reference"`` runs the plain numpy specification :mod:`nsoc.kernels.reference`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError, ModelValidationError
+from .kernels import V1Stage, V2Stage
+from .layers import ACT_LUT, ACT_RELU, PADDING_SAME, POOL_MAX
+
+ENGINES = ("numba", "reference")
+CHUNK_MEMORY_BYTES = 128 << 20   # intermediate activations budget of the default chunk
+MAX_DEFAULT_CHUNK = 512
+
+
+def _kernels(engine):
+    if engine == "numba":
+        from . import kernels as k  # noqa: F401  (nsoc.kernels is an installed alias)
+        return k
+    if engine == "reference":
+        from .kernels import reference
+        return reference
+    raise InputError(f"unknown engine {engine!r}: use one of {ENGINES}")
+
+
+def _out_dtype(layer):
+    bits, signed = layer.output_bits, layer.output_signed
+    if bits <= 8:
+        return np.dtype(np.int8 if signed else np.uint8)
+    return np.dtype(np.int32)
+
+
+def _output_range(layer):
+    bits = layer.output_bits
+    if layer.output_signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, min((1 << bits) - 1, (1 << 31) - 1)   # outputs are int32 at most
+
+
+def _i64(a):
+    return np.ascontiguousarray(np.asarray(a).astype(np.int64))
+
+
+# ----- layer preparation --------------------------------------------------------------------
+def _v2_stage(layer, K):
+    p, v = layer.params, layer.variables
+    if p.get("activation") == ACT_LUT:
+        raise ModelValidationError(
+            f"layer '{layer.name}' ({layer.TYPE}) uses a LUT activation, which nsoc's engine does "
+            f"not support; use a ReLU or no activation")
+    f = layer.output_dims[2]
+    relu = p.get("activation") == ACT_RELU
+    bias = np.left_shift(_i64(v["bias"]), _i64(v["bias_shift"]))
+    clip = (np.left_shift(_i64(v["max_value"]), _i64(v["max_value_shift"])) if relu
+            else np.zeros(f, np.int64))
+    lo, hi = _output_range(layer)
+    pool_type = p.get("pool_type", 0)
+    size = (p["pool_size"], p["pool_size"]) if pool_type == POOL_MAX else (1, 1)
+    stride = (p["pool_stride"], p["pool_stride"]) if pool_type == POOL_MAX else (1, 1)
+    return V2Stage(bias, relu, clip, _i64(v["output_scales"]), _i64(v["output_shift"]),
+                     p["buffer_bits"], p["post_op_buffer_bits"], lo, hi, pool_type, size, stride,
+                     p.get("padding", PADDING_SAME) == PADDING_SAME)
+
+
+def _v1_stage(layer, K):
+    p, v = layer.params, layer.variables
+    pool_type = p.get("pool_type", 0)
+    if pool_type == POOL_MAX:
+        size = (p["pooling_width"], p["pooling_height"])
+        stride = (p["pooling_stride_x"], p["pooling_stride_y"])
+    else:
+        size = stride = (1, 1)
+    return V1Stage(_i64(v["threshold"]), np.ascontiguousarray(v["act_step"], np.float32),
+                     bool(p["activation"]), p["act_bits"], pool_type, size, stride,
+                     p.get("padding", PADDING_SAME) == PADDING_SAME)
+
+
+def _flipped(w):
+    return np.ascontiguousarray(w[::-1, ::-1])
+
+
+def _prepare(layer, K):
+    """Return ``fn(list of inbound chunks) -> output chunk`` for one layer."""
+    t, p, v = layer.TYPE, layer.params, layer.variables
+    dtype = _out_dtype(layer)
+    if t == "Quantizer":
+        from .kernels import reference as R
+        scales, zp = v["scales"], v["zero_points"]
+        bits, signed = p["output_bits"], bool(p["output_signed"])
+        return lambda ins: (ins[0] if ins[0].dtype.kind in "iu"
+                            else R.quantize(ins[0], scales, zp, bits, signed).astype(dtype))
+    if t == "InputData":
+        return lambda ins: ins[0]
+    if t == "Dequantizer":
+        scales = np.ascontiguousarray(v["scales"], np.float32)
+        return lambda ins: ins[0].astype(np.float32) * scales
+    if t == "Concatenate":
+        return lambda ins: np.concatenate([a.astype(dtype) for a in ins], axis=-1)
+    if t in ("InputConv2D", "Conv2D", "DepthwiseConv2D"):
+        stage = _v2_stage(layer, K)
+        s = (p["kernel_stride"], p["kernel_stride"])
+        same = p["padding"] == PADDING_SAME
+        if t == "InputConv2D":
+            w = np.ascontiguousarray(v["weights"])
+            pv = _i64(v["padding_value"])
+            return lambda ins: K.input_conv2d_v2(ins[0], w, s, same, pv, stage, dtype=dtype)
+        w, shift = _flipped(v["weights"]), _i64(v["input_shift"])
+        fn = K.conv2d_v2 if t == "Conv2D" else K.depthwise_conv2d_v2
+        return lambda ins: fn(ins[0], w, s, same, shift, stage, dtype=dtype)
+    if t == "Dense1D":
+        stage = _v2_stage(layer, K)
+        w, shift = np.ascontiguousarray(v["weights"]), _i64(v["input_shift"])
+        units = p["units"]
+        return lambda ins: K.dense_v2(ins[0].reshape(ins[0].shape[0], -1), w, shift, stage,
+                                       dtype=dtype).reshape(-1, 1, 1, units)
+    if t == "Add":
+        a_s, b_s, o_s = _i64(v["a_shift"]), _i64(v["b_shift"]), _i64(v["output_shift"])
+        lo, hi = _output_range(layer)
+        relu = p["activation"] == ACT_RELU
+        if p["activation"] == ACT_LUT:
+            raise ModelValidationError(
+                f"layer '{layer.name}' (Add) uses a LUT activation, which nsoc's engine does not "
+                f"support")
+        bb, pb = p["buffer_bits"], p["post_op_buffer_bits"]
+        return lambda ins: K.add(ins[0], ins[1], a_s, b_s, o_s, bb, pb, relu, lo, hi,
+                                  dtype=dtype)
+    if t in ("InputConvolutional", "Convolutional", "SeparableConvolutional"):
+        stage = _v1_stage(layer, K)
+        s = (p["stride_x"], p["stride_y"])
+        same = p["padding"] == PADDING_SAME
+        if t == "InputConvolutional":
+            w = np.ascontiguousarray(v["weights"])
+            pv = np.full(layer.input_dims[2], p["padding_value"], np.int64)
+            return lambda ins: K.conv_v1(ins[0], w, s, same, pv, stage, dtype=dtype)
+        w = _flipped(v["weights"])
+        zero = np.zeros(layer.input_dims[2], np.int64)
+        if t == "Convolutional":
+            return lambda ins: K.conv_v1(ins[0], w, s, same, zero, stage, dtype=dtype)
+        pw = np.ascontiguousarray(v["weights_pw"])
+        return lambda ins: K.conv_v1(ins[0], w, s, same, zero, stage, pw, dtype=dtype)
+    if t == "FullyConnected":
+        stage = _v1_stage(layer, K)
+        w = np.ascontiguousarray(v["weights"].reshape(-1, p["units"]))
+        units = p["units"]
+        return lambda ins: K.dense_v1(_flatten_cyx(ins[0]), w, stage, dtype=dtype) \
+            .reshape(-1, 1, 1, units)
+    raise ModelValidationError(f"layer '{layer.name}': nsoc's engine cannot run type {t}")
+
+
+def _flatten_cyx(x):
+    """v1 FullyConnected input order: (c, y, x) of the NHWC ``(N, x, y, c)`` batch."""
+    return np.ascontiguousarray(x.transpose(0, 3, 2, 1)).reshape(x.shape[0], -1)
+
+
+# ----- input validation ---------------------------------------------------------------------
+def _input_rule(model):
+    """(allowed dtypes, integer value range or None) for the model's first layer."""
+    first = model.layers[0]
+    t, p = first.TYPE, first.params
+    if t == "Quantizer":
+        signed = bool(p["output_signed"])
+        bits = p["output_bits"]
+        rng = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        return (np.dtype(np.float32), np.dtype(np.int8 if signed else np.uint8)), rng
+    if t == "InputData":
+        signed = bool(p["input_signed"])
+        bits = p["input_bits"]
+        rng = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        return (np.dtype(np.int8 if signed else np.uint8),), rng
+    return (np.dtype(np.uint8),), (0, 255)
+
+
+def _check_inputs(model, inputs):
+    if not isinstance(inputs, np.ndarray):
+        raise InputError(f"inputs must be a numpy array, got {type(inputs).__name__}: "
+                         f"use np.asarray(inputs)")
+    shape = tuple(model.input_shape)
+    want = f"(N, {', '.join(str(d) for d in shape)})"
+    if inputs.ndim != 4 or tuple(inputs.shape[1:]) != shape:
+        hint = ("add a batch axis" if tuple(inputs.shape) == shape
+                else "inputs are NHWC batches (N, x, y, c)")
+        raise InputError(f"input shape must be {want}, got {tuple(inputs.shape)}: {hint}")
+    dtypes, _ = _input_rule(model)
+    if inputs.dtype not in dtypes:
+        names = " or ".join(str(d) for d in dtypes)
+        raise InputError(
+            f"input dtype must be {names} for a model starting with {model.layers[0].TYPE} "
+            f"'{model.layers[0].name}', got {inputs.dtype}: convert with "
+            f"inputs.astype(np.{dtypes[-1]})")
+
+
+def _check_values(model, chunk):
+    _, (lo, hi) = _input_rule(model)
+    if chunk.size == 0:
+        return
+    if chunk.dtype.kind == "f":
+        if not np.all(np.isfinite(chunk)):
+            raise InputError("inputs contain NaN or inf values: clean or clip them first")
+        return
+    cmin, cmax = int(chunk.min()), int(chunk.max())
+    if cmin < lo or cmax > hi:
+        raise InputError(f"input values must be in [{lo}, {hi}] for this model's "
+                         f"{model.layers[0].TYPE} input, got values in [{cmin}, {cmax}]")
+
+
+def _default_chunk(model):
+    per_sample = sum(int(np.prod(lay.output_dims)) for lay in model.layers) * 16 + 1
+    return int(max(8, min(MAX_DEFAULT_CHUNK, CHUNK_MEMORY_BYTES // per_sample)))
+
+
+# ----- inference ----------------------------------------------------------------------------
+def _result_layer(model):
+    last = model.layers[-1]
+    if last.TYPE == "Dequantizer":
+        return model.get_layer(last.inbounds[0])
+    return last
+
+
+def forward(model, inputs, batch_size: int = 0, outputs=None, engine: str = "numba"):
+    """Integer outputs of the last layer before the Dequantizer (v2) / of the last layer (v1).
+
+    ``outputs``: None (that array), ``"all"`` (dict of every layer's output) or a list of layer
+    names (dict of those).  ``batch_size`` 0 picks the chunk size from a memory budget.
+    """
+    K = _kernels(engine)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 0:
+        raise InputError(f"batch_size must be an integer >= 0 (0: automatic), got {batch_size!r}")
+    _check_inputs(model, inputs)
+    if outputs is None:
+        wanted = [_result_layer(model).name]
+    elif isinstance(outputs, str) and outputs == "all":
+        wanted = [lay.name for lay in model.layers]
+    elif isinstance(outputs, (list, tuple)) and all(isinstance(o, str) for o in outputs):
+        known = {lay.name for lay in model.layers}
+        unknown = [o for o in outputs if o not in known]
+        if unknown:
+            raise InputError(f"outputs names unknown layer(s) {unknown}; layers are "
+                             f"{sorted(known)}")
+        wanted = list(outputs)
+    else:
+        raise InputError(f"outputs must be None, 'all' or a list of layer names, got {outputs!r}")
+    steps = [(lay, _prepare(lay, K)) for lay in model.layers]
+    # how many consumers still need each activation, to free it as soon as possible
+    users = {lay.name: 0 for lay in model.layers}
+    for lay in model.layers:
+        for i in lay.inbounds:
+            users[i] += 1
+    n = inputs.shape[0]
+    results = {}
+    for lay in model.layers:
+        if lay.name in wanted:
+            dtype = np.float32 if lay.TYPE == "Dequantizer" else _out_dtype(lay)
+            results[lay.name] = np.empty((n,) + tuple(lay.output_dims), dtype)
+    chunk = int(batch_size) or _default_chunk(model)
+    for start in range(0, n, chunk):
+        x = np.ascontiguousarray(inputs[start:start + chunk])
+        _check_values(model, x)
+        acts, left = {}, dict(users)
+        for lay, fn in steps:
+            ins = [acts[i] for i in lay.inbounds] if lay.inbounds else [x]
+            out = fn(ins)
+            for i in lay.inbounds:
+                left[i] -= 1
+                if left[i] == 0:
+                    del acts[i]
+            if lay.name in results:
+                results[lay.name][start:start + out.shape[0]] = out
+            if left[lay.name]:
+                acts[lay.name] = out
+    if outputs is None:
+        return results[wanted[0]]
+    return results
+
+
+def predict(model, inputs, batch_size: int = 0, engine: str = "numba"):
+    """float32 outputs: v2 ``float32(potentials) * Dequantizer.scales``; v1
+    ``(potentials - threshold) / act_step`` of the last layer (its activations as float32 when
+    the last layer has an activation)."""
+    last = model.layers[-1]
+    if model.ip_version == "v2":
+        if last.TYPE != "Dequantizer":
+            raise ModelValidationError(
+                f"predict needs a Dequantizer as the last layer of a v2 model, '{last.name}' is "
+                f"a {last.TYPE}: use forward() for integer outputs")
+        raw = forward(model, inputs, batch_size, engine=engine)
+        return raw.astype(np.float32) * np.asarray(last.variables["scales"], np.float32)
+    raw = forward(model, inputs, batch_size, engine=engine)
+    if last.params.get("activation", 0):
+        return raw.astype(np.float32)
+    d = (raw.astype(np.int64) - last.variables["threshold"].astype(np.int64)).astype(np.float32)
+    return d / last.variables["act_step"].astype(np.float32)
