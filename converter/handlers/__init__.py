@@ -1,0 +1,3 @@
+"""Block handlers, one module per block kind; importing this package registers them all."""
+from . import (add, concatenate, conv, dense, depthwise, dequantizer,  # noqa: F401
+               input_quantizer, separable_v1)
