@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from nsoc.cli import main
 from nsoc.errors import MappingError
 from nsoc.hardware.device import create_device, get_device
-from nsoc.hardware.mapping import (cnp_weight_size, component_count, map_model,
-                                   mapping_to_dict, mesh_picture)
+from nsoc.hardware.mapping import (MapConstraints, cnp_weight_size, component_count,
+                                   map_model, mapping_to_dict, mesh_picture)
 from nsoc.testing import random_v1_model, random_v2_model
 
 
@@ -192,9 +192,80 @@ def test_akd1000_overflow_needs_passes():
     _check_invariants(m, dev)
 
 
+# ----- Akida 1.0 separable layers --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def wide_separable_v1():
+    """Four 64-filter SeparableConvolutional layers on a 25x5x64 input (a DS-CNN-like model):
+    spread over AKD1000 they want more NPs than its 54 CNP2 NPs."""
+    blocks = [("input_conv", dict(filters=64, kernel_size=5, stride=2))] + \
+        [("sep", dict(filters=64, name=f"sep_{i}")) for i in range(1, 4)] + \
+        [("sep", dict(filters=64, pool="gap", name="sep_4")), ("dense", dict(units=33))]
+    return random_v1_model(blocks, (49, 10, 1), seed=11)
+
+
+def _cnp_nps(model, prefix):
+    return [c for lay in model.layers if lay.name.startswith(prefix) for c in lay.mapping.nps]
+
+
+def test_v1_separable_spread_beyond_cnp2(wide_separable_v1):
+    m, dev = wide_separable_v1, get_device("AKD1000")
+    n_cnp2 = sum("CNP2" in n.types for n in dev.mesh.nps)
+    budget = sum("CNP1" in n.types for n in dev.mesh.nps) - 1  # one NP kept for the dense
+    seq, = m.map(dev, hw_only=True)
+    assert len(seq.passes) == 1
+    _check_invariants(m, dev)
+    # AllNps: the fewest filters per NP t with 4 * ceil(64 / t) NPs within the budget
+    t = next(t for t in range(1, 65) if 4 * -(-64 // t) <= budget)
+    for i in range(1, 5):
+        nps = m.get_layer(f"sep_{i}").mapping.nps
+        assert len(nps) == -(-64 // t) and max(c.filters for c in nps) == t
+    assert len(_cnp_nps(m, "sep_")) > n_cnp2
+    # restricted to CNP2 NPs, the spread stays within them
+    seq, = map_model(m, dev, hw_only=True,
+                     constraints=MapConstraints(separable_cnp2_only=True))
+    seps = _cnp_nps(m, "sep_")
+    assert len(seps) <= n_cnp2 and {c.type for c in seps} == {"CNP2"}
+    types = {n.ident: n.types for n in dev.mesh.nps}
+    assert all("CNP2" in types[c.ident] for c in seps)
+    _check_invariants(m, dev)
+    # Minimal: 64 filters fit one NP per separable layer
+    m.map(dev, mode="Minimal", hw_only=True)
+    assert [len(m.get_layer(f"sep_{i}").mapping.nps) for i in range(1, 5)] == [1, 1, 1, 1]
+    _check_invariants(m, dev)
+
+
+def test_v1_separable_error_names_failing_layer():
+    # TwoNodesIPv1 has 3 CNP2 NPs; a 256-filter separable layer needs 4 at 64 filters per NP
+    m = random_v1_model([("input_conv", dict(filters=32)), ("sep", dict(filters=256)),
+                         ("dense", dict(units=10))], (8, 8, 1), seed=12)
+    cons = MapConstraints(separable_cnp2_only=True)
+    with pytest.raises(MappingError, match=r"Cannot map layer 'sep_1'. It needs 4 CNP2 NPs"):
+        map_model(m, "TwoNodesIPv1", hw_only=True, constraints=cons)
+    seqs = map_model(m, "TwoNodesIPv1", constraints=cons)
+    assert [s.backend for s in seqs] == ["Hardware", "Software", "Hardware"]
+    # without the restriction it maps on the device's CNP1 NPs too
+    map_model(m, "TwoNodesIPv1", hw_only=True, mode="Minimal")
+    assert len(m.get_layer("sep_1").mapping.nps) == 4
+    _check_invariants(m, get_device("TwoNodesIPv1"))
+
+
+def test_v1_separable_512_channels_fit_one_np():
+    """The depthwise kernels are stored once per NP: 64 filters of a 512-channel separable
+    layer fit an NP (AkidaNet 0.5's separable_13 runs in hardware on AKD1000)."""
+    m = random_v1_model([("input_conv", dict(filters=512)), ("sep", dict(filters=512)),
+                         ("dense", dict(units=10))], (7, 7, 1), seed=13)
+    sep = m.get_layer("sep_1")
+    w1, w12, w24 = (cnp_weight_size(sep, f) for f in (1, 12, 24))
+    assert w1 == w12 < w24 and w24 - w12 == -(-512 * 50 // 8)  # one word per input channel
+    assert cnp_weight_size(sep, 64) <= 44800
+    seq, = m.map("AKD1000", mode="Minimal", hw_only=True)
+    assert [c.filters for c in sep.mapping.nps] == [64] * 8
+    _check_invariants(m, get_device("AKD1000"))
+
+
 def test_layer_larger_than_device(heavy_v2):
     tiny = create_device(2, 2, sram_size=(65536, 20000))  # 16 filters of conv_0 need > 2 NPs
-    with pytest.raises(MappingError, match="Cannot map layer 'conv_0'. It needs .* NPs"):
+    with pytest.raises(MappingError, match="Cannot map layer 'conv_0'. It needs 8 CNPs .* only 4 "):
         heavy_v2.map(tiny, hw_only=True)
     assert [s.backend for s in heavy_v2.map(tiny)] == ["Software", "Hardware"]
 

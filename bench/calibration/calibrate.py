@@ -3,7 +3,7 @@
     PYTHONPATH=. python bench/calibration/calibrate.py [--quick]
 
 Stand-ins (bench/calibration/standins.py): DS-CNN KWS 49x10x1 and AkidaNet 0.5 224x224x3, Akida
-1.0, 8/4/4, on AKD1000 (real mapper when it maps them, else standins.map_allnps), fed by the
+1.0, 8/4/4, on AKD1000 (real mapper, AllNps: 65 and 68 NPs as published), fed by the
 functional engine's real activations on smooth inputs, with thresholds tuned so that DENSITY of
 every layer's outputs are non-zero (the assumed sparsity of the published trained models).  Targets (reference/hardware.md): DS-CNN 93,965
 inference clocks for one frame; AkidaNet 0.5 13,733,572 for one frame, 43,001,443 for ten.

@@ -8,8 +8,8 @@ outputs of the layers before it, so that a chosen fraction of its outputs fire (
 trained 4-bit CNNs; random weights with zero thresholds fire about half of the neurons).
 
 Also: the AKD1000 mesh (from the virtual device listing in reference/hardware.md), a simple
-AllNps-style mapping :func:`map_allnps`, and :func:`map_standin`, which uses the real mapper
-(``nsoc.hardware.mapping.map_model``, AllNps) and falls back to :func:`map_allnps` when it raises.
+AllNps-style mapping :func:`map_allnps` (used by energy_fit.py), and :func:`map_standin`, which
+maps with the real mapper (``nsoc.hardware.mapping.map_model``, AllNps, hardware only).
 """
 from __future__ import annotations
 
@@ -141,8 +141,8 @@ def synth_activations(model: Model, n_frames: int, density, rng=None) -> tuple[n
 
 
 def map_allnps(model: Model, device: Device) -> None:
-    """AllNps-style mapping (fallback when nsoc.hardware.mapping is not ready): the HRC takes the
-    input convolution; the CNP1 NPs are shared among the conv layers in proportion to their
+    """Simple AllNps-style mapping (used by energy_fit.py; calibrate.py uses the real mapper):
+    the HRC takes the input convolution; the CNP1 NPs are shared among the conv layers in proportion to their
     synaptic work (at least one each, filters split evenly); the dense layer goes on FNP2
     (external weights) when its weights exceed an NP's weight SRAM, else on an FNP3."""
     fnp2 = [n for n in device.mesh.nps if "FNP2" in n.types]
@@ -215,16 +215,11 @@ def tune_thresholds(model: Model, x: np.ndarray, density: float) -> dict:
 
 
 def map_standin(model: Model) -> str:
-    """Map on AKD1000 with the real mapper (AllNps); on MappingError use :func:`map_allnps`.
-    Returns how the model was mapped (with the mapper's error, if any)."""
-    from nsoc.errors import MappingError
+    """Map on AKD1000 with the real mapper (AllNps, hardware only; it reproduces the published
+    per-layer NP counts of both stand-ins).  Returns how the model was mapped."""
     from nsoc.hardware.mapping import map_model
-    try:
-        map_model(model, "AKD1000")
-        return "nsoc.hardware.mapping.map_model AllNps"
-    except MappingError as exc:
-        map_allnps(model, akd1000())
-        return f"standins.map_allnps (map_model raised: {exc})"
+    map_model(model, "AKD1000", hw_only=True)
+    return "nsoc.hardware.mapping.map_model AllNps hw_only"
 
 
 def standin_inputs(model: Model, n: int, seed: int = 0) -> np.ndarray:

@@ -8,10 +8,13 @@ Allocation in one pass (all modes):
 
 * InputConv2D / InputConvolutional run on the HRC; Quantizer, InputData and Dequantizer use no
   NP; Add / Concatenate use a skip-DMA channel (store on the first inbound, load on the layer).
-* Conv2D, DepthwiseConv2D, Convolutional (and SeparableConvolutional, on CNP2-capable NPs) run
-  on CNPs.  Filters are split in groups of ``ceil(F / n)`` over ``n`` NPs; layers wider than
-  ``cnp_max_width`` columns, or whose input does not fit an NP's input SRAM, are also split in
-  column bands (one NP per band and filter group).
+* Conv2D, DepthwiseConv2D, Convolutional and SeparableConvolutional run on CNPs (separable
+  layers take CNP2-capable NPs first, at most 64 filters per NP; ``separable_cnp2_only``
+  restricts them to CNP2 NPs).  Filters are split in groups of ``ceil(F / n)`` over ``n`` NPs;
+  layers wider than ``cnp_max_width`` (v1: ``cnp_max_width_v1``) columns, or whose input does
+  not fit an NP's input SRAM, are also split in column bands (one NP per band and filter
+  group).  With these rules the published AKD1000 mappings of DS-CNN KWS (AllNps 65 NPs,
+  Minimal 5) and AkidaNet 0.5 224 (AllNps 68, every layer's count) are reproduced.
 * CNPs are taken in this order: NPs with no FNP type in nodes without an FNP3, then those in
   nodes with an FNP3 (both column-major), then FNP3 slots, then FNP2 slots.
 * Dense1D / FullyConnected take the first free FNP3 (weights on chip) if the weights fit its
@@ -46,11 +49,21 @@ class MapConstraints:
     cnp_max_filters: int = 512
     cnp_max_height: int = 256
     cnp_max_width: int = 64
+    # v1 column bands: at most 32 columns, each band also holding the kernel_width - 1 columns
+    # its neighbours share (no refcase splits a v1 layer; these reproduce the published
+    # AkidaNet 0.5 AKD1000 counts conv_1 4, conv_2 6, conv_3 3 NPs and 3/2/1 separable bands)
+    cnp_max_width_v1: int = 32
     fnp_max_inputs_v2: int = 2048    # Dense1D fan-in
     fnp_max_inputs_v1: int = 57334   # FullyConnected H*W*C (hardware.md)
     hrc_max_width: int = 256         # InputConv line width
     hrc_max_filters: int = 512
     cnp_max_filters_avg_pool: int = 32  # a CNP doing global average pooling (v2)
+    # SeparableConvolutional (v1): at most 64 filters per NP, as the published AKD1000 mappings
+    # of AkidaNet 0.5 (separable_4..13 at 64 filters per NP) and DS-CNN (Minimal, 64 per NP) show
+    cnp_max_filters_separable: int = 64
+    # True: SeparableConvolutional only on CNP2-capable NPs (54 on AKD1000); False (default):
+    # on any CNP, CNP2-capable first (the published DS-CNN AllNps uses 64 NPs for them)
+    separable_cnp2_only: bool = False
 
 
 # ----- memory formulas (bytes) -----------------------------------------------------------
@@ -98,9 +111,12 @@ def cnp_weight_size(layer, filters: int) -> int:
 
     v2 convolution: filters in groups of ``G`` (8 for a 3-wide kernel, 16 for 1x1), one 100-bit
     word per (kernel row, input channel, group) holding ``G*kw*bits`` of at most 96 bits.
-    v2 depthwise: as many channels per word as whole kernels fit in 100 bits.  v1: 50-bit words,
-    groups of 12 filters, kernels padded to a power of two (a fit of the refcases: constant in
-    the filter count up to 11).
+    v2 depthwise: as many channels per word as whole kernels fit in 100 bits.  v1: 50-bit words
+    of twelve 4-bit weights, kernels padded to a power of two; Convolutional: one word per
+    (12-filter group, input channel, kernel position) (a fit of the refcases).
+    v1 SeparableConvolutional (no refcase; chosen so that AkidaNet 0.5's 512-channel layers fit
+    at 64 filters per NP as published): the depthwise kernels once per NP, 12 channels per word
+    and kernel position, plus the pointwise one word per (12-filter group, input channel).
     """
     kh, kw = _conv_kernel(layer)
     cin = layer.input_dims[2]
@@ -113,9 +129,11 @@ def cnp_weight_size(layer, filters: int) -> int:
         words = _ceil(filters, group) * kh * cin * _ceil(group * kw * bits, 96)
         return _ceil(words * V2_WORD_BITS, 8)
     kernel = 1 << (kh * kw - 1).bit_length()
-    words = _ceil(filters, 12) * cin * kernel * max(1, _ceil(bits, 4))
+    per_weight = max(1, _ceil(bits, 4))
     if layer.TYPE == "SeparableConvolutional":
-        words += _ceil(filters, 12) * cin * max(1, _ceil(bits, 4))
+        words = (_ceil(cin, 12) * kernel + _ceil(filters, 12) * cin) * per_weight
+    else:
+        words = _ceil(filters, 12) * cin * kernel * per_weight
     return _ceil(words * V1_WORD_BITS, 8)
 
 
@@ -158,9 +176,10 @@ class _Req:
     layer: object
     kind: str                  # none | hrc | cnp | fnp | skip
     filters: int = 0
-    parts: list = field(default_factory=list)   # CNP column bands: (x_offset, x_width)
+    parts: list = field(default_factory=list)   # CNP column bands: (x_offset, columns held)
     cap: int = 0               # max filters per CNP
-    cnp2: bool = False
+    cnp2: bool = False         # only on CNP2-capable NPs
+    prefer_cnp2: bool = False  # CNP2-capable NPs first (component type CNP2 there)
     fnp_input: int = 0
     fnp3_units: int = 0        # max units per FNP3 (0: does not fit on chip)
 
@@ -215,27 +234,44 @@ def _requirement(layer, model, device: Device, cons: MapConstraints) -> _Req:
         cap = cons.cnp_max_filters
         if p["pool_type"] == POOL_AVG and device.ip_version == "v2":
             cap = min(cap, cons.cnp_max_filters_avg_pool)
+        if t == "SeparableConvolutional":
+            cap = min(cap, cons.cnp_max_filters_separable)
         while cap > 0 and cnp_weight_size(layer, min(cap, f)) > sram.weight_bytes:
             cap = min(cap, f) - 1
         if cap < 1:
-            raise _Unmappable(f"The weights of one filter do not fit in a CNP weight memory of "
-                              f"{sram.weight_bytes} B.")
-        n_bands = _ceil(x, cons.cnp_max_width)
+            raise _Unmappable(f"The weights of one filter ({cnp_weight_size(layer, 1)} B) do "
+                              f"not fit in a CNP weight memory of {sram.weight_bytes} B.")
+        v1 = device.ip_version == "v1"
+        max_w = cons.cnp_max_width_v1 if v1 else cons.cnp_max_width
+        halo = _conv_kernel(layer)[1] - 1 if v1 else 0
+        n_bands = _ceil(x, max_w)
         while True:
             width = _ceil(x, n_bands)
-            if cnp_input_size(layer, width, min(cap, f)) <= sram.input_bytes:
+            held = width if n_bands == 1 else min(x, width + halo)
+            if cnp_input_size(layer, held, min(cap, f)) <= sram.input_bytes:
                 break
             if width == 1:
-                raise _Unmappable(f"The input does not fit in a CNP input memory of "
+                raise _Unmappable(f"The input ({cnp_input_size(layer, held, min(cap, f))} B "
+                                  f"for one column) does not fit in a CNP input memory of "
                                   f"{sram.input_bytes} B.")
             n_bands += 1
-        bands = [(o, min(width, x - o)) for o in range(0, x, width)]
+        bands = [(o, held if n_bands > 1 else min(width, x - o)) for o in range(0, x, width)]
         return _Req(layer, "cnp", filters=f, parts=bands, cap=min(cap, f),
-                    cnp2=t == "SeparableConvolutional")
+                    cnp2=t == "SeparableConvolutional" and cons.separable_cnp2_only,
+                    prefer_cnp2=t == "SeparableConvolutional")
     raise _Unmappable(f"Layers of type {t} cannot be mapped on a {device.ip_version} device.")
 
 
 # ----- allocation in one pass -------------------------------------------------------------
+class _NoFit(Exception):
+    """A pass cannot be allocated: ``layer`` is the layer that did not get its NPs."""
+
+    def __init__(self, layer: str, reason: str):
+        super().__init__(f"Cannot map layer '{layer}': {reason}")
+        self.layer = layer
+        self.reason = reason
+
+
 class _Mesh:
     """The NP orders used by the allocator (computed once per device)."""
 
@@ -251,6 +287,8 @@ class _Mesh:
 
         self.cnp_order = [n.ident for n in sorted(nps, key=key) if "CNP1" in n.types]
         self.cnp2 = {n.ident for n in nps if "CNP2" in n.types}
+        self.cnp2_order = [i for i in self.cnp_order if i in self.cnp2] + \
+            [i for i in self.cnp_order if i not in self.cnp2]
         self.fnp3 = sorted(n.ident for n in nps if "FNP3" in n.types)
         self.fnp2 = sorted(n.ident for n in nps if "FNP2" in n.types)
 
@@ -265,38 +303,69 @@ def _fnp_count(req: _Req, mesh: _Mesh) -> int:
     return _ceil(req.filters, req.fnp3_units) if req.fnp3_units else 1
 
 
-def _spread_t(reqs, budget: int) -> int | None:
-    """Smallest filters-per-NP bound whose CNP count fits the budget (None: does not fit)."""
+def _spread_t(reqs, budget: int, budget_cnp2: int) -> int | None:
+    """Smallest filters-per-NP bound whose CNP count fits the budget, with the CNP2-only layers
+    within the CNP2 NPs (None: does not fit even at each layer's largest filters per NP)."""
     cnps = [r for r in reqs if r.kind == "cnp"]
     if not cnps:
         return 1
+
+    def fits(t):
+        return sum(_cnp_count(r, t) for r in cnps) <= budget and \
+            sum(_cnp_count(r, t) for r in cnps if r.cnp2) <= budget_cnp2
+
     hi = max(r.cap for r in cnps)
-    if sum(_cnp_count(r, hi) for r in cnps) > budget:
+    if not fits(hi):
         return None
     lo = 1
     while lo < hi:
         mid = (lo + hi) // 2
-        if sum(_cnp_count(r, mid) for r in cnps) <= budget:
+        if fits(mid):
             hi = mid
         else:
             lo = mid + 1
     return lo
 
 
+def _free_cnps(r: _Req, mesh: _Mesh, used: set, need: int, reserved_cnp2: int) -> list:
+    """The CNPs a layer takes: CNP2-only layers from the CNP2 NPs; other layers in the
+    allocation order but leaving ``reserved_cnp2`` CNP2 NPs for the CNP2-only layers after them
+    (separable layers take CNP2-capable NPs first)."""
+    if r.cnp2:
+        return [i for i in mesh.cnp_order if i not in used and i in mesh.cnp2][:need]
+    order = mesh.cnp2_order if r.prefer_cnp2 else mesh.cnp_order
+    spare = sum(1 for i in mesh.cnp2 if i not in used) - reserved_cnp2
+    free = []
+    for i in order:
+        if len(free) == need:
+            break
+        if i in used:
+            continue
+        if i in mesh.cnp2:
+            if spare <= 0:
+                continue
+            spare -= 1
+        free.append(i)
+    return free
+
+
 def _assign(reqs, mesh: _Mesh, spread: bool):
-    """Allocate one pass; returns {layer name: LayerMapping} or None when it does not fit."""
+    """Allocate one pass: {layer name: LayerMapping}; raises _NoFit naming the first layer that
+    does not get its NPs.  ``spread`` (AllNps): the fewest filters per NP that fit the budget;
+    else each layer at its largest filters per NP."""
     device = mesh.device
     sram = device.mesh.np_sram_size
     n_fnp = sum(_fnp_count(r, mesh) for r in reqs if r.kind == "fnp")
     if n_fnp > len(mesh.fnp3) + len(mesh.fnp2):
-        return None
-    budget = len(mesh.cnp_order) - n_fnp
+        first = next(r for r in reqs if r.kind == "fnp")
+        raise _NoFit(first.layer.name, f"The pass needs {n_fnp} FNPs and {device.name} has "
+                                       f"{len(mesh.fnp3) + len(mesh.fnp2)}.")
+    t = None
     if spread:
-        t = _spread_t(reqs, budget)
-        if t is None:
-            return None
-    else:
+        t = _spread_t(reqs, len(mesh.cnp_order) - n_fnp, len(mesh.cnp2))
+    if t is None:
         t = max([r.cap for r in reqs if r.kind == "cnp"], default=1)
+    reserved_cnp2 = sum(_cnp_count(r, t) for r in reqs if r.kind == "cnp" and r.cnp2)
     used: set = set()
     out = {}
     skip_i = 0
@@ -315,9 +384,15 @@ def _assign(reqs, mesh: _Mesh, spread: bool):
             per = min(t, r.cap)
             per = _ceil(r.filters, _ceil(r.filters, per))
             need = _cnp_count(r, per)
-            free = [i for i in mesh.cnp_order if i not in used and (not r.cnp2 or i in mesh.cnp2)]
+            free = _free_cnps(r, mesh, used, need, reserved_cnp2)
             if len(free) < need:
-                return None
+                kind = "CNP2 NPs" if r.cnp2 else "CNPs"
+                raise _NoFit(r.layer.name, f"It needs {need} {kind} ({len(r.parts)} column "
+                             f"band(s) x {_ceil(r.filters, per)} group(s) of at most {per} "
+                             f"filters) and only {len(free)} are left for it on "
+                             f"{device.name}.")
+            if r.cnp2:
+                reserved_cnp2 -= need
             k = 0
             for _, width in r.parts:
                 for start in range(0, r.filters, per):
@@ -325,7 +400,8 @@ def _assign(reqs, mesh: _Mesh, spread: bool):
                     ident = free[k]
                     k += 1
                     used.add(ident)
-                    kind = "CNP2" if r.cnp2 else "CNP1"
+                    kind = "CNP2" if (r.cnp2 or r.prefer_cnp2) and ident in mesh.cnp2 \
+                        else "CNP1"
                     lm.nps.append(NPComponent(ident, kind, f, start, False, {
                         "input_size": cnp_input_size(r.layer, width, f),
                         "weight_size": cnp_weight_size(r.layer, f), "external_size": 0}))
@@ -353,8 +429,18 @@ def _assign(reqs, mesh: _Mesh, spread: bool):
                     "input_size": in_size,
                     "weight_size": fnp_weight_size(r.layer, u, in_size), "external_size": 0}))
         else:
-            return None
+            raise _NoFit(r.layer.name, f"No free FNP3 or FNP2 for its {weights} B of weights "
+                                       f"is left in this pass on {device.name} (the CNPs of "
+                                       f"the pass took them).")
     return out
+
+
+def _fits(reqs, mesh: _Mesh, spread: bool = False) -> bool:
+    try:
+        _assign(reqs, mesh, spread)
+    except _NoFit:
+        return False
+    return True
 
 
 def _min_counts(r: _Req, mesh: _Mesh) -> tuple[int, int, int, int]:
@@ -382,7 +468,7 @@ def _greedy_groups(reqs, mesh: _Mesh, mode: str, exact: bool) -> list[list[_Req]
         uses_np = any(q.kind != "none" for q in groups[-1])
         new = [a + b for a, b in zip(tot, need)]
         if exact:
-            fits = _assign(groups[-1] + [r], mesh, spread=False) is not None
+            fits = _fits(groups[-1] + [r], mesh)
         else:
             fits = new[0] + new[2] <= limits[0] and \
                 all(a <= b for a, b in zip(new[1:], limits[1:]))
@@ -396,11 +482,12 @@ def _greedy_groups(reqs, mesh: _Mesh, mode: str, exact: bool) -> list[list[_Req]
 
 
 def _plan_hw_sequence(reqs, mesh: _Mesh, mode: str) -> list[list[LayerMapping]]:
-    """Split a run of mappable layers into passes and allocate each pass."""
+    """Split a run of mappable layers into passes and allocate each pass (AllNps and HwPr
+    spread the filters; a pass whose spread cannot be placed falls back to the fewest NPs)."""
     groups = []
     for g in _greedy_groups(reqs, mesh, mode, exact=False):
         # the count test is a fast screen; a group the allocator rejects is re-cut exactly
-        if _assign(g, mesh, spread=False) is None:
+        if not _fits(g, mesh):
             groups += _greedy_groups(g, mesh, mode, exact=True)
         else:
             groups.append(g)
@@ -413,10 +500,13 @@ def _plan_hw_sequence(reqs, mesh: _Mesh, mode: str) -> list[list[LayerMapping]]:
             groups.pop(g)
     passes = []
     for g in groups:
-        allocated = _assign(g, mesh, spread=mode != "Minimal")
-        if allocated is None:
-            raise MappingError(f"Cannot map layer '{g[-1].layer.name}': it does not fit in "
-                               f"{mesh.device.name} even alone in a pass.")
+        try:
+            try:
+                allocated = _assign(g, mesh, spread=mode != "Minimal")
+            except _NoFit:
+                allocated = _assign(g, mesh, spread=False)
+        except _NoFit as exc:
+            raise MappingError(str(exc)) from None
         passes.append([allocated[r.layer.name] for r in g])
     return passes
 
@@ -442,11 +532,13 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     for layer in model.layers:
         try:
             req = _requirement(layer, model, dev, cons)
-            if req.kind in ("cnp", "fnp") and _assign([req], mesh, spread=False) is None:
-                n = _min_counts(req, mesh)
-                raise _Unmappable(f"It needs {n[0] + n[2]} NPs at the fewest; {dev.name} has "
-                                  f"{len(mesh.cnp_order)} CNPs and "
-                                  f"{len(mesh.fnp3) + len(mesh.fnp2)} FNPs.")
+            if req.kind in ("cnp", "fnp"):
+                try:
+                    _assign([req], mesh, spread=False)
+                except _NoFit as exc:
+                    raise _Unmappable(f"{exc.reason} {dev.name} has {len(mesh.cnp_order)} "
+                                      f"CNPs ({len(mesh.cnp2)} CNP2) and "
+                                      f"{len(mesh.fnp3) + len(mesh.fnp2)} FNPs.") from None
             reqs[layer.name] = req
             backends.append("Hardware")
         except _Unmappable as exc:
