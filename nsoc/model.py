@@ -154,6 +154,16 @@ class Model:
         from .hardware.mapping import map_model
         return map_model(self, device, hw_only=hw_only, mode=mode)
 
+    def simulate(self, inputs: np.ndarray, device=None, **kwargs):
+        """Cycle-level simulation and energy estimate of the frames ``inputs`` on the mapped
+        device (or on ``device``, mapped AllNps); returns the :class:`nsoc.report.Report` that
+        ``nsoc run --report`` writes (save it with ``nsoc.report.write_report(report, dir)``).
+
+        Keyword arguments go to :func:`nsoc.report.build_report` (``clock_mode``, ``map_mode``,
+        ``timing_overrides``, ``energy_overrides``, ``batch_size``, ``progress``)."""
+        from .report import build_report
+        return build_report(self, inputs, device, **kwargs)
+
     @property
     def component_count(self) -> dict:
         if self.sequences is None:
