@@ -1,12 +1,19 @@
 """Shared kernel parameter records and small numba helpers (saturation, rounded shifts)."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import NamedTuple
 
-import numba
-import numpy as np
-from numba import njit
+# numba's OpenMP workers spin between parallel regions by default; on a 2-core machine shared
+# with other processes a spinning worker steals the core the next region needs (measured: 4x
+# slower predict under load).  Sleeping workers cost ~nothing here.  Set before numba loads
+# its threading layer; an explicit user setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
 
 # Below this many multiply-accumulates per call, the kernels run on one thread: measured on the
 # 2-core machine, starting the parallel region costs more than it saves for small layers.

@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._util import lohi, sat, threads_for
-from .conv import _max_abs, acc_dtype
+from .conv import acc_dtype, max_abs_of
 from .output import v1_args, v1_finish, v2_args, v2_finish
 
 
@@ -26,16 +26,29 @@ def _rows(xs, ishift, blo, bhi, w, acc):
 
 
 @njit(cache=True, parallel=True)
-def _dense_v2(x, w, ishift, blo, bhi, acc_proto, out, bias, relu, clip, scales, shift,
-              _blo, _bhi, plo, phi, olo, ohi, pool_type, z0, z1, q0, q1, ppx, ppy):
+def _dense_v2(x, w, ishift, bounds, out, post, sc, fast_i, fast_u):
+    """Event-based Dense1D: the non-zero inputs of a sample are gathered (branch free), then
+    each adds its weight row; ``w`` and the accumulator share the accumulator dtype."""
+    nn, fan_in = x.shape
     nu = w.shape[1]
-    for n in prange(x.shape[0]):
-        acc = np.zeros(nu, acc_proto.dtype)
-        _rows(x[n], ishift, blo, bhi, w, acc)
-        for u in range(nu):
-            acc[u] = sat(acc[u], blo, bhi)
-        v2_finish(acc.reshape((1, 1, nu)), out[n], bias, relu, clip, scales, shift, blo, bhi,
-                  plo, phi, olo, ohi, pool_type, z0, z1, q0, q1, ppx, ppy)
+    blo, bhi = bounds[0], bounds[1]
+    for n in prange(nn):
+        ks = np.empty(fan_in, np.int64)
+        vs = np.empty(fan_in, w.dtype)
+        m = 0
+        for k in range(fan_in):
+            v0 = np.int64(x[n, k])
+            ks[m] = k
+            vs[m] = min(max(v0 << ishift[k], blo), bhi)
+            m += v0 != 0
+        acc = np.zeros((1, 1, nu), w.dtype)
+        row = acc[0, 0]
+        for e in range(m):
+            v = vs[e]
+            wr = w[ks[e]]
+            for u in range(nu):
+                row[u] += v * wr[u]
+        v2_finish(acc, out[n], post, sc, fast_i, fast_u)
 
 
 @njit(cache=True, parallel=True)
@@ -51,18 +64,28 @@ def _dense_v1(x, w, acc_proto, out, thr, step16, activation, top, pool_type, z0,
                   z0, z1, q0, q1, ppx, ppy)
 
 
-def dense_v2(x, weights, input_shift, stage, dtype=np.int64):
-    """Dense1D of a flattened ``(N, fan_in)`` input; returns ``(N, units)``."""
+def prepare_dense_v2(weights, input_shift, stage, max_in):
+    """Prepared Dense1D: ``run(x (N, fan_in), dtype) -> (N, units)``; ``max_in`` bounds
+    |input| (picks the accumulator dtype)."""
     sh = np.ascontiguousarray(input_shift, np.int64)
     blo, bhi = lohi(stage.buffer_bits)
-    args, _ = v2_args(stage, 1, 1)
     units = weights.shape[1]
-    out = np.empty((x.shape[0], 1, 1, units), dtype)
-    proto = np.zeros(0, acc_dtype(min(_max_abs(x, sh), bhi), weights))
-    with threads_for(x.shape[0] * weights.size):
-        _dense_v2(np.ascontiguousarray(x), np.ascontiguousarray(weights), sh, blo, bhi, proto,
-                  out, *args)
-    return out.reshape(x.shape[0], units)
+    acc = acc_dtype(min(max_in << int(np.max(sh, initial=0)), -blo), weights)
+    stage_args, _ = v2_args(stage, 1, 1, acc)
+    w = np.ascontiguousarray(weights, acc)
+    bounds = np.array([blo, bhi], np.int64)
+
+    def run(x, dtype=np.int64):
+        out = np.empty((x.shape[0], 1, 1, units), dtype)
+        with threads_for(x.shape[0] * weights.size):
+            _dense_v2(np.ascontiguousarray(x), w, sh, bounds, out, *stage_args)
+        return out.reshape(x.shape[0], units)
+    return run
+
+
+def dense_v2(x, weights, input_shift, stage, dtype=np.int64):
+    """Dense1D of a flattened ``(N, fan_in)`` input; returns ``(N, units)``."""
+    return prepare_dense_v2(weights, input_shift, stage, max_abs_of(x.dtype))(x, dtype)
 
 
 def dense_v1(x, weights, stage, dtype=np.int64):
@@ -70,7 +93,7 @@ def dense_v1(x, weights, stage, dtype=np.int64):
     args, _ = v1_args(stage, 1, 1)
     units = weights.shape[1]
     out = np.empty((x.shape[0], 1, 1, units), dtype)
-    proto = np.zeros(0, acc_dtype(_max_abs(x), weights))
+    proto = np.zeros(0, acc_dtype(max_abs_of(x.dtype), weights))
     with threads_for(x.shape[0] * weights.size):
         _dense_v1(np.ascontiguousarray(x), np.ascontiguousarray(weights), proto, out, *args)
     return out.reshape(x.shape[0], units)

@@ -26,14 +26,124 @@ def pool_geometry(cx: int, cy: int, stage):
     return cx, cy, 0, 0
 
 
-def v2_args(stage, cx: int, cy: int):
-    """Flat argument tuple of :func:`v2_finish` for a stage over a (cx, cy) potential map."""
+def v2_args(stage, cx: int, cy: int, acc=np.int64):
+    """``(post, scalars, fast_i, fast_u)`` arguments of :func:`v2_finish` for a stage over a
+    (cx, cy) map of ``acc``-dtype potentials, built once per layer.
+
+    ``post`` (int64 ``(8, F)``) holds per channel: the bias, the combined buffer/ReLU clamp
+    bounds, the scale, the left shift, the rounding half, the right shift and the global-sum
+    offset; ``scalars`` (int64) the register bounds, the pooling geometry and the mode (1: the
+    int32 fast path of :func:`fast_stage` applies); ``fast_i`` (int32) and ``fast_u`` (uint32)
+    the fast path's per-channel constants.
+    """
     qx, qy, ppx, ppy = pool_geometry(cx, cy, stage)
     blo, bhi = lohi(stage.buffer_bits)
     plo, phi = lohi(stage.post_op_bits)
-    return (stage.bias, bool(stage.relu), stage.clip, stage.scales, stage.shift, blo, bhi, plo,
-            phi, stage.out_lo, stage.out_hi, stage.pool_type, stage.pool_size[0],
-            stage.pool_size[1], stage.pool_stride[0], stage.pool_stride[1], ppx, ppy), (qx, qy)
+    nf = len(stage.scales)
+    post = np.empty((8, nf), np.int64)
+    post[0] = stage.bias
+    # sat(sat(v, blo, bhi) ReLU-clipped to [0, clip]) == sat(v, max(blo, 0), min(bhi, clip))
+    # since 0 lies in both intervals
+    post[1] = max(blo, 0) if stage.relu else blo
+    post[2] = np.minimum(bhi, stage.clip) if stage.relu else bhi
+    post[3] = stage.scales
+    shift = np.asarray(stage.shift, np.int64)
+    right = np.minimum(np.maximum(-shift, 0), 62)
+    post[4] = np.minimum(np.maximum(shift, 0), 31)
+    post[5] = np.where(right > 0, np.left_shift(1, np.maximum(right - 1, 0)), 0)
+    post[6] = right
+    fast_i, fast_u = np.zeros((5, nf), np.int32), np.zeros((3, nf), np.uint32)
+    mode = 0
+    if np.dtype(acc) == np.int32 and stage.pool_type in (0, 1):
+        mode = int(_fast_stage(stage, post, blo, bhi, fast_i, fast_u))
+    elif np.dtype(acc) == np.int32 and stage.pool_type == 2:
+        mode = int(_fast_sum(post, blo, bhi, fast_i))
+    (z0, z1), (s0, s1) = stage.pool_size, stage.pool_stride
+    scalars = np.array([blo, bhi, plo, phi, stage.out_lo, stage.out_hi, stage.pool_type,
+                        z0, z1, s0, s1, ppx, ppy, mode], np.int64)
+    return (post, scalars, fast_i, fast_u), (qx, qy)
+
+
+def _stage_of(acc, stage, blo, bhi):
+    """Reference stage (no pooling) of int64 potentials ``acc (M, F)``: the spec itself."""
+    from .reference import v2_output
+    p = np.clip(acc, blo, bhi)[:, None, None, :]
+    return v2_output(p, stage._replace(pool_type=0))[:, 0, 0, :]
+
+
+def _fast_stage(stage, post, blo, bhi, fast_i, fast_u) -> bool:
+    """Fill the int32 fast path constants of a pool-free (or max-pooled) stage; False if some
+    channel does not fit 32 bits.
+
+    Per channel the stage g(p) is non-decreasing in the potential p and constant below some L
+    and above some H (every clamp makes it so), and between L and H no clamp but the final one
+    is active, so ``g(p) = clip(((t * S + C) >> R) + O, out_lo, out_hi)`` with
+    ``t = clip(p, L, H) - L`` (uint32), which is exact when it fits 32 bits.  L and H are found
+    by bisection on the spec; the formula is checked against the spec at its edges and inside.
+    """
+    nf = post.shape[1]
+    lo, hi = np.full(nf, -(1 << 31), np.int64), np.full(nf, (1 << 31) - 1, np.int64)
+    g_lo, g_hi = (_stage_of(np.stack([lo, hi]), stage, blo, bhi))
+    # L: last p with g(p) == g(lo); H: first p with g(p) == g(hi)
+    a, b = lo.copy(), hi.copy()           # invariant: g(a) == g_lo, g(b) != g_lo (or a == b)
+    same = g_lo == g_hi
+    b[same] = a[same]
+    while np.any(b - a > 1):
+        m = (a + b) // 2
+        eq = _stage_of(m[None], stage, blo, bhi)[0] == g_lo
+        a, b = np.where(eq, m, a), np.where(eq, b, m)
+    L = a
+    a, b = lo.copy(), hi.copy()           # invariant: g(b) == g_hi, g(a) != g_hi (or a == b)
+    a[same] = b[same]
+    while np.any(b - a > 1):
+        m = (a + b) // 2
+        eq = _stage_of(m[None], stage, blo, bhi)[0] == g_hi
+        a, b = np.where(eq, a, m), np.where(eq, m, b)
+    H = np.where(same, L, b)
+    W = H - L
+    S, C, Rs, O = (np.zeros(nf, np.int64) for _ in range(4))
+    for f in range(nf):       # Python integers: no overflow while deriving the constants
+        if same[f]:
+            O[f] = g_lo[f]
+            continue
+        scale, left, right = int(post[3, f]), int(post[4, f]), int(post[6, f])
+        k = (int(L[f]) + int(post[0, f])) * scale
+        if right > 0:
+            k += int(post[5, f])
+            s_, c_, r_, o_ = scale, k & ((1 << right) - 1), right, k >> right
+        else:
+            s_, c_, r_, o_ = scale << left, 0, 0, k << left
+        top = int(W[f]) * s_ + c_
+        if top >= 1 << 32 or abs(o_) >= 1 << 30 or top >> r_ >= 1 << 30:
+            return False
+        if r_ > 31:           # top < 2**32 <= 2**r_: the shifted term is 0
+            s_, c_, r_ = 0, 0, 0
+        S[f], C[f], Rs[f], O[f] = s_, c_, r_, o_
+    # the formula against the spec at the edges of the window and inside it
+    rng = np.random.default_rng(0)
+    probes = [L - 1, L, L + 1, H - 1, H, H + 1, (L + H) // 2]
+    probes += [L + (rng.random(nf) * (W + 1)).astype(np.int64) for _ in range(32)]
+    p = np.clip(np.stack(probes), lo, hi)
+    t = np.clip(p, L, H) - L
+    q = np.clip(((t * S + C) >> Rs) + O, stage.out_lo, stage.out_hi)
+    if not np.array_equal(q, _stage_of(p, stage, blo, bhi)):
+        return False
+    fast_i[0], fast_i[1], fast_i[2] = L, H, O
+    fast_u[0], fast_u[1], fast_u[2] = S, C, Rs
+    return True
+
+
+def _fast_sum(post, blo, bhi, fast_i) -> bool:
+    """Constants of the global-sum fast path: each position's ReLU'd value
+    ``sat(sat(p, buffer) + bias)`` clipped to ``[lo1, hi1]`` is ``clip(p, A, B) + D``
+    (A, B int32 in ``fast_i[3:5]``, D int64 in ``post[7]``), summed in int64."""
+    bias, lo1, hi1 = post[0], post[1], post[2]
+    A, B = np.maximum(blo, lo1 - bias), np.minimum(bhi, hi1 - bias)
+    empty = A > B
+    const = np.where(lo1 - bias > bhi, lo1, hi1)      # the value when the window is empty
+    post[7] = np.where(empty, const, bias)
+    fast_i[3], fast_i[4] = np.where(empty, 0, A), np.where(empty, 0, B)
+    return True
 
 
 def v1_args(stage, cx: int, cy: int):
@@ -46,60 +156,78 @@ def v1_args(stage, cx: int, cy: int):
 
 
 @njit(cache=True)
-def v2_finish(acc, out, bias, relu, clip, scales, shift, blo, bhi, plo, phi, olo, ohi,
-              pool_type, z0, z1, s0, s1, ppx, ppy):
-    """Potentials ``acc (cx, cy, F)`` (saturated to the buffer) -> ``out (qx, qy, F)``.
+def v2_finish(acc, out, post, sc, fast_i, fast_u):
+    """Potentials ``acc (cx, cy, F)`` (any int dtype, not yet saturated) -> ``out (qx, qy, F)``.
 
-    Written flat (no helper calls in the loops): numba's inlined helpers defeated LLVM here.
+    The stage is non-decreasing in the potential, so max pooling takes the max of the raw
+    potentials before the stage (same result as pooling after the bias).  With int32
+    potentials (mode 1) the stage runs in 32-bit lanes (:func:`_fast_stage`).  Channels are
+    innermost so LLVM vectorises every loop.
     """
     cx, cy, nf = acc.shape
     qx, qy = out.shape[0], out.shape[1]
-    pre = np.empty((qx, qy, nf), np.int64)
-    if pool_type == 0:
-        for a in range(cx):
-            for b in range(cy):
-                for f in range(nf):
-                    v = min(max(np.int64(acc[a, b, f]) + bias[f], blo), bhi)
-                    if relu:
-                        v = min(max(v, 0), clip[f])
-                    pre[a, b, f] = v
-    elif pool_type == 1:
-        for a in range(qx):
-            x0 = max(a * s0 - ppx, 0)
-            x1 = min(a * s0 - ppx + z0, cx)
-            for b in range(qy):
-                y0 = max(b * s1 - ppy, 0)
-                y1 = min(b * s1 - ppy + z1, cy)
-                for f in range(nf):
-                    m = INT64_MIN
-                    for i in range(x0, x1):
-                        for j in range(y0, y1):
-                            m = max(m, np.int64(acc[i, j, f]))
-                    v = min(max(m + bias[f], blo), bhi)
-                    if relu:
-                        v = min(max(v, 0), clip[f])
-                    pre[a, b, f] = v
-    else:
-        for f in range(nf):
-            total = np.int64(0)
+    blo, bhi, plo, phi, olo, ohi = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
+    pool_type, z0, z1, s0, s1, ppx, ppy = sc[6], sc[7], sc[8], sc[9], sc[10], sc[11], sc[12]
+    fast = sc[13] == 1
+    bias, lo1, hi1, scale = post[0], post[1], post[2], post[3]
+    left, half, right = post[4], post[5], post[6]
+    if pool_type == 2:
+        tot = np.zeros(nf, np.int64)
+        if fast:
+            ga, gb = fast_i[3], fast_i[4]
             for a in range(cx):
                 for b in range(cy):
-                    v = min(max(np.int64(acc[a, b, f]) + bias[f], blo), bhi)
-                    if relu:
-                        v = min(max(v, 0), clip[f])
-                    total += v
-            pre[0, 0, f] = min(max(total, blo), bhi)
+                    row = acc[a, b]
+                    for f in range(nf):
+                        tot[f] += np.int32(min(max(row[f], ga[f]), gb[f]))
+            for f in range(nf):
+                tot[f] += cx * cy * post[7, f]
+        else:
+            for a in range(cx):
+                for b in range(cy):
+                    row = acc[a, b]
+                    for f in range(nf):
+                        v = min(max(np.int64(row[f]), blo), bhi) + bias[f]
+                        tot[f] += min(max(v, lo1[f]), hi1[f])
+        for f in range(nf):
+            q = min(max(min(max(tot[f], blo), bhi) * scale[f], plo), phi)
+            q = ((q << left[f]) + half[f]) >> right[f]
+            out[0, 0, f] = min(max(q, olo), ohi)
+        return
+    pre = np.empty(nf, acc.dtype)
+    fl, fh, fo = fast_i[0], fast_i[1], fast_i[2]
+    fs, fc, fr = fast_u[0], fast_u[1], fast_u[2]
+    olo32, ohi32 = np.int32(max(olo, -2147483648)), np.int32(min(ohi, 2147483647))
     for a in range(qx):
         for b in range(qy):
-            for f in range(nf):
-                q = min(max(pre[a, b, f] * scales[f], plo), phi)
-                sh = shift[f]
-                if sh > 0:
-                    q = q << min(sh, 31)
-                elif sh < 0:
-                    n = min(-sh, 62)
-                    q = (q + (np.int64(1) << (n - 1))) >> n
-                out[a, b, f] = min(max(q, olo), ohi)
+            if pool_type == 1:
+                x0, x1 = max(a * s0 - ppx, 0), min(a * s0 - ppx + z0, cx)
+                y0, y1 = max(b * s1 - ppy, 0), min(b * s1 - ppy + z1, cy)
+                row = acc[x0, y0]
+                for f in range(nf):
+                    pre[f] = row[f]
+                for i in range(x0, x1):
+                    for j in range(y0, y1):
+                        row = acc[i, j]
+                        for f in range(nf):
+                            pre[f] = max(pre[f], row[f])
+                src = pre
+            else:
+                src = acc[a, b]
+            orow = out[a, b]
+            if fast:
+                for f in range(nf):
+                    t = np.uint32(min(max(np.int32(src[f]), fl[f]), fh[f]) - fl[f])
+                    u = np.uint32(np.uint32(t * fs[f]) + fc[f]) >> fr[f]
+                    q = np.int32(np.int32(u) + fo[f])
+                    orow[f] = min(max(q, olo32), ohi32)
+            else:
+                for f in range(nf):
+                    v = min(max(np.int64(src[f]), blo), bhi) + bias[f]
+                    v = min(max(v, lo1[f]), hi1[f])
+                    q = min(max(v * scale[f], plo), phi)
+                    q = ((q << left[f]) + half[f]) >> right[f]
+                    orow[f] = min(max(q, olo), ohi)
 
 
 @njit(cache=True)

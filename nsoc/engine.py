@@ -17,6 +17,9 @@ integer outputs of that layer; the v2 Dequantizer entry is float32).
 """
 from __future__ import annotations
 
+import weakref
+import zlib
+
 import numpy as np
 
 from .errors import InputError, ModelValidationError
@@ -94,10 +97,36 @@ def _flipped(w):
     return np.ascontiguousarray(w[::-1, ::-1])
 
 
-def _prepare(layer, K):
-    """Return ``fn(list of inbound chunks) -> output chunk`` for one layer."""
+def _max_abs_out(layer, model):
+    """Largest |value| of a layer's integer outputs (bounds the next layer's accumulator)."""
+    t = layer.TYPE
+    if t == "Concatenate":
+        return max(_max_abs_out(model.get_layer(i), model) for i in layer.inbounds)
+    if t == "InputData":
+        bits, signed = layer.params["input_bits"], bool(layer.params["input_signed"])
+    elif t == "Quantizer":
+        bits, signed = layer.output_bits, layer.output_signed
+    else:
+        lo, hi = _output_range(layer)
+        return max(-lo, hi)
+    return (1 << (bits - 1)) if signed else (1 << bits) - 1
+
+
+def _max_abs_in(layer, model):
+    if not layer.inbounds:      # InputConv2D first: uint8 images
+        return 255
+    return max(_max_abs_out(model.get_layer(i), model) for i in layer.inbounds)
+
+
+def _prepare(layer, K, model):
+    """Return ``fn(list of inbound chunks) -> output chunk`` for one layer.
+
+    With the numba kernels, Akida 2.0 compute layers are prepared once here (weights cast to
+    the accumulator dtype chosen from the inbound's declared output range, tables, packed
+    output stage)."""
     t, p, v = layer.TYPE, layer.params, layer.variables
     dtype = _out_dtype(layer)
+    numba = not K.__name__.endswith("reference")
     if t == "Quantizer":
         from .kernels import reference as R
         scales, zp = v["scales"], v["zero_points"]
@@ -118,14 +147,26 @@ def _prepare(layer, K):
         if t == "InputConv2D":
             w = np.ascontiguousarray(v["weights"])
             pv = _i64(v["padding_value"])
+            if numba:
+                run = K.prepare_input_conv2d_v2(layer.input_dims, w, s, same, pv, stage,
+                                                _max_abs_in(layer, model))
+                return lambda ins: run(ins[0], dtype)
             return lambda ins: K.input_conv2d_v2(ins[0], w, s, same, pv, stage, dtype=dtype)
         w, shift = _flipped(v["weights"]), _i64(v["input_shift"])
+        if numba:
+            prep = K.prepare_conv2d_v2 if t == "Conv2D" else K.prepare_depthwise_conv2d_v2
+            run = prep(layer.input_dims, w, s, same, shift, stage, _max_abs_in(layer, model))
+            return lambda ins: run(ins[0], dtype)
         fn = K.conv2d_v2 if t == "Conv2D" else K.depthwise_conv2d_v2
         return lambda ins: fn(ins[0], w, s, same, shift, stage, dtype=dtype)
     if t == "Dense1D":
         stage = _v2_stage(layer, K)
         w, shift = np.ascontiguousarray(v["weights"]), _i64(v["input_shift"])
         units = p["units"]
+        if numba:
+            run = K.prepare_dense_v2(w, shift, stage, _max_abs_in(layer, model))
+            return lambda ins: run(ins[0].reshape(ins[0].shape[0], -1), dtype) \
+                .reshape(-1, 1, 1, units)
         return lambda ins: K.dense_v2(ins[0].reshape(ins[0].shape[0], -1), w, shift, stage,
                                        dtype=dtype).reshape(-1, 1, 1, units)
     if t == "Add":
@@ -160,6 +201,30 @@ def _prepare(layer, K):
         return lambda ins: K.dense_v1(_flatten_cyx(ins[0]), w, stage, dtype=dtype) \
             .reshape(-1, 1, 1, units)
     raise ModelValidationError(f"layer '{layer.name}': nsoc's engine cannot run type {t}")
+
+
+_PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(model):
+    """Identity and content (crc32) of every layer's parameters and variables."""
+    return tuple((id(lay), lay.TYPE, tuple(sorted(lay.params.items())), tuple(lay.inbounds),
+                  tuple((k, a.dtype.str, a.shape, zlib.crc32(np.ascontiguousarray(a)))
+                        for k, a in sorted(lay.variables.items())))
+                 for lay in model.layers)
+
+
+def _plan(model, engine):
+    """``[(layer, fn)]`` of a model for an engine, built once and kept while the model lives
+    (rebuilt if a layer's parameters or variables change)."""
+    K = _kernels(engine)
+    key = _fingerprint(model)
+    cached = _PLANS.get(model, {}).get(engine)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    steps = [(lay, _prepare(lay, K, model)) for lay in model.layers]
+    _PLANS.setdefault(model, {})[engine] = (key, steps)
+    return steps
 
 
 def _flatten_cyx(x):
@@ -237,7 +302,7 @@ def forward(model, inputs, batch_size: int = 0, outputs=None, engine: str = "num
     ``outputs``: None (that array), ``"all"`` (dict of every layer's output) or a list of layer
     names (dict of those).  ``batch_size`` 0 picks the chunk size from a memory budget.
     """
-    K = _kernels(engine)
+    _kernels(engine)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 0:
         raise InputError(f"batch_size must be an integer >= 0 (0: automatic), got {batch_size!r}")
@@ -255,7 +320,7 @@ def forward(model, inputs, batch_size: int = 0, outputs=None, engine: str = "num
         wanted = list(outputs)
     else:
         raise InputError(f"outputs must be None, 'all' or a list of layer names, got {outputs!r}")
-    steps = [(lay, _prepare(lay, K)) for lay in model.layers]
+    steps = _plan(model, engine)
     # how many consumers still need each activation, to free it as soon as possible
     users = {lay.name: 0 for lay in model.layers}
     for lay in model.layers:
