@@ -136,7 +136,6 @@ class Layer:
     VERSIONS: ClassVar[frozenset] = frozenset()
     PARAMS: ClassVar[tuple] = ()
     VARIABLES: ClassVar[tuple] = ()
-    IS_INPUT: ClassVar[bool] = False  # first layer of a model, takes the user's batch
     MAX_INBOUNDS: ClassVar[int] = 1
 
     def __init__(self, name: str, params: dict | None = None, variables: dict | None = None,
@@ -210,18 +209,31 @@ class Layer:
         """Multiply-accumulates per frame."""
         return 0
 
-    def build(self, inbound_layers: list["Layer"], input_shape: tuple | None = None) -> None:
-        """Set dims and input bit width from the inbound layers, then validate the variables."""
-        if self.IS_INPUT:
-            if inbound_layers:
-                raise ModelValidationError(f"input layer '{self.name}' cannot have inbounds")
-            self.input_dims = tuple(int(d) for d in input_shape)
+    def declared_input_dims(self) -> tuple | None:
+        """Input dims stated by the layer's own parameters (input layers), else None."""
+        return None
+
+    def build(self, inbound_layers: list["Layer"]) -> None:
+        """Set dims and input bit width from the inbound layers, then validate the variables.
+
+        A layer without inbounds is the model's input and must declare its input dims."""
+        declared = self.declared_input_dims()
+        if not inbound_layers:
+            if declared is None:
+                raise ModelValidationError(
+                    f"layer '{self.name}' ({self.TYPE}) cannot be a model's first layer: it "
+                    f"needs an inbound layer")
+            self.input_dims = tuple(int(d) for d in declared)
         else:
             if not 1 <= len(inbound_layers) <= self.MAX_INBOUNDS:
                 raise ModelValidationError(
                     f"layer '{self.name}' ({self.TYPE}) takes {self.MAX_INBOUNDS} inbound "
                     f"layer(s), got {len(inbound_layers)}")
             first = inbound_layers[0]
+            if declared is not None and tuple(first.output_dims) != tuple(declared):
+                raise ModelValidationError(
+                    f"{self.TYPE} '{self.name}' expects input dims {tuple(declared)}, its "
+                    f"inbound '{first.name}' gives {first.output_dims}")
             self.input_dims = first.output_dims
             self.input_bits = first.output_bits
             self.input_signed = first.output_signed
@@ -300,7 +312,6 @@ class Quantizer(Layer):
 
     TYPE = "Quantizer"
     VERSIONS = frozenset({"v1", "v2"})
-    IS_INPUT = True
     PARAMS = (Param("channels_first", 0, 0, 1), Param("input_channels", None, 1),
               Param("input_height", None, 1), Param("input_width", None, 1),
               Param("output_bits", 8, 1, 8), Param("output_signed", 0, 0, 1))
@@ -310,9 +321,9 @@ class Quantizer(Layer):
         Var("zero_points", "uint8", lambda l: l.variables["scales"].shape, signed=False),
     )
 
-    def build(self, inbound_layers, input_shape=None):
+    def declared_input_dims(self):
         p = self.params
-        super().build(inbound_layers, (p["input_width"], p["input_height"], p["input_channels"]))
+        return (p["input_width"], p["input_height"], p["input_channels"])
 
     @property
     def output_signed(self):
@@ -328,27 +339,19 @@ class InputData(Layer):
 
     TYPE = "InputData"
     VERSIONS = frozenset({"v1", "v2"})
-    IS_INPUT = True
     PARAMS = (Param("input_bits", 8, 1, 8), Param("input_channels", None, 1),
               Param("input_height", None, 1), Param("input_width", None, 1),
               Param("input_signed", 1, 0, 1))
 
-    def build(self, inbound_layers, input_shape=None):
+    def declared_input_dims(self):
         p = self.params
-        dims = (p["input_width"], p["input_height"], p["input_channels"])
-        if inbound_layers:  # after a Quantizer
-            if len(inbound_layers) != 1 or tuple(inbound_layers[0].output_dims) != dims:
-                raise ModelValidationError(
-                    f"InputData '{self.name}' dims {dims} do not match its inbound")
-            self.input_dims = dims
-            self.input_bits = inbound_layers[0].output_bits
-            self.input_signed = inbound_layers[0].output_signed
-            self.output_dims = dims
-            self.validate_variables()
-        else:
-            super().build([], dims)
-            self.input_bits = p["input_bits"]
-            self.input_signed = bool(p["input_signed"])
+        return (p["input_width"], p["input_height"], p["input_channels"])
+
+    def build(self, inbound_layers):
+        super().build(inbound_layers)
+        if not inbound_layers:  # first layer: the user's batch has the declared bits
+            self.input_bits = self.params["input_bits"]
+            self.input_signed = bool(self.params["input_signed"])
 
     @property
     def output_bits(self):
@@ -400,7 +403,6 @@ class InputConv2D(_Conv2DBase):
 
     TYPE = "InputConv2D"
     VERSIONS = frozenset({"v2"})
-    IS_INPUT = False
     PARAMS = _V2_OUTPUT_PARAMS + _CONV_PARAMS + (
         Param("filters", None, 1, 1024), Param("input_channels", None, 1, 4),
         Param("input_x", None, 1), Param("input_y", None, 1), Param("weights_bits", 8, 1, 8))
@@ -411,18 +413,9 @@ class InputConv2D(_Conv2DBase):
         Var("padding_value", "uint8", _ch_in, _bits(8), signed=False),
     ) + _V2_OUTPUT_VARS
 
-    def build(self, inbound_layers, input_shape=None):
+    def declared_input_dims(self):
         p = self.params
-        dims = (p["input_x"], p["input_y"], p["input_channels"])
-        if inbound_layers:
-            if tuple(inbound_layers[0].output_dims) != dims:
-                raise ModelValidationError(
-                    f"InputConv2D '{self.name}' expects input dims {dims}, its inbound "
-                    f"'{inbound_layers[0].name}' gives {inbound_layers[0].output_dims}")
-            super().build(inbound_layers)
-        else:
-            self.IS_INPUT = True
-            super().build([], dims)
+        return (p["input_x"], p["input_y"], p["input_channels"])
 
 
 class Conv2D(_Conv2DBase):
@@ -593,18 +586,9 @@ class InputConvolutional(_V1ConvBase):
     VARIABLES = (Var("weights", "int8", _v1_conv_weights, _param_bits("weights_bits")),
                  ) + _V1_ACT_VARS
 
-    def build(self, inbound_layers, input_shape=None):
+    def declared_input_dims(self):
         p = self.params
-        dims = (p["input_width"], p["input_height"], p["input_channels"])
-        if inbound_layers:
-            if tuple(inbound_layers[0].output_dims) != dims:
-                raise ModelValidationError(
-                    f"InputConvolutional '{self.name}' expects input dims {dims}, its inbound "
-                    f"gives {inbound_layers[0].output_dims}")
-            super().build(inbound_layers)
-        else:
-            self.IS_INPUT = True
-            super().build([], dims)
+        return (p["input_width"], p["input_height"], p["input_channels"])
 
 
 class Convolutional(_V1ConvBase):
