@@ -7,40 +7,14 @@ used for calibration are the functional engine's real outputs (``model.forward(x
 outputs of the layers before it, so that a chosen fraction of its outputs fire (the sparsity of
 trained 4-bit CNNs; random weights with zero thresholds fire about half of the neurons).
 
-Also: the AKD1000 mesh (from the virtual device listing in reference/hardware.md), a simple
-AllNps-style mapping :func:`map_allnps` (used by energy_fit.py), and :func:`map_standin`, which
-maps with the real mapper (``nsoc.hardware.mapping.map_model``, AllNps, hardware only).
+Also: :func:`map_standin`, which maps with the real mapper (``nsoc.hardware.mapping.map_model``,
+AllNps, hardware only), and :func:`standin_inputs` (smooth inputs).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from nsoc import Model, make_layer
-from nsoc.hardware.types import Device, Ident, LayerMapping, Mesh, NPComponent, NPInfo, Sequence
-
-AKD1000_NODES = [(1, 3), (1, 4), (1, 5), (2, 3), (2, 4), (2, 5), (3, 1), (3, 2), (3, 3), (3, 4),
-                 (3, 5), (4, 1), (4, 2), (4, 3), (4, 4), (4, 5), (5, 2), (5, 3), (5, 4), (5, 5)]
-
-
-def akd1000() -> Device:
-    """AKD1000 mesh: 20 nodes x 4 NPs minus the 2 DMA slots of node (3,1); slot 0 is FNP3-capable,
-    node (4,1) holds the 4 FNP2."""
-    nps = []
-    for node in AKD1000_NODES:
-        for i in range(4):
-            if node == (3, 1) and i < 2:
-                continue
-            types = {"CNP1"}
-            if node == (4, 1):
-                types.add("FNP2")
-            elif i == 0:
-                types.add("FNP3")
-            else:
-                types.add("CNP2")
-            nps.append(NPInfo(Ident(node[0], node[1], i), frozenset(types)))
-    mesh = Mesh(nps=nps, dma_event=Ident(3, 1, 0), dma_conf=Ident(3, 1, 1),
-                hrc=NPInfo(Ident(0, 0, 0), frozenset({"HRC"})))
-    return Device("AKD1000", "v1", "BC.00.000.002", mesh)
 
 
 def _v1(kind, name, inb, dims_in, filters, k=3, s=1, wbits=4, pool=0, rng=None, **extra):
@@ -87,7 +61,8 @@ def dscnn_kws(rng=None) -> Model:
 
 def akidanet_05(rng=None, size=224) -> Model:
     """AkidaNet alpha 0.5 (akida_models akidanet_imagenet): conv 3x3/2 16 (HRC), conv 32,
-    conv 3x3/2 64, conv 64, sep 3x3/2 128, sep 128, sep 3x3/2 256, 5 x sep 256... as published:
+    conv 3x3/2 64, conv 64, sep 3x3/2 128, sep 128, sep 3x3/2 256, 5 x sep 256, sep 3x3/2 512,
+    sep 512 (real stride 2, as Akida 1.0 supports for 3x3 kernels), as published:
     channel counts halved from AkidaNet 1.0 (32, 64, 128, 128, 256, 256, 512 x6, 1024 x2);
     head: separable 1024*0.5 with global average pooling then dense 1000."""
     rng = rng or np.random.default_rng(0)
@@ -110,9 +85,8 @@ def akidanet_05(rng=None, size=224) -> Model:
     for i, (kind, f, s) in enumerate(spec, start=1):
         last = i == len(spec)
         name = f"{'conv' if kind == 'Convolutional' else 'separable'}_{i}"
-        # Akida 1.0: stride 2 is done as max pooling 2x2 after a stride-1 conv
-        model_layers.append(_v1(kind, name, prev, dims, f, pool=2 if last else (1 if s == 2 else 0),
-                                rng=rng))
+        # real stride 2 (Akida 1.0 supports it for 3x3 kernels), as akida_models builds it
+        model_layers.append(_v1(kind, name, prev, dims, f, s=s, pool=2 if last else 0, rng=rng))
         dims = [dims[0] // s, dims[1] // s, f]
         prev = name
     model_layers.append(make_layer("FullyConnected", "classifier", dict(
@@ -120,69 +94,6 @@ def akidanet_05(rng=None, size=224) -> Model:
         {"weights": rng.integers(-7, 8, (1, 1, c(1024), 1000)).astype(np.int8),
          "threshold": np.zeros(1000, np.int32), "act_step": np.ones(1000, np.float32)}, [prev]))
     return Model(model_layers, "v1")
-
-
-def synth_activations(model: Model, n_frames: int, density, rng=None) -> tuple[np.ndarray, dict]:
-    """Input batch and {layer: activations} with a fraction ``density`` (per layer: a float or
-    {name: float}) of non-zero 4-bit outputs (used by energy_fit.py; the timing calibration uses
-    the functional engine's real activations, see :func:`tune_thresholds`)."""
-    rng = rng or np.random.default_rng(1)
-    x = rng.integers(0, 256, (n_frames,) + tuple(model.input_shape)).astype(np.uint8)
-    acts = {}
-    for lay in model.layers:
-        d = density[lay.name] if isinstance(density, dict) else density
-        shape = (n_frames,) + tuple(lay.output_dims)
-        if lay.params.get("activation", 1) == 0:
-            acts[lay.name] = rng.integers(-1000, 1000, shape).astype(np.int32)
-            continue
-        on = rng.random(shape) < d
-        acts[lay.name] = (on * rng.integers(1, 16, shape)).astype(np.uint8)
-    return x, acts
-
-
-def map_allnps(model: Model, device: Device) -> None:
-    """Simple AllNps-style mapping (used by energy_fit.py; calibrate.py uses the real mapper):
-    the HRC takes the input convolution; the CNP1 NPs are shared among the conv layers in proportion to their
-    synaptic work (at least one each, filters split evenly); the dense layer goes on FNP2
-    (external weights) when its weights exceed an NP's weight SRAM, else on an FNP3."""
-    fnp2 = [n for n in device.mesh.nps if "FNP2" in n.types]
-    fnp3 = [n for n in device.mesh.nps if "FNP3" in n.types]
-    fc = [l for l in model.layers if l.TYPE == "FullyConnected"]
-    convs = [l for l in model.layers if l.TYPE in ("Convolutional", "SeparableConvolutional")]
-    used = set()
-    fc_np = {}
-    for l in fc:
-        wbytes = l.variables["weights"].size * l.params["weights_bits"] // 8
-        pool = fnp2 if wbytes > device.mesh.np_sram_size.weight_bytes else fnp3
-        npi = next(n for n in pool if n.ident not in used)
-        used.add(npi.ident)
-        fc_np[l.name] = NPComponent(npi.ident, "FNP2" if pool is fnp2 else "FNP3",
-                                    l.params["units"], mem_info={"external_size": wbytes}
-                                    if pool is fnp2 else {})
-    free = [n for n in device.mesh.nps if n.ident not in used and "CNP1" in n.types]
-    work = np.array([max(l.macs, 1) for l in convs], np.float64)
-    share = np.maximum(1, np.floor(work / work.sum() * len(free))).astype(int)
-    while share.sum() > len(free):
-        share[np.argmax(share)] -= 1
-    share = np.minimum(share, [l.params["filters"] for l in convs])
-    lms = []
-    k = 0
-    for lay in model.layers:
-        if lay.TYPE == "InputConvolutional":
-            lms.append(LayerMapping(lay.name, lay.TYPE, [NPComponent(Ident(0, 0, 0), "HRC", 0)]))
-        elif lay in convs:
-            n = int(share[convs.index(lay)])
-            f = lay.params["filters"]
-            bounds = np.linspace(0, f, n + 1).astype(int)
-            comps = [NPComponent(free[k + i].ident, "CNP1", int(bounds[i + 1] - bounds[i]),
-                                 start_neuron=int(bounds[i])) for i in range(n)]
-            k += n
-            lms.append(LayerMapping(lay.name, lay.TYPE, comps))
-        elif lay.name in fc_np:
-            lms.append(LayerMapping(lay.name, lay.TYPE, [fc_np[lay.name]]))
-    model.sequences = [Sequence("HW/" + model.layers[0].name + "-" + model.layers[-1].name,
-                                "Hardware", [lms])]
-    model.device = device
 
 
 def _potentials(model: Model, upto: int, x: np.ndarray) -> np.ndarray:
