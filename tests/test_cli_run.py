@@ -109,3 +109,12 @@ def test_model_simulate_api():
     assert report.power_mw["board"] > report.power_mw["chip"] > 0
     # simulating does not disturb the functional outputs
     np.testing.assert_array_equal(model.predict(x), nsoc.load(MNIST_V1).predict(x))
+
+
+def test_progress_blocks_give_identical_outputs(monkeypatch, kws):
+    from nsoc.commands import run as run_cmd
+    x = np.load(KWS_X)[:50]
+    monkeypatch.setattr(run_cmd, "PROGRESS_BLOCK", 16)
+    monkeypatch.setattr(run_cmd.sys.stderr, "isatty", lambda: True)
+    np.testing.assert_array_equal(run_cmd.run_batches(kws, x, False, 0), kws.predict(x))
+    np.testing.assert_array_equal(run_cmd.run_batches(kws, x, True, 7), kws.forward(x))

@@ -7,6 +7,7 @@ the throughput and, for a classifier, a top-1 histogram.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -81,6 +82,35 @@ def save_atomic(path: str, array: np.ndarray) -> None:
             os.unlink(tmp)
 
 
+PROGRESS_BLOCK = 4096  # samples per progress-bar step
+
+
+def run_batches(model, x, raw: bool, batch_size: int) -> np.ndarray:
+    """predict (or forward with ``raw``) over ``x``; a tqdm bar when stderr is a terminal and
+    the input is large (tqdm is optional)."""
+    infer = model.forward if raw else model.predict
+    n = x.shape[0]
+    bar = None
+    if n > PROGRESS_BLOCK and sys.stderr.isatty():
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=n, unit="sample", desc="nsoc run")
+        except ImportError:
+            pass
+    if bar is None:
+        return infer(x, batch_size=batch_size)
+    first = infer(x[:PROGRESS_BLOCK], batch_size=batch_size)
+    y = np.empty((n,) + first.shape[1:], first.dtype)
+    y[:PROGRESS_BLOCK] = first
+    bar.update(len(first))
+    with bar:
+        for start in range(PROGRESS_BLOCK, n, PROGRESS_BLOCK):
+            stop = min(n, start + PROGRESS_BLOCK)
+            y[start:stop] = infer(x[start:stop], batch_size=batch_size)
+            bar.update(stop - start)
+    return y
+
+
 def run(args) -> int:
     from ..info import top1_histogram
     from ..model import load
@@ -91,8 +121,7 @@ def run(args) -> int:
     out_path = args.output or default_output_path(args.input, args.model)
     check_output_path(out_path, [args.input, args.model], args.force)
     start = time.perf_counter()
-    y = (model.forward(x, batch_size=args.batch_size) if args.raw
-         else model.predict(x, batch_size=args.batch_size))
+    y = run_batches(model, x, args.raw, args.batch_size)
     elapsed = time.perf_counter() - start
     save_atomic(out_path, y)
     n = x.shape[0]
