@@ -8,25 +8,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import lohi, sat, threads_for
-from .conv import acc_dtype, max_abs_of
+from ._util import lohi, threads_for
+from .conv import acc_dtype, fold_input_shift, max_abs_of
 from .output import v1_args, v1_finish, v2_args, v2_finish
 
 
-@njit(cache=True)
-def _rows(xs, ishift, blo, bhi, w, acc):
-    nu = w.shape[1]
-    for k in range(xs.shape[0]):
-        v0 = np.int64(xs[k])
-        if v0 == 0:
-            continue
-        v = sat(v0 << ishift[k], blo, bhi)
-        for u in range(nu):
-            acc[u] += v * w[k, u]
-
-
 @njit(cache=True, parallel=True)
-def _dense_v2(x, w, ishift, bounds, out, post, sc, fast_i, fast_u):
+def _dense_v2(x, w, ishift, bounds, out, post, sc, fast):
     """Event-based Dense1D: the non-zero inputs of a sample are gathered (branch free), then
     each adds its weight row; ``w`` and the accumulator share the accumulator dtype."""
     nn, fan_in = x.shape
@@ -48,20 +36,31 @@ def _dense_v2(x, w, ishift, bounds, out, post, sc, fast_i, fast_u):
             wr = w[ks[e]]
             for u in range(nu):
                 row[u] += v * wr[u]
-        v2_finish(acc, out[n], post, sc, fast_i, fast_u)
+        v2_finish(acc, out[n], post, sc, fast)
 
 
 @njit(cache=True, parallel=True)
-def _dense_v1(x, w, acc_proto, out, thr, step16, activation, top, pool_type, z0, z1, q0, q1,
-              ppx, ppy):
+def _dense_v1(x, w, out, thr, step16, activation, top, pool_type, z0, z1, q0, q1, ppx, ppy):
+    """Event-based FullyConnected: each non-zero input adds its weight row (``w`` in the
+    accumulator dtype), then the v1 activation."""
+    nn, fan_in = x.shape
     nu = w.shape[1]
-    zero = np.zeros(x.shape[1], np.int64)
-    big_lo, big_hi = -(np.int64(1) << 62), np.int64(1) << 62
-    for n in prange(x.shape[0]):
-        acc = np.zeros(nu, acc_proto.dtype)
-        _rows(x[n], zero, big_lo, big_hi, w, acc)
-        v1_finish(acc.reshape((1, 1, nu)), out[n], thr, step16, activation, top, pool_type,
-                  z0, z1, q0, q1, ppx, ppy)
+    for n in prange(nn):
+        ks = np.empty(fan_in, np.int32)
+        xs = x[n]
+        m = 0
+        for k in range(fan_in):
+            ks[m] = k
+            m += xs[k] != 0
+        acc = np.zeros((1, 1, nu), w.dtype)
+        row = acc[0, 0]
+        for e in range(m):
+            k = ks[e]
+            v = w.dtype.type(xs[k])
+            wr = w[k]
+            for u in range(nu):
+                row[u] += v * wr[u]
+        v1_finish(acc, out[n], thr, step16, activation, top, pool_type, z0, z1, q0, q1, ppx, ppy)
 
 
 def prepare_dense_v2(weights, input_shift, stage, max_in):
@@ -70,7 +69,8 @@ def prepare_dense_v2(weights, input_shift, stage, max_in):
     sh = np.ascontiguousarray(input_shift, np.int64)
     blo, bhi = lohi(stage.buffer_bits)
     units = weights.shape[1]
-    acc = acc_dtype(min(max_in << int(np.max(sh, initial=0)), -blo), weights)
+    weights, sh, max_ev, _ = fold_input_shift(weights, sh, max_in, stage.buffer_bits, 0)
+    acc = acc_dtype(max_ev, weights)
     stage_args, _ = v2_args(stage, 1, 1, acc)
     w = np.ascontiguousarray(weights, acc)
     bounds = np.array([blo, bhi], np.int64)
@@ -88,12 +88,21 @@ def dense_v2(x, weights, input_shift, stage, dtype=np.int64):
     return prepare_dense_v2(weights, input_shift, stage, max_abs_of(x.dtype))(x, dtype)
 
 
-def dense_v1(x, weights, stage, dtype=np.int64):
-    """v1 FullyConnected of the (c, y, x)-flattened ``(N, fan_in)`` input; ``(N, units)``."""
+def prepare_dense_v1(weights, stage, max_in):
+    """Prepared v1 FullyConnected: ``run(x (N, fan_in) in (c, y, x) order, dtype) ->
+    (N, units)``; ``max_in`` bounds |input| (picks the accumulator dtype)."""
     args, _ = v1_args(stage, 1, 1)
     units = weights.shape[1]
-    out = np.empty((x.shape[0], 1, 1, units), dtype)
-    proto = np.zeros(0, acc_dtype(max_abs_of(x.dtype), weights))
-    with threads_for(x.shape[0] * weights.size):
-        _dense_v1(np.ascontiguousarray(x), np.ascontiguousarray(weights), proto, out, *args)
-    return out.reshape(x.shape[0], units)
+    w = np.ascontiguousarray(weights, acc_dtype(max_in, weights))
+
+    def run(x, dtype=np.int64):
+        out = np.empty((x.shape[0], 1, 1, units), dtype)
+        with threads_for(x.shape[0] * weights.size):
+            _dense_v1(np.ascontiguousarray(x), w, out, *args)
+        return out.reshape(x.shape[0], units)
+    return run
+
+
+def dense_v1(x, weights, stage, dtype=np.int64):
+    """v1 FullyConnected of the (c, y, x)-flattened ``(N, fan_in)`` input; ``(N, units)``."""
+    return prepare_dense_v1(weights, stage, max_abs_of(x.dtype))(x, dtype)

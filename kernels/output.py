@@ -27,14 +27,14 @@ def pool_geometry(cx: int, cy: int, stage):
 
 
 def v2_args(stage, cx: int, cy: int, acc=np.int64):
-    """``(post, scalars, fast_i, fast_u)`` arguments of :func:`v2_finish` for a stage over a
-    (cx, cy) map of ``acc``-dtype potentials, built once per layer.
+    """``(post, scalars, fast)`` arguments of :func:`v2_finish` for a stage over a (cx, cy) map
+    of ``acc``-dtype potentials, built once per layer.
 
     ``post`` (int64 ``(8, F)``) holds per channel: the bias, the combined buffer/ReLU clamp
     bounds, the scale, the left shift, the rounding half, the right shift and the global-sum
     offset; ``scalars`` (int64) the register bounds, the pooling geometry and the mode (1: the
-    int32 fast path of :func:`fast_stage` applies); ``fast_i`` (int32) and ``fast_u`` (uint32)
-    the fast path's per-channel constants.
+    int32 fast path of :func:`_fast_stage` applies); ``fast`` (int32 ``(8, F)``) the fast
+    paths' per-channel constants.
     """
     qx, qy, ppx, ppy = pool_geometry(cx, cy, stage)
     blo, bhi = lohi(stage.buffer_bits)
@@ -52,16 +52,17 @@ def v2_args(stage, cx: int, cy: int, acc=np.int64):
     post[4] = np.minimum(np.maximum(shift, 0), 31)
     post[5] = np.where(right > 0, np.left_shift(1, np.maximum(right - 1, 0)), 0)
     post[6] = right
-    fast_i, fast_u = np.zeros((5, nf), np.int32), np.zeros((3, nf), np.uint32)
+    fast = np.zeros((8, nf), np.int32)
     mode = 0
-    if np.dtype(acc) == np.int32 and stage.pool_type in (0, 1):
-        mode = int(_fast_stage(stage, post, blo, bhi, fast_i, fast_u))
-    elif np.dtype(acc) == np.int32 and stage.pool_type == 2:
-        mode = int(_fast_sum(post, blo, bhi, fast_i))
+    narrow = np.dtype(acc) in (np.dtype(np.int16), np.dtype(np.int32))
+    if narrow and stage.pool_type in (0, 1):
+        mode = int(_fast_stage(stage, post, blo, bhi, fast))
+    elif narrow and stage.pool_type == 2:
+        mode = int(_fast_sum(post, blo, bhi, fast))
     (z0, z1), (s0, s1) = stage.pool_size, stage.pool_stride
     scalars = np.array([blo, bhi, plo, phi, stage.out_lo, stage.out_hi, stage.pool_type,
                         z0, z1, s0, s1, ppx, ppy, mode], np.int64)
-    return (post, scalars, fast_i, fast_u), (qx, qy)
+    return (post, scalars, fast), (qx, qy)
 
 
 def _stage_of(acc, stage, blo, bhi):
@@ -71,15 +72,16 @@ def _stage_of(acc, stage, blo, bhi):
     return v2_output(p, stage._replace(pool_type=0))[:, 0, 0, :]
 
 
-def _fast_stage(stage, post, blo, bhi, fast_i, fast_u) -> bool:
-    """Fill the int32 fast path constants of a pool-free (or max-pooled) stage; False if some
-    channel does not fit 32 bits.
+def _fast_stage(stage, post, blo, bhi, fast) -> bool:
+    """Fill the int32 fast path constants (rows 0-5 of ``fast``) of a pool-free (or max-pooled)
+    stage; False if some channel does not fit 31 bits.
 
     Per channel the stage g(p) is non-decreasing in the potential p and constant below some L
     and above some H (every clamp makes it so), and between L and H no clamp but the final one
     is active, so ``g(p) = clip(((t * S + C) >> R) + O, out_lo, out_hi)`` with
-    ``t = clip(p, L, H) - L`` (uint32), which is exact when it fits 32 bits.  L and H are found
-    by bisection on the spec; the formula is checked against the spec at its edges and inside.
+    ``t = clip(p, L, H) - L``, which is exact in int32 lanes when ``t * S + C`` fits 31 bits.
+    L and H are found by bisection on the spec; the formula is checked against the spec at its
+    edges and inside.
     """
     nf = post.shape[1]
     lo, hi = np.full(nf, -(1 << 31), np.int64), np.full(nf, (1 << 31) - 1, np.int64)
@@ -114,9 +116,9 @@ def _fast_stage(stage, post, blo, bhi, fast_i, fast_u) -> bool:
         else:
             s_, c_, r_, o_ = scale << left, 0, 0, k << left
         top = int(W[f]) * s_ + c_
-        if top >= 1 << 32 or abs(o_) >= 1 << 30 or top >> r_ >= 1 << 30:
+        if top >= 1 << 31 or abs(o_) >= 1 << 30 or top >> r_ >= 1 << 30:
             return False
-        if r_ > 31:           # top < 2**32 <= 2**r_: the shifted term is 0
+        if r_ > 30:           # top < 2**31 <= 2**r_: the shifted term is 0
             s_, c_, r_ = 0, 0, 0
         S[f], C[f], Rs[f], O[f] = s_, c_, r_, o_
     # the formula against the spec at the edges of the window and inside it
@@ -128,21 +130,20 @@ def _fast_stage(stage, post, blo, bhi, fast_i, fast_u) -> bool:
     q = np.clip(((t * S + C) >> Rs) + O, stage.out_lo, stage.out_hi)
     if not np.array_equal(q, _stage_of(p, stage, blo, bhi)):
         return False
-    fast_i[0], fast_i[1], fast_i[2] = L, H, O
-    fast_u[0], fast_u[1], fast_u[2] = S, C, Rs
+    fast[0], fast[1], fast[2], fast[3], fast[4], fast[5] = L, H, O, S, C, Rs
     return True
 
 
-def _fast_sum(post, blo, bhi, fast_i) -> bool:
+def _fast_sum(post, blo, bhi, fast) -> bool:
     """Constants of the global-sum fast path: each position's ReLU'd value
     ``sat(sat(p, buffer) + bias)`` clipped to ``[lo1, hi1]`` is ``clip(p, A, B) + D``
-    (A, B int32 in ``fast_i[3:5]``, D int64 in ``post[7]``), summed in int64."""
+    (A, B int32 in ``fast[6:8]``, D int64 in ``post[7]``), summed in int64."""
     bias, lo1, hi1 = post[0], post[1], post[2]
     A, B = np.maximum(blo, lo1 - bias), np.minimum(bhi, hi1 - bias)
     empty = A > B
     const = np.where(lo1 - bias > bhi, lo1, hi1)      # the value when the window is empty
     post[7] = np.where(empty, const, bias)
-    fast_i[3], fast_i[4] = np.where(empty, 0, A), np.where(empty, 0, B)
+    fast[6], fast[7] = np.where(empty, 0, A), np.where(empty, 0, B)
     return True
 
 
@@ -156,25 +157,25 @@ def v1_args(stage, cx: int, cy: int):
 
 
 @njit(cache=True)
-def v2_finish(acc, out, post, sc, fast_i, fast_u):
+def v2_finish(acc, out, post, sc, fast):
     """Potentials ``acc (cx, cy, F)`` (any int dtype, not yet saturated) -> ``out (qx, qy, F)``.
 
     The stage is non-decreasing in the potential, so max pooling takes the max of the raw
     potentials before the stage (same result as pooling after the bias).  With int32
-    potentials (mode 1) the stage runs in 32-bit lanes (:func:`_fast_stage`).  Channels are
+    or int16 potentials (mode 1) the stage runs in 32-bit lanes (:func:`_fast_stage`).  Channels are
     innermost so LLVM vectorises every loop.
     """
     cx, cy, nf = acc.shape
     qx, qy = out.shape[0], out.shape[1]
     blo, bhi, plo, phi, olo, ohi = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
     pool_type, z0, z1, s0, s1, ppx, ppy = sc[6], sc[7], sc[8], sc[9], sc[10], sc[11], sc[12]
-    fast = sc[13] == 1
+    use_fast = sc[13] == 1
     bias, lo1, hi1, scale = post[0], post[1], post[2], post[3]
     left, half, right = post[4], post[5], post[6]
     if pool_type == 2:
         tot = np.zeros(nf, np.int64)
-        if fast:
-            ga, gb = fast_i[3], fast_i[4]
+        if use_fast:
+            ga, gb = fast[6], fast[7]
             for a in range(cx):
                 for b in range(cy):
                     row = acc[a, b]
@@ -195,8 +196,7 @@ def v2_finish(acc, out, post, sc, fast_i, fast_u):
             out[0, 0, f] = min(max(q, olo), ohi)
         return
     pre = np.empty(nf, acc.dtype)
-    fl, fh, fo = fast_i[0], fast_i[1], fast_i[2]
-    fs, fc, fr = fast_u[0], fast_u[1], fast_u[2]
+    fl, fh, fo, fs, fc, fr = fast[0], fast[1], fast[2], fast[3], fast[4], fast[5]
     olo32, ohi32 = np.int32(max(olo, -2147483648)), np.int32(min(ohi, 2147483647))
     for a in range(qx):
         for b in range(qy):
@@ -215,11 +215,12 @@ def v2_finish(acc, out, post, sc, fast_i, fast_u):
             else:
                 src = acc[a, b]
             orow = out[a, b]
-            if fast:
+            if use_fast:
                 for f in range(nf):
-                    t = np.uint32(min(max(np.int32(src[f]), fl[f]), fh[f]) - fl[f])
-                    u = np.uint32(np.uint32(t * fs[f]) + fc[f]) >> fr[f]
-                    q = np.int32(np.int32(u) + fo[f])
+                    t = np.int32(min(max(np.int32(src[f]), fl[f]), fh[f]) - fl[f])
+                    # "& 31" (fr < 31) lets LLVM shift in 32-bit lanes
+                    u = np.int32(np.int32(t * fs[f] + fc[f]) >> (fr[f] & 31))
+                    q = np.int32(u + fo[f])
                     orow[f] = min(max(q, olo32), ohi32)
             else:
                 for f in range(nf):
@@ -248,12 +249,14 @@ def v1_finish(acc, out, thr, step16, activation, top, pool_type, z0, z1, s0, s1,
             for b in range(qy):
                 y0 = max(b * s1 - ppy, 0)
                 y1 = min(b * s1 - ppy + z1, cy)
+                prow = pre[a, b]
                 for f in range(nf):
-                    m = INT64_MIN
-                    for i in range(x0, x1):
-                        for j in range(y0, y1):
-                            m = max(m, np.int64(acc[i, j, f]))
-                    pre[a, b, f] = m
+                    prow[f] = INT64_MIN
+                for i in range(x0, x1):
+                    for j in range(y0, y1):
+                        row = acc[i, j]
+                        for f in range(nf):
+                            prow[f] = max(prow[f], np.int64(row[f]))
     else:
         for f in range(nf):
             total = np.int64(0)
@@ -270,8 +273,11 @@ def v1_finish(acc, out, thr, step16, activation, top, pool_type, z0, z1, s0, s1,
                     continue
                 d16 = (p - thr[f]) * 16
                 st = step16[f]
-                if st > 0:
-                    q = -((-d16) // st)
+                # ceil(d16 / st) clipped to [0, top]; the division only where not clipped
+                if d16 <= 0:
+                    q = 0
+                elif st <= 0 or d16 > (top - 1) * st:
+                    q = top
                 else:
-                    q = top if d16 > 0 else 0
-                out[a, b, f] = min(max(q, 0), top)
+                    q = (d16 + st - 1) // st
+                out[a, b, f] = q

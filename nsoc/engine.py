@@ -121,9 +121,9 @@ def _max_abs_in(layer, model):
 def _prepare(layer, K, model):
     """Return ``fn(list of inbound chunks) -> output chunk`` for one layer.
 
-    With the numba kernels, Akida 2.0 compute layers are prepared once here (weights cast to
-    the accumulator dtype chosen from the inbound's declared output range, tables, packed
-    output stage)."""
+    With the numba kernels, compute layers are prepared once here (weights cast to the
+    accumulator dtype chosen from the inbound's declared output range, tables, packed output
+    stage)."""
     t, p, v = layer.TYPE, layer.params, layer.variables
     dtype = _out_dtype(layer)
     numba = not K.__name__.endswith("reference")
@@ -184,20 +184,22 @@ def _prepare(layer, K, model):
         stage = _v1_stage(layer, K)
         s = (p["stride_x"], p["stride_y"])
         same = p["padding"] == PADDING_SAME
-        if t == "InputConvolutional":
-            w = np.ascontiguousarray(v["weights"])
-            pv = np.full(layer.input_dims[2], p["padding_value"], np.int64)
-            return lambda ins: K.conv_v1(ins[0], w, s, same, pv, stage, dtype=dtype)
-        w = _flipped(v["weights"])
-        zero = np.zeros(layer.input_dims[2], np.int64)
-        if t == "Convolutional":
-            return lambda ins: K.conv_v1(ins[0], w, s, same, zero, stage, dtype=dtype)
-        pw = np.ascontiguousarray(v["weights_pw"])
-        return lambda ins: K.conv_v1(ins[0], w, s, same, zero, stage, pw, dtype=dtype)
+        first = t == "InputConvolutional"
+        w = np.ascontiguousarray(v["weights"]) if first else _flipped(v["weights"])
+        pv = np.full(layer.input_dims[2], p["padding_value"] if first else 0, np.int64)
+        pw = np.ascontiguousarray(v["weights_pw"]) if t == "SeparableConvolutional" else None
+        if numba:
+            run = K.prepare_conv_v1(layer.input_dims, w, s, same, pv, stage,
+                                    _max_abs_in(layer, model), pw, dense_input=first)
+            return lambda ins: run(ins[0], dtype)
+        return lambda ins: K.conv_v1(ins[0], w, s, same, pv, stage, pw, dtype=dtype)
     if t == "FullyConnected":
         stage = _v1_stage(layer, K)
         w = np.ascontiguousarray(v["weights"].reshape(-1, p["units"]))
         units = p["units"]
+        if numba:
+            run = K.prepare_dense_v1(w, stage, _max_abs_in(layer, model))
+            return lambda ins: run(_flatten_cyx(ins[0]), dtype).reshape(-1, 1, 1, units)
         return lambda ins: K.dense_v1(_flatten_cyx(ins[0]), w, stage, dtype=dtype) \
             .reshape(-1, 1, 1, units)
     raise ModelValidationError(f"layer '{layer.name}': nsoc's engine cannot run type {t}")
