@@ -74,6 +74,17 @@ def _param_bits(name):
     return lambda layer: layer.params[name]
 
 
+def _declared_width_height(layer):
+    """Input dims of an input layer that names them input_width/height/channels."""
+    p = layer.params
+    return (p["input_width"], p["input_height"], p["input_channels"])
+
+
+def _v2_conv_weights(layer):
+    k = layer.params["kernel_size"]
+    return (k, k, layer.input_dims[2], layer.params["filters"])
+
+
 def _no_relu(layer):
     return layer.params.get("activation", 0) != ACT_RELU
 
@@ -321,9 +332,7 @@ class Quantizer(Layer):
         Var("zero_points", "uint8", lambda l: l.variables["scales"].shape, signed=False),
     )
 
-    def declared_input_dims(self):
-        p = self.params
-        return (p["input_width"], p["input_height"], p["input_channels"])
+    declared_input_dims = _declared_width_height
 
     @property
     def output_signed(self):
@@ -343,9 +352,7 @@ class InputData(Layer):
               Param("input_height", None, 1), Param("input_width", None, 1),
               Param("input_signed", 1, 0, 1))
 
-    def declared_input_dims(self):
-        p = self.params
-        return (p["input_width"], p["input_height"], p["input_channels"])
+    declared_input_dims = _declared_width_height
 
     def build(self, inbound_layers):
         super().build(inbound_layers)
@@ -407,9 +414,7 @@ class InputConv2D(_Conv2DBase):
         Param("filters", None, 1, 1024), Param("input_channels", None, 1, 4),
         Param("input_x", None, 1), Param("input_y", None, 1), Param("weights_bits", 8, 1, 8))
     VARIABLES = (
-        Var("weights", "int8", lambda l: (l.params["kernel_size"], l.params["kernel_size"],
-                                          l.input_dims[2], l.params["filters"]),
-            _param_bits("weights_bits")),
+        Var("weights", "int8", _v2_conv_weights, _param_bits("weights_bits")),
         Var("padding_value", "uint8", _ch_in, _bits(8), signed=False),
     ) + _V2_OUTPUT_VARS
 
@@ -426,9 +431,7 @@ class Conv2D(_Conv2DBase):
     PARAMS = _V2_OUTPUT_PARAMS + _CONV_PARAMS + (
         Param("filters", None, 1, 4096), Param("weights_bits", 4, 1, 8))
     VARIABLES = (
-        Var("weights", "int8", lambda l: (l.params["kernel_size"], l.params["kernel_size"],
-                                          l.input_dims[2], l.params["filters"]),
-            _param_bits("weights_bits")),
+        Var("weights", "int8", _v2_conv_weights, _param_bits("weights_bits")),
         Var("input_shift", "uint8", _ch_in, _bits(5), signed=False),
     ) + _V2_OUTPUT_VARS
 
@@ -586,9 +589,7 @@ class InputConvolutional(_V1ConvBase):
     VARIABLES = (Var("weights", "int8", _v1_conv_weights, _param_bits("weights_bits")),
                  ) + _V1_ACT_VARS
 
-    def declared_input_dims(self):
-        p = self.params
-        return (p["input_width"], p["input_height"], p["input_channels"])
+    declared_input_dims = _declared_width_height
 
 
 class Convolutional(_V1ConvBase):
