@@ -524,7 +524,12 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
         raise MappingError(f"unknown mapping mode {mode!r}; use one of {', '.join(MODES)}")
     dev = get_device(device)
     if dev.ip_version != model.ip_version:
-        raise MappingError("The IP version of the model and device must be identical.")
+        others = "v1 (AKD1000, AKD1500, TwoNodesIPv1)" if model.ip_version == "v1" else \
+            "v2 (TwoNodesIPv2, FourNodesIPv2, SixNodesIPv2, TwelveNodesIPv2)"
+        raise MappingError(
+            f"The IP version of the model and device must be identical. The model is Akida "
+            f"{model.ip_version} and {dev.name} is {dev.ip_version}: choose a {others} device "
+            f"or re-convert the model with --target {dev.ip_version}.")
     cons = constraints or MapConstraints()
     mesh = _Mesh(dev)
     backends = []
