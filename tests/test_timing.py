@@ -318,3 +318,13 @@ def test_row_streaming_respects_convolution_row_dependencies(mapped):
     assert frame.layer("conv1").start_cycle >= frame.layer("conv0").end_cycle - \
         frame.layer("conv0").busy_cycles
     assert rows.latency_cycles < frame.latency_cycles
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=60), st.integers(0, 100),
+       st.floats(0, 300))
+def test_fifo_need_matches_reference(events, cut, fifo):
+    from nsoc.kernels.timing import fifo_need, fifo_need_ref
+    ev = np.array(events, np.int64)
+    n = max(1, len(ev) * cut // 100)
+    np.testing.assert_array_equal(fifo_need(ev, n, fifo), fifo_need_ref(ev, n, fifo))

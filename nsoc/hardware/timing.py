@@ -263,6 +263,7 @@ class _PassPlan:
     bp_keys: list            # (consumer layer, producer rows): blocks of bp_need, in order
     grp_producer: np.ndarray
     skip_groups: list        # (group, Add/Concatenate layer) through a skip-DMA channel
+    layer_nps: list | None = None  # per layer: (stages with an NP, sorted NP types)
 
 
 def _channel_ranges(comps, channels: int) -> list[tuple[int, int]]:
@@ -412,6 +413,8 @@ def _prepare_pass(model, device, P: dict, layers: list, mappings: dict, F: int) 
     bp_groups = [(p, n, [c for c in cs if stages[c].np_type != "DMA_OUT"], r)
                  for (p, n, cs, r) in groups]
     arrays, bp_keys = _static_arrays(stages, groups, bp_groups, net, F)
+    from ..kernels.timing import INVERSE_KEYS, inverse
+    arrays.update(zip(INVERSE_KEYS, inverse(arrays)))
     return _PassPlan(layers, specs, stages, by_layer, groups, sources, source_layer, sinks, net,
                      arrays, bp_keys, np.array([g[0] for g in groups], np.int64), skip_groups)
 
@@ -477,16 +480,9 @@ def _static_arrays(stages, groups, bp_groups, net: Network, F: int):
     return arrays, bp_keys
 
 
-def _segment_sums(stat: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
-    """(F, R, C) per-channel statistics summed over each channel range: (K, F, R)."""
-    cs = np.zeros(stat.shape[:2] + (stat.shape[2] + 1,), np.int64)
-    np.cumsum(stat, axis=2, out=cs[:, :, 1:])
-    return np.ascontiguousarray((cs[:, :, c1] - cs[:, :, c0]).transpose(2, 0, 1))
-
-
 def _fill(plan: _PassPlan, model, P: dict, acts: dict, x: np.ndarray, F: int) -> dict:
     """Per-call costs (cycles), flits, events and action counts of the stages of ``plan``."""
-    from ..kernels.timing import row_channel_stats
+    from ..kernels.timing import fifo_need, layer_costs, row_channel_stats
     arr = plan.arrays
     in_off, out_off = arr["in_off"], arr["out_off"]
     n_st = len(plan.stages)
@@ -500,6 +496,23 @@ def _fill(plan: _PassPlan, model, P: dict, acts: dict, x: np.ndarray, F: int) ->
     ev_out_st = np.zeros(n_st, np.int64)
     layer_ev = {}
     nonzero = {}
+    # per-row statistics of each activation array, computed once with the taps_y of its first
+    # consumer in the pass (the ones of another consumer recompute them)
+    next_taps = {}
+    for spec in plan.specs:
+        src = spec.layer.inbounds[0] if spec.layer.inbounds else None
+        next_taps.setdefault(src, spec.g.taps_y)
+    memo = {}
+
+    def stats(a, taps):
+        hit = memo.get(id(a))
+        if hit is not None and (taps is None or hit[2] is taps):
+            return hit[0], hit[1]
+        t = taps if taps is not None else np.ones(a.shape[2], np.int64)
+        cnt, tap = row_channel_stats(a, t)
+        memo[id(a)] = (cnt, tap, t, a)
+        return cnt, tap
+
     for spec in plan.specs:
         lay, g = spec.layer, spec.g
         kind = g.kind
@@ -511,8 +524,8 @@ def _fill(plan: _PassPlan, model, P: dict, acts: dict, x: np.ndarray, F: int) ->
         if out.shape[3] != spec.channels or out.shape[1] != g.out_rows:
             raise InputError(f"activations of layer '{lay.name}' have shape {out.shape[1:]}, "
                              f"the layer outputs {tuple(lay.output_dims)}")
-        cnt_in, tap_in = row_channel_stats(inp, g.taps_y)
-        cnt_out, _ = row_channel_stats(out, np.ones(out.shape[2], np.int64))
+        cnt_in, tap_in = stats(inp, g.taps_y)
+        cnt_out, _ = stats(out, next_taps.get(lay.name))
         ev_all = cnt_in.sum(axis=2)  # (F, in_rows)
         if spec.np_less and len(lay.inbounds) > 1:  # Add / Concatenate: events of all inbounds
             for b in lay.inbounds[1:]:
@@ -525,81 +538,53 @@ def _fill(plan: _PassPlan, model, P: dict, acts: dict, x: np.ndarray, F: int) ->
         K = spec.c0.shape[0]
         n_f = spec.c1 - spec.c0
         Ri, Ro = g.in_rows, g.out_rows
-        shape_in = (K, F, Ri)
-        fetch = np.zeros(shape_in)
-        ev = np.broadcast_to(ev_all, shape_in)
-        if spec.np_less or kind == "pass":
-            cost = np.zeros(shape_in)
-            syn = np.zeros(shape_in)
-        else:
-            if kind == "dw":
-                ev = _segment_sums(cnt_in, spec.c0, spec.c1)
-                syn = g.taps_x[None, None, :] * _segment_sums(tap_in, spec.c0, spec.c1)
-            elif kind == "fc":
-                syn = ev * n_f[:, None, None]
-            elif kind == "hrc":
-                ev = np.full(shape_in, inp.shape[2] * inp.shape[3], np.int64)
-                syn = np.zeros(shape_in)
-            else:  # conv, sep: every NP sees every input event
-                syn = g.taps_x[None, None, :] * tap_in.sum(axis=2)[None]
-                if kind != "sep":
-                    syn = syn * n_f[:, None, None]
-                else:
-                    syn = np.broadcast_to(syn, shape_in)
-            if kind == "fc":
-                cost = ev * P["fnp_event_cycles"] + syn / spec.lanes[:, None, None]
-                if spec.fnp2.any():
-                    wbytes = syn * spec.wbits / 8.0
-                    fetch = np.where(spec.fnp2[:, None, None],
-                                     wbytes / P["dma_external_bytes_per_cycle"], 0.0)
-                    A[spec.first:spec.first + K, _A["dma_weight_bytes"]] = np.where(
-                        spec.fnp2, np.ceil(wbytes.sum(axis=(1, 2))), 0)
-            elif kind == "hrc":
-                cost = np.full(shape_in, float(P["hrc_row_cycles"]))
-            else:
-                cost = ev * P["cnp_event_cycles"] + syn / P["cnp_synops_per_cycle"]
-        s0 = in_off[spec.first]
-        in_cost[s0:s0 + K * F * Ri] = np.asarray(cost, np.float64).reshape(-1)
-        in_fetch[s0:s0 + K * F * Ri] = fetch.reshape(-1)
-        # output side
-        ev_out = _segment_sums(cnt_out, spec.c0, spec.c1)  # (K, F, out_rows)
         if kind in ("fc", "pass"):
-            neurons = n_f.copy()
+            neurons = n_f if kind == "fc" else np.zeros(K, np.int64)
         else:
             neurons = g.conv_x * g.conv_y * n_f
-        extra_macs = np.zeros(K)
-        if kind == "pass":
-            ocost = np.zeros((K, F, Ro))
-            neurons = np.zeros(K, np.int64)
-        else:
-            ocost = (neurons[:, None, None] / Ro / P["fire_neurons_per_cycle"]
-                     + ev_out * P["output_event_cycles"])
+        extra_out = np.zeros(K, np.int64)
+        extra_rate = 1.0
         if kind == "hrc":
-            macs = g.conv_x * g.conv_y * g.kernel * inp.shape[3] * n_f
-            ocost = ocost + macs[:, None, None] / Ro / P["hrc_macs_per_cycle"]
-            A[spec.first:spec.first + K, _A["hrc_macs"]] = macs * F
+            extra_out = g.conv_x * g.conv_y * g.kernel * inp.shape[3] * n_f
+            extra_rate = P["hrc_macs_per_cycle"]
         elif kind == "sep":
-            pw = g.conv_x * g.conv_y * inp.shape[3] * n_f
-            ocost = ocost + pw[:, None, None] / Ro / P["cnp_pointwise_macs_per_cycle"]
-            extra_macs = (pw * F).astype(np.float64)
-        o0 = out_off[spec.first]
-        out_cost[o0:o0 + K * F * Ro] = ocost.reshape(-1)
-        out_flits[o0:o0 + K * F * Ro] = _flits(ev_out, P["event_bits"], flit_bits).reshape(-1)
+            extra_out = g.conv_x * g.conv_y * inp.shape[3] * n_f
+            extra_rate = P["cnp_pointwise_macs_per_cycle"]
+        consts = np.array([P["cnp_event_cycles"], P["cnp_synops_per_cycle"],
+                           P["fnp_event_cycles"], spec.wbits, P["dma_external_bytes_per_cycle"],
+                           P["hrc_row_cycles"], P["fire_neurons_per_cycle"],
+                           P["output_event_cycles"], extra_rate, P["event_bits"], flit_bits],
+                          np.float64)
+        s0, o0 = in_off[spec.first], out_off[spec.first]
+        sums = layer_costs(
+            kind, spec.np_less or kind == "pass", cnt_in, tap_in, np.ascontiguousarray(ev_all),
+            cnt_out, spec.c0, spec.c1, g.taps_x, spec.lanes, spec.fnp2,
+            inp.shape[2] * inp.shape[3], neurons, extra_out, consts,
+            in_cost[s0:s0 + K * F * Ri].reshape(K, F, Ri),
+            in_fetch[s0:s0 + K * F * Ri].reshape(K, F, Ri),
+            out_cost[o0:o0 + K * F * Ro].reshape(K, F, Ro),
+            out_flits[o0:o0 + K * F * Ro].reshape(K, F, Ro))
+        n_ev_in, ev_out_k = sums[:, 0], sums[:, 2]
+        extra_macs = (extra_out * F).astype(np.float64) if kind == "sep" else np.zeros(K)
         # action counts of each component
-        n_ev_in = ev.sum(axis=(1, 2)) if kind != "hrc" else np.full(K, inp.size, np.int64)
-        synops = np.round(syn.sum(axis=(1, 2)).astype(np.float64) + extra_macs).astype(np.int64)
         rows = slice(spec.first, spec.first + K)
-        A[rows, _A["synaptic_ops"]] = synops
-        A[rows, _A["weight_bits"]] = spec.wbits
-        A[rows, _A["input_bits"]] = spec.ibits
+        Ar = A[rows]
+        synops = np.round(sums[:, 1].astype(np.float64) + extra_macs).astype(np.int64)
+        Ar[:, _A["synaptic_ops"]] = synops
+        Ar[:, _A["weight_bits"]] = spec.wbits
+        Ar[:, _A["input_bits"]] = spec.ibits
+        if kind == "hrc":
+            Ar[:, _A["hrc_macs"]] = extra_out * F
+        if kind == "fc":
+            Ar[:, _A["dma_weight_bytes"]] = sums[:, 3]
         if kind != "pass":
-            A[rows, _A["input_sram_writes"]] = n_ev_in
-            A[rows, _A["input_sram_reads"]] = n_ev_in
-            A[rows, _A["neurons_fired"]] = ev_out.sum(axis=(1, 2))
-        A[rows, _A["weight_sram_reads"]] = np.ceil(synops * spec.wbits / P["weight_word_bits"])
-        A[rows, _A["neurons_updated"]] = neurons * F
+            Ar[:, _A["input_sram_writes"]] = n_ev_in
+            Ar[:, _A["input_sram_reads"]] = n_ev_in
+            Ar[:, _A["neurons_fired"]] = ev_out_k
+        Ar[:, _A["weight_sram_reads"]] = np.ceil(synops * spec.wbits / P["weight_word_bits"])
+        Ar[:, _A["neurons_updated"]] = neurons * F
         ev_in_st[rows] = n_ev_in
-        ev_out_st[rows] = ev_out.sum(axis=(1, 2))
+        ev_out_st[rows] = ev_out_k
     # model inputs entering through the event DMA
     for s, lay in plan.source_layer.items():
         rows = plan.stages[s].out_rows
@@ -608,17 +593,14 @@ def _fill(plan: _PassPlan, model, P: dict, acts: dict, x: np.ndarray, F: int) ->
             flits = np.full((F, rows), math.ceil(data.shape[2] * data.shape[3] * 8 / flit_bits),
                             np.int64)
         else:
-            cnt, _ = row_channel_stats(data, np.ones(data.shape[2], np.int64))
+            cnt, _ = stats(data, None)
             flits = _flits(cnt.sum(axis=2), P["event_bits"], flit_bits)
         out_flits[out_off[s]:out_off[s] + F * rows] = flits.reshape(-1)
     # back-pressure: smallest consumer input item whose completion frees enough FIFO room
     fifo = float(P["np_input_fifo_events"])
     bp_need = []
     for (cl, p_rows) in plan.bp_keys:
-        pref = np.concatenate([[0.0], np.cumsum(layer_ev[cl].reshape(-1).astype(np.float64))])
-        gj = np.arange(F * p_rows)
-        m = np.searchsorted(pref, pref[gj + 1] - fifo, side="left") - 1
-        bp_need.append(np.minimum(m, gj - 1).astype(np.int64))
+        bp_need.append(fifo_need(layer_ev[cl].reshape(-1), F * p_rows, fifo))
     return {"in_cost": in_cost, "in_fetch": in_fetch, "out_cost": out_cost,
             "out_flits": out_flits,
             "bp_need": np.concatenate(bp_need + [np.zeros(0, np.int64)]).astype(np.int64),
@@ -730,7 +712,7 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
               if seq.backend == "Hardware" for pi, p in enumerate(seq.passes)]
     n_programs = len(passes)
     layer_results, np_results = [], []
-    links: dict = {}
+    links: list = []
     frames = np.zeros(n_frames)
     pass_latency, pass_interval = [], []
     reconfig = 0.0
@@ -764,20 +746,48 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
     total = float(frames.sum())
     for lay in layer_results:
         lay.idle_cycles = max(int(round(total)) - lay.busy_cycles - lay.stall_cycles, 0)
-    for n in np_results:
-        n.idle_cycles = max(int(round(total)) - n.busy_cycles - n.stall_cycles, 0)
-    link_list = []
-    for (a, b), (flits, busy, first, last) in sorted(links.items()):
-        span = max(last - first, 1.0)
-        link_list.append(LinkTiming(src=a, dst=b, flits=int(flits), busy_cycles=int(round(busy)),
-                                    peak_utilisation=min(busy / span, 1.0),
-                                    mean_utilisation=min(busy / max(total, 1.0), 1.0)))
+    total_i = int(round(total))
+
+    def build_nps():
+        out = []
+        for plan, busy, stall, ev_in, ev_out, rows in np_results:
+            for ids_np, _ in plan.layer_nps:
+                for i in ids_np:
+                    st = plan.stages[i]
+                    out.append(NPTiming(st.ident[0], st.ident[1], st.ident[2], st.np_type,
+                                        st.layer, busy[i], max(total_i - busy[i] - stall[i], 0),
+                                        stall[i], ev_in[i], ev_out[i], ActionCounts(*rows[i])))
+        return out
+
+    def build_links():
+        return _link_timings(links, total)
     return TimingResult(
         device=dev.name, clock_mode=clock_mode, clock_hz=clock, n_frames=n_frames,
         latency_cycles=latency, fps=clock / max(interval, 1.0),
         frames=[int(round(f)) for f in frames], interval_cycles=int(round(interval)),
-        total_cycles=int(round(total)), layers=layer_results, nps=np_results, links=link_list,
-        critical_path=critical, reconfig_cycles=int(round(reconfig)), params=params)
+        total_cycles=int(round(total)), layers=layer_results, critical_path=critical,
+        reconfig_cycles=int(round(reconfig)), params=params, build_nps=build_nps,
+        build_links=build_links)
+
+
+def _link_timings(parts, total: float) -> list:
+    """LinkTiming of every used mesh link from the (network, flits, busy, first, last) arrays of
+    each pass: totals over the passes, sorted by (src, dst)."""
+    merged: dict = {}
+    for net, flits_a, busy_a, first_a, last_a in parts:
+        for i, (a, b) in enumerate(net.link_nodes):
+            if not net.is_mesh_link(i) or flits_a[i] == 0:
+                continue
+            prev = merged.get((a, b), (0, 0.0, np.inf, 0.0))
+            merged[(a, b)] = (prev[0] + int(flits_a[i]), prev[1] + float(busy_a[i]),
+                              min(prev[2], float(first_a[i])), max(prev[3], float(last_a[i])))
+    out = []
+    for (a, b), (flits, busy, first, last) in sorted(merged.items()):
+        span = max(last - first, 1.0)
+        out.append(LinkTiming(src=a, dst=b, flits=int(flits), busy_cycles=int(round(busy)),
+                              peak_utilisation=min(busy / span, 1.0),
+                              mean_utilisation=min(busy / max(total, 1.0), 1.0)))
+    return out
 
 
 def _program_bytes(seq, lms, P: dict) -> int:
@@ -791,13 +801,10 @@ def _program_bytes(seq, lms, P: dict) -> int:
     return int(weights + P["np_config_bytes"] * len(comps))
 
 
-def _actions(row) -> ActionCounts:
-    """ActionCounts from a row of Python ints in ``_ACTION_FIELDS`` order."""
-    return ActionCounts(*row)
-
-
 def _collect(out, P, F, si, pi, prog_bytes, layer_results, np_results, links):
-    """Fill LayerTiming / NPTiming / links from one pass; return (latency, interval, frames)."""
+    """Fill the LayerTimings of one pass, append its per-stage NP figures (plan, busy, stall,
+    events in, events out, action rows) to ``np_results`` and its link arrays to ``links``;
+    return (latency, interval, frames)."""
     plan, dyn, res = out["plan"], out["dyn"], out["res"]
     stages, arr = plan.stages, plan.arrays
     flit_bits = float(P["link_width_bits"])
@@ -844,55 +851,61 @@ def _collect(out, P, F, si, pi, prog_bytes, layer_results, np_results, links):
         interval = max(float(occupancy.max()) if len(occupancy) else 0.0,
                        float(res["link_busy"].max()) if len(res["link_busy"]) else 0.0)
         interval = min(max(interval, 1.0), float(frames[0]))
-    # per NP and per layer
+    # per NP and per layer (a layer's stages are consecutive, from spec.first)
     A[:, _A["noc_flit_hops"]] += hops_by_stage
     widths = [_A[w] for w in ActionCounts._WIDTHS]
+    firsts = [spec.first for spec in plan.specs]
+    n_lay_st = firsts[-1] + len(plan.specs[-1].c0) if firsts else 0
+    tot_all = np.add.reduceat(A[:n_lay_st], firsts, axis=0) if firsts else A[:0]
+    if firsts:
+        tot_all[:, widths] = np.maximum.reduceat(A[:n_lay_st][:, widths], firsts, axis=0)
+    tot_py = tot_all.tolist()
     rows_py = A.tolist()
-    busy_py, stall_py = np.round(res["busy"]).astype(np.int64).tolist(), \
-        np.round(res["stall"]).astype(np.int64).tolist()
+    busy_r, stall_r = res["busy"], res["stall"]
+    busy_py = np.round(busy_r).astype(np.int64).tolist()
+    stall_py = np.round(stall_r).astype(np.int64).tolist()
+    occ_py = (busy_r + stall_r).tolist()
     ev_in_py, ev_out_py = dyn["events_in"].tolist(), dyn["events_out"].tolist()
-    for spec in plan.specs:
+    # per layer: first input row start and last output row end over its stages
+    in_first = np.full(n_lay_st, np.inf)
+    fin_last = np.zeros(n_lay_st)
+    has_in = arr["in_rows"][:n_lay_st] > 0
+    has_out = arr["out_rows"][:n_lay_st] > 0
+    in_first[has_in] = res["in_start"][in_off[:n_lay_st][has_in]]
+    fin_last[has_out] = res["out_fin"][(out_off + arr["out_rows"] - 1)[:n_lay_st][has_out]]
+    t0_py = np.minimum.reduceat(in_first, firsts).tolist() if firsts else []
+    t1_py = np.maximum.reduceat(fin_last, firsts).tolist() if firsts else []
+    ev_in_lay = np.add.reduceat(dyn["events_in"][:n_lay_st], firsts).tolist() if firsts else []
+    ev_out_lay = np.add.reduceat(dyn["events_out"][:n_lay_st], firsts).tolist() if firsts else []
+    if plan.layer_nps is None:  # static: the NP stages of each layer, their count and types
+        plan.layer_nps = []
+        for spec in plan.specs:
+            ids_np = [i for i in plan.by_layer[spec.layer.name] if stages[i].ident is not None]
+            plan.layer_nps.append((ids_np, sorted({stages[i].np_type for i in ids_np})))
+    np_results.append((plan, busy_py, stall_py, ev_in_py, ev_out_py, rows_py))
+    start0 = float(starts[0])
+    for li, spec in enumerate(plan.specs):
         lay = spec.layer
         ids = plan.by_layer[lay.name]
         lt = LayerTiming(name=lay.name, type=lay.TYPE, sequence=si, pass_index=pi)
         nz, size = dyn["nonzero"][lay.name]
         lt.sparsity = float(1.0 - nz / max(size, 1))
-        busy, stall = res["busy"][ids], res["stall"][ids]
-        best = int(np.argmax(busy + stall))  # first of the busiest, as a strict > scan
-        t0 = np.inf
-        t1 = max(float(res["out_fin"][out_off[i] + stages[i].out_rows - 1]) for i in ids) \
-            if spec.g.out_rows else 0.0
-        if spec.g.in_rows:
-            t0 = min(float(res["in_start"][in_off[i]]) for i in ids)
-        tot = A[ids].sum(axis=0)
-        tot[widths] = A[ids][:, widths].max(axis=0)
-        lt.actions = _actions(tot.tolist())
-        lt.actions.reconfig_bytes = prog_bytes if spec is plan.specs[0] else 0
-        for i in ids:
-            st = stages[i]
-            if st.ident is not None:
-                np_results.append(NPTiming(col=st.ident[0], row=st.ident[1], id=st.ident[2],
-                                           type=st.np_type, layer=lay.name,
-                                           busy_cycles=busy_py[i], stall_cycles=stall_py[i],
-                                           events_in=ev_in_py[i], events_out=ev_out_py[i],
-                                           actions=_actions(rows_py[i])))
-        lt.n_nps = sum(1 for i in ids if stages[i].ident is not None)
-        lt.np_types = sorted({stages[i].np_type for i in ids if stages[i].ident is not None})
-        lt.busy_cycles, lt.stall_cycles = int(round(busy[best])), int(round(stall[best]))
-        ev_in = dyn["events_in"][ids]
-        lt.events_in = int(ev_in.sum() if spec.g.kind == "dw" else ev_in[0])
-        lt.events_out = int(dyn["events_out"][ids].sum())
-        lt.start_cycle = int(round(t0 - starts[0])) if np.isfinite(t0) else 0
-        lt.end_cycle = int(round(t1 - starts[0]))
+        best = max(ids, key=occ_py.__getitem__)  # first of the busiest
+        t0 = t0_py[li]
+        t1 = t1_py[li]
+        lt.actions = ActionCounts(*tot_py[li])
+        lt.actions.reconfig_bytes = prog_bytes if li == 0 else 0
+        ids_np, types = plan.layer_nps[li]
+        lt.n_nps = len(ids_np)
+        lt.np_types = list(types)
+        lt.busy_cycles, lt.stall_cycles = busy_py[best], stall_py[best]
+        lt.events_in = ev_in_lay[li] if spec.g.kind == "dw" else ev_in_py[ids[0]]
+        lt.events_out = ev_out_lay[li]
+        lt.start_cycle = int(round(t0 - start0)) if np.isfinite(t0) else 0
+        lt.end_cycle = int(round(t1 - start0))
         layer_results.append(lt)
-    net = plan.net
-    for i, (a, b) in enumerate(net.link_nodes):
-        if not net.is_mesh_link(i) or res["link_flits"][i] == 0:
-            continue
-        prev = links.get((a, b), (0, 0.0, np.inf, 0.0))
-        links[(a, b)] = (prev[0] + int(res["link_flits"][i]), prev[1] + float(res["link_busy"][i]),
-                         min(prev[2], float(res["link_first"][i])),
-                         max(prev[3], float(res["link_last"][i])))
+    links.append((plan.net, res["link_flits"], res["link_busy"], res["link_first"],
+                  res["link_last"]))
     return float(frames[0]), float(interval), frames
 
 

@@ -10,6 +10,7 @@ action; the report (:mod:`nsoc.report`) serialises :meth:`TimingResult.to_dict`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Callable
 
 
 @dataclass
@@ -165,7 +166,9 @@ class TimingResult:
     (including any reconfiguration inside the frame); ``frames``: cycles each frame occupied the
     pipeline from its start to its completion; ``fps``: sustained frames per second of a stream
     (1 / steady-state initiation interval at ``clock_hz``); ``critical_path``: layer names of the
-    chain that bounds frame-0 latency, input to output.
+    chain that bounds frame-0 latency, input to output.  When ``build_nps`` / ``build_links``
+    are given, ``nps`` / ``links`` are built by them on first access (the simulator defers them:
+    most callers of a frame only read the totals).
     """
 
     device: str
@@ -183,6 +186,8 @@ class TimingResult:
     critical_path: list[str] = field(default_factory=list)
     reconfig_cycles: int = 0
     params: dict = field(default_factory=dict)
+    build_nps: Callable[[], list] | None = field(default=None, repr=False, compare=False)
+    build_links: Callable[[], list] | None = field(default=None, repr=False, compare=False)
 
     @property
     def latency_us(self) -> float:
@@ -234,3 +239,24 @@ class TimingResult:
         if self.critical_path:
             lines.append("critical path: " + " -> ".join(self.critical_path))
         return "\n".join(lines)
+
+
+def _lazy_list(name: str) -> property:
+    """Property of TimingResult list field ``name``, built by ``build_<name>`` on first read."""
+    private, builder = "_" + name, "build_" + name
+
+    def get(self):
+        build = self.__dict__.get(builder)
+        if build is not None:
+            self.__dict__[private] = list(build())
+            self.__dict__[builder] = None
+        return self.__dict__[private]
+
+    def set(self, value):
+        self.__dict__[private] = value
+
+    return property(get, set, doc=f"TimingResult.{name} (built on first read when deferred)")
+
+
+TimingResult.nps = _lazy_list("nps")
+TimingResult.links = _lazy_list("links")
