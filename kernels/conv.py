@@ -84,7 +84,9 @@ def _event_potentials(xs, w, ishift, blo, bhi, plain, na, oa, ta, nb, ob, tb, cs
     saturated unless ``plain``) adds ``v * w[i, j, c, :]`` to the potentials ``acc (ox, oy, F)``
     it reaches (tap tables of :func:`taps`).  The channels of the events of one input position
     are gathered first (branch free), then their values, then they are scattered tap by tap
-    with the output channels innermost.  ``cs`` (int32) and ``vs`` are scratch of length C."""
+    with the output channels innermost, 4 events per pass over a potential row (exact: any
+    partial sum is within :func:`acc_dtype`'s bound).  ``cs`` (int32) and ``vs`` are scratch
+    of length C."""
     sx, sy, nc = xs.shape
     nf = w.shape[3]
     for ix in range(sx):
@@ -113,11 +115,19 @@ def _event_potentials(xs, w, ishift, blo, bhi, plain, na, oa, ta, nb, ob, tb, cs
                     b, j = ob[iy, r], tb[iy, r]
                     row = acc[a, b]
                     wij = w[i, j]
-                    for e in range(m):
+                    e = 0
+                    while e + 4 <= m:      # 4 events per pass: one load/store of the row
+                        v0, v1, v2, v3 = vs[e], vs[e + 1], vs[e + 2], vs[e + 3]
+                        w0, w1, w2, w3 = wij[cs[e]], wij[cs[e + 1]], wij[cs[e + 2]], wij[cs[e + 3]]
+                        for f in range(nf):
+                            row[f] += v0 * w0[f] + v1 * w1[f] + v2 * w2[f] + v3 * w3[f]
+                        e += 4
+                    while e < m:
                         v = vs[e]
                         wr = wij[cs[e]]
                         for f in range(nf):
                             row[f] += v * wr[f]
+                        e += 1
 
 
 @njit(cache=True)
@@ -185,10 +195,27 @@ def _frame_into(xs, pad_value, ishift, geo, xp):
 @njit(cache=True)
 def _dense_potentials(xp, w, geo, acc):
     """Dense convolution of one framed sample ``xp (ex, ey, C)``: ``acc (ox, oy, F)``, output
-    by output (taps gathered, output channels innermost)."""
+    by output (taps gathered, output channels innermost).  A 3x3 kernel on one input channel
+    (grey images) sums its 9 taps in one pass over the filters, each potential stored once."""
     nc = xp.shape[2]
     k0, k1, nf = w.shape[0], w.shape[1], w.shape[3]
     s0, s1, ox, oy = geo[0], geo[1], geo[6], geo[7]
+    if nc == 1 and k0 == 3 and k1 == 3:
+        w00, w01, w02, w10, w11, w12, w20, w21, w22 = (w[0, 0, 0], w[0, 1, 0], w[0, 2, 0],
+                                                       w[1, 0, 0], w[1, 1, 0], w[1, 2, 0],
+                                                       w[2, 0, 0], w[2, 1, 0], w[2, 2, 0])
+        for a in range(ox):
+            for b in range(oy):
+                u, v = a * s0, b * s1
+                x00, x01, x02 = xp[u, v, 0], xp[u, v + 1, 0], xp[u, v + 2, 0]
+                x10, x11, x12 = xp[u + 1, v, 0], xp[u + 1, v + 1, 0], xp[u + 1, v + 2, 0]
+                x20, x21, x22 = xp[u + 2, v, 0], xp[u + 2, v + 1, 0], xp[u + 2, v + 2, 0]
+                row = acc[a, b]
+                for f in range(nf):
+                    row[f] = (x00 * w00[f] + x01 * w01[f] + x02 * w02[f]
+                              + x10 * w10[f] + x11 * w11[f] + x12 * w12[f]
+                              + x20 * w20[f] + x21 * w21[f] + x22 * w22[f])
+        return
     for a in range(ox):
         for b in range(oy):
             row = acc[a, b]
@@ -424,7 +451,7 @@ def depthwise_conv2d_v2(x, weights, strides, same, input_shift, stage, dtype=np.
 # ----- Akida 1.0 ----------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
 def _conv_v1(x, w, wacc, kind, pad_value, geo, na, oa, ta, nb, ob, tb, out, thr, step16,
-             activation, top, pool_type, z0, z1, q0, q1, ppx, ppy):
+             activation, top, pool_type, z0, z1, q0, q1, ppx, ppy, gt, mode):
     """Akida 1.0 convolutions, then pooling and the step activation (:func:`v1_finish`).
 
     ``kind`` 0: dense InputConvolutional, 1: event-based Convolutional (both with ``wacc
@@ -450,7 +477,8 @@ def _conv_v1(x, w, wacc, kind, pad_value, geo, na, oa, ta, nb, ob, tb, out, thr,
             _depthwise_potentials(xq, nz, w, geo, dw)
             _pointwise_events(dw.reshape(ox * oy, nc), wacc[0, 0], zero, 0, 0, True,
                               np.empty(nc, np.int32), acc.reshape(ox * oy, nf))
-        v1_finish(acc, out[n], thr, step16, activation, top, pool_type, z0, z1, q0, q1, ppx, ppy)
+        v1_finish(acc, out[n], thr, step16, activation, top, pool_type, z0, z1, q0, q1, ppx, ppy,
+                  gt, mode)
 
 
 def prepare_conv_v1(in_shape, weights, strides, same, padding_value, stage, max_in,
@@ -481,7 +509,7 @@ def prepare_conv_v1(in_shape, weights, strides, same, padding_value, stage, max_
         w = np.zeros((1, 1, 1), at)                 # no depthwise part
     geo = np.array([strides[0], strides[1], px, py, ex, ey, ox, oy, 0, 0, 1], np.int64)
     tab = _tables(in_shape[0], in_shape[1], ox, oy, k0, k1, strides, px, py)
-    args, (qx, qy) = v1_args(stage, ox, oy)
+    args, (qx, qy) = v1_args(stage, ox, oy, at)
     pva = pv.astype(np.int64)
     work = ox * oy * (weights.size + (0 if weights_pw is None else weights_pw.size))
 

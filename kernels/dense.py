@@ -40,7 +40,8 @@ def _dense_v2(x, w, ishift, bounds, out, post, sc, fast):
 
 
 @njit(cache=True, parallel=True)
-def _dense_v1(x, w, out, thr, step16, activation, top, pool_type, z0, z1, q0, q1, ppx, ppy):
+def _dense_v1(x, w, out, thr, step16, activation, top, pool_type, z0, z1, q0, q1, ppx, ppy, gt,
+              mode):
     """Event-based FullyConnected: each non-zero input adds its weight row (``w`` in the
     accumulator dtype), then the v1 activation."""
     nn, fan_in = x.shape
@@ -60,7 +61,8 @@ def _dense_v1(x, w, out, thr, step16, activation, top, pool_type, z0, z1, q0, q1
             wr = w[k]
             for u in range(nu):
                 row[u] += v * wr[u]
-        v1_finish(acc, out[n], thr, step16, activation, top, pool_type, z0, z1, q0, q1, ppx, ppy)
+        v1_finish(acc, out[n], thr, step16, activation, top, pool_type, z0, z1, q0, q1, ppx, ppy,
+                  gt, mode)
 
 
 def prepare_dense_v2(weights, input_shift, stage, max_in):
@@ -91,9 +93,9 @@ def dense_v2(x, weights, input_shift, stage, dtype=np.int64):
 def prepare_dense_v1(weights, stage, max_in):
     """Prepared v1 FullyConnected: ``run(x (N, fan_in) in (c, y, x) order, dtype) ->
     (N, units)``; ``max_in`` bounds |input| (picks the accumulator dtype)."""
-    args, _ = v1_args(stage, 1, 1)
     units = weights.shape[1]
     w = np.ascontiguousarray(weights, acc_dtype(max_in, weights))
+    args, _ = v1_args(stage, 1, 1, w.dtype)
 
     def run(x, dtype=np.int64):
         out = np.empty((x.shape[0], 1, 1, units), dtype)

@@ -147,13 +147,39 @@ def _fast_sum(post, blo, bhi, fast) -> bool:
     return True
 
 
-def v1_args(stage, cx: int, cy: int):
-    """Flat argument tuple of :func:`v1_finish`."""
+def v1_args(stage, cx: int, cy: int, acc=np.int64):
+    """Flat argument tuple of :func:`v1_finish` for a stage over a (cx, cy) map of
+    ``acc``-dtype potentials, built once per layer.
+
+    With int16/int32 potentials, max or no pooling and at most 15 activation levels, the step
+    activation is a count of thresholds (mode 1): ``q > n`` iff ``16 (p - T) > n * step16``
+    iff ``p >= T + floor(n * step16 / 16) + 1`` (``p >= T + 1`` when ``step16 <= 0``), so
+    ``q = #{n < top: p >= G[n]}`` with the ``G (top, F)`` table in the potentials' dtype (clipped
+    to its range: exact because the accumulator never reaches its dtype's maximum, see
+    :func:`nsoc.kernels.conv.acc_dtype`), tiled along the output rows: ``(top, qy * F)``.
+    """
     qx, qy, ppx, ppy = pool_geometry(cx, cy, stage)
     step16 = np.floor(stage.act_step.astype(np.float64) * 16).astype(np.int64)
-    return (stage.threshold, step16, bool(stage.activation), (1 << stage.act_bits) - 1,
-            stage.pool_type, stage.pool_size[0], stage.pool_size[1], stage.pool_stride[0],
-            stage.pool_stride[1], ppx, ppy), (qx, qy)
+    top = (1 << stage.act_bits) - 1
+    thr = np.asarray(stage.threshold, np.int64)
+    nf = len(thr)
+    mode = 0
+    gt = np.zeros((1, nf), np.dtype(acc))
+    if (stage.activation and stage.pool_type in (0, 1) and top <= 15
+            and np.dtype(acc) in (np.dtype(np.int16), np.dtype(np.int32))
+            and (nf == 0 or int(np.abs(thr).max()) < (1 << 40))):
+        info = np.iinfo(acc)
+        gt = np.empty((top, nf), np.dtype(acc))
+        for n in range(top):
+            for f in range(nf):
+                t, st = int(thr[f]), int(step16[f])
+                g = t + (n * st) // 16 + 1 if st > 0 else t + 1
+                gt[n, f] = min(max(g, int(info.min)), int(info.max))
+        gt = np.ascontiguousarray(np.tile(gt, (1, qy)))
+        mode = 1
+    return (stage.threshold, step16, bool(stage.activation), top, stage.pool_type,
+            stage.pool_size[0], stage.pool_size[1], stage.pool_stride[0], stage.pool_stride[1],
+            ppx, ppy, gt, mode), (qx, qy)
 
 
 @njit(cache=True)
@@ -232,10 +258,45 @@ def v2_finish(acc, out, post, sc, fast):
 
 
 @njit(cache=True)
-def v1_finish(acc, out, thr, step16, activation, top, pool_type, z0, z1, s0, s1, ppx, ppy):
-    """v1 potentials ``acc (cx, cy, F)`` -> pooled, activated ``out (qx, qy, F)``."""
+def v1_finish(acc, out, thr, step16, activation, top, pool_type, z0, z1, s0, s1, ppx, ppy, gt,
+              mode):
+    """v1 potentials ``acc (cx, cy, F)`` -> pooled, activated ``out (qx, qy, F)``.
+
+    Mode 1 (:func:`v1_args`): max pooling fused with the threshold-count activation, branch
+    free in the potentials' dtype, over whole output rows (``gt`` tiled along y)."""
     cx, cy, nf = acc.shape
     qx, qy = out.shape[0], out.shape[1]
+    if mode == 1:
+        m = qy * nf
+        prow = np.empty(m, acc.dtype)
+        cnt = np.empty(m, acc.dtype)
+        for a in range(qx):
+            if pool_type == 1:
+                x0, x1 = max(a * s0 - ppx, 0), min(a * s0 - ppx + z0, cx)
+                for b in range(qy):
+                    y0, y1 = max(b * s1 - ppy, 0), min(b * s1 - ppy + z1, cy)
+                    pre = prow[b * nf:(b + 1) * nf]
+                    row = acc[x0, y0]
+                    for f in range(nf):
+                        pre[f] = row[f]
+                    for i in range(x0, x1):
+                        for j in range(y0, y1):
+                            row = acc[i, j]
+                            for f in range(nf):
+                                pre[f] = max(pre[f], row[f])
+                src = prow
+            else:
+                src = acc[a].reshape(m)
+            for k in range(m):
+                cnt[k] = 0
+            for n in range(top):
+                g = gt[n]
+                for k in range(m):
+                    cnt[k] += src[k] >= g[k]
+            orow = out[a].reshape(m)
+            for k in range(m):
+                orow[k] = cnt[k]
+        return
     pre = np.empty((qx, qy, nf), np.int64)
     if pool_type == 0:
         for a in range(cx):

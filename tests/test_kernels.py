@@ -200,6 +200,36 @@ def test_dense_v1(seed, mode, activation, fan_in, units, n):
     _check(K.dense_v1(x, w, stage, dtype=OUT), R.dense_v1(x, w, stage))
 
 
+@SETTINGS
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1), mode=MODES,
+       kind=st.sampled_from(["input", "conv"]))
+def test_conv_v1_grey_3x3_steps(data, seed, mode, kind):
+    """3x3 kernels on one input channel (the grey-image InputConvolutional path) and the
+    threshold-count step activation, with thresholds and steps reaching beyond the potentials'
+    range, zero and negative steps."""
+    rng = np.random.default_rng(seed)
+    sx, sy = data.draw(st.integers(3, 12)), data.draw(st.integers(3, 12))
+    strides, same, pt, size, ps = _geometry(data, sx, sy, 3)
+    nf, n = data.draw(st.integers(1, 20)), data.draw(st.integers(1, 3))
+    if kind == "input":
+        x = _input(rng, mode, np.uint8, (n, sx, sy, 1))
+        w = _weights(rng, mode, 8, (3, 3, 1, nf))
+        pv = np.full(1, rng.integers(0, 256) if rng.random() < 0.5 else 0, np.int64)
+    else:
+        x = _ints(rng, mode, 0, 15, (n, sx, sy, data.draw(st.integers(1, 4))), np.uint8)
+        w = _weights(rng, mode, 4, (3, 3, x.shape[3], nf))
+        pv = np.zeros(x.shape[3], np.int64)
+    pick = rng.integers(3, size=nf)
+    thr = np.choose(pick, [rng.integers(-3000, 3000, nf), rng.integers(-2**31, 2**31, nf),
+                           rng.integers(-40, 40, nf)]).astype(np.int64)
+    step = np.choose(rng.integers(3, size=nf), [rng.uniform(0.01, 300, nf),
+                                                rng.uniform(-2, 0.1, nf),
+                                                rng.uniform(1e3, 1e7, nf)]).astype(np.float32)
+    stage = K.V1Stage(thr, step, True, int(rng.choice([1, 2, 4])), pt, size, ps, same)
+    _check(K.conv_v1(x, w, strides, same, pv, stage, dtype=OUT),
+           R.conv_v1(x, w, strides, same, pv, stage))
+
+
 # ----- the spec itself on hand-computed values ------------------------------------------------
 def test_shift_round_is_half_up():
     x = np.array([5, 6, 7, -5, -6, -7, 3], np.int64)
