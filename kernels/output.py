@@ -183,6 +183,23 @@ def v1_args(stage, cx: int, cy: int, acc=np.int64):
 
 
 @njit(cache=True)
+def _window_max(acc, a, b, z0, z1, s0, s1, ppx, ppy, dst):
+    """``dst[f]`` = max of ``acc[i, j, f]`` over the pooling window of output ``(a, b)``
+    (size ``z0 x z1``, stride ``s0 x s1``, leading padding ``ppx, ppy``; padding is ignored)."""
+    cx, cy, nf = acc.shape
+    x0, x1 = max(a * s0 - ppx, 0), min(a * s0 - ppx + z0, cx)
+    y0, y1 = max(b * s1 - ppy, 0), min(b * s1 - ppy + z1, cy)
+    row = acc[x0, y0]
+    for f in range(nf):
+        dst[f] = row[f]
+    for i in range(x0, x1):
+        for j in range(y0, y1):
+            row = acc[i, j]
+            for f in range(nf):
+                dst[f] = max(dst[f], row[f])
+
+
+@njit(cache=True)
 def v2_finish(acc, out, post, sc, fast):
     """Potentials ``acc (cx, cy, F)`` (any int dtype, not yet saturated) -> ``out (qx, qy, F)``.
 
@@ -227,16 +244,7 @@ def v2_finish(acc, out, post, sc, fast):
     for a in range(qx):
         for b in range(qy):
             if pool_type == 1:
-                x0, x1 = max(a * s0 - ppx, 0), min(a * s0 - ppx + z0, cx)
-                y0, y1 = max(b * s1 - ppy, 0), min(b * s1 - ppy + z1, cy)
-                row = acc[x0, y0]
-                for f in range(nf):
-                    pre[f] = row[f]
-                for i in range(x0, x1):
-                    for j in range(y0, y1):
-                        row = acc[i, j]
-                        for f in range(nf):
-                            pre[f] = max(pre[f], row[f])
+                _window_max(acc, a, b, z0, z1, s0, s1, ppx, ppy, pre)
                 src = pre
             else:
                 src = acc[a, b]
@@ -272,18 +280,8 @@ def v1_finish(acc, out, thr, step16, activation, top, pool_type, z0, z1, s0, s1,
         cnt = np.empty(m, acc.dtype)
         for a in range(qx):
             if pool_type == 1:
-                x0, x1 = max(a * s0 - ppx, 0), min(a * s0 - ppx + z0, cx)
                 for b in range(qy):
-                    y0, y1 = max(b * s1 - ppy, 0), min(b * s1 - ppy + z1, cy)
-                    pre = prow[b * nf:(b + 1) * nf]
-                    row = acc[x0, y0]
-                    for f in range(nf):
-                        pre[f] = row[f]
-                    for i in range(x0, x1):
-                        for j in range(y0, y1):
-                            row = acc[i, j]
-                            for f in range(nf):
-                                pre[f] = max(pre[f], row[f])
+                    _window_max(acc, a, b, z0, z1, s0, s1, ppx, ppy, prow[b * nf:(b + 1) * nf])
                 src = prow
             else:
                 src = acc[a].reshape(m)
