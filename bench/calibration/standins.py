@@ -13,14 +13,13 @@ AllNps, hardware only), and :func:`standin_inputs` (smooth inputs).
 from __future__ import annotations
 
 import numpy as np
-
 from nsoc import Model, make_layer
 
 
 def _v1(kind, name, inb, dims_in, filters, k=3, s=1, wbits=4, pool=0, rng=None, **extra):
     cin = dims_in[2]
-    p = dict(filters=filters, kernel_height=k, kernel_width=k, stride_x=s, stride_y=s,
-             padding=1, act_bits=4, activation=1, weights_bits=wbits, pool_type=pool)
+    p = {"filters": filters, "kernel_height": k, "kernel_width": k, "stride_x": s, "stride_y": s,
+             "padding": 1, "act_bits": 4, "activation": 1, "weights_bits": wbits, "pool_type": pool}
     if pool == 1:
         p.update(pooling_height=2, pooling_width=2, pooling_stride_x=2, pooling_stride_y=2)
     p.update(extra)
@@ -38,10 +37,10 @@ def dscnn_kws(rng=None) -> Model:
     """DS-CNN KWS (akida_models ds_cnn_kws): 49x10x1 -> conv 5x5/2 64 (HRC) -> 4 x separable
     3x3 64 (the last with global average pooling) -> dense 33."""
     rng = rng or np.random.default_rng(0)
-    layers = [make_layer("InputConvolutional", "conv_0", dict(
-        filters=64, kernel_height=5, kernel_width=5, stride_x=2, stride_y=2, padding=1,
-        act_bits=4, activation=1, weights_bits=8, input_channels=1, input_height=10,
-        input_width=49), {"weights": rng.integers(-127, 128, (5, 5, 1, 64)).astype(np.int8),
+    layers = [make_layer("InputConvolutional", "conv_0", {
+        "filters": 64, "kernel_height": 5, "kernel_width": 5, "stride_x": 2, "stride_y": 2, "padding": 1,
+        "act_bits": 4, "activation": 1, "weights_bits": 8, "input_channels": 1, "input_height": 10,
+        "input_width": 49}, {"weights": rng.integers(-127, 128, (5, 5, 1, 64)).astype(np.int8),
                           "threshold": np.zeros(64, np.int32),
                           "act_step": np.ones(64, np.float32)})]
     dims = (25, 5, 64)
@@ -51,27 +50,38 @@ def dscnn_kws(rng=None) -> Model:
         layers.append(_v1("SeparableConvolutional", f"separable_{i}", prev, dims, 64,
                           pool=pool, rng=rng))
         prev = f"separable_{i}"
-    layers.append(make_layer("FullyConnected", "dense_5", dict(units=33, act_bits=4,
-                                                               activation=0, weights_bits=4),
+    layers.append(make_layer("FullyConnected", "dense_5", {"units": 33, "act_bits": 4,
+                                                               "activation": 0, "weights_bits": 4},
                              {"weights": rng.integers(-7, 8, (1, 1, 64, 33)).astype(np.int8),
                               "threshold": np.zeros(33, np.int32),
                               "act_step": np.ones(33, np.float32)}, [prev]))
     return Model(layers, "v1")
 
 
-def akidanet_05(rng=None, size=224) -> Model:
-    """AkidaNet alpha 0.5 (akida_models akidanet_imagenet): conv 3x3/2 16 (HRC), conv 32,
-    conv 3x3/2 64, conv 64, sep 3x3/2 128, sep 128, sep 3x3/2 256, 5 x sep 256, sep 3x3/2 512,
-    sep 512 (real stride 2, as Akida 1.0 supports for 3x3 kernels), as published:
-    channel counts halved from AkidaNet 1.0 (32, 64, 128, 128, 256, 256, 512 x6, 1024 x2);
-    head: separable 1024*0.5 with global average pooling then dense 1000."""
+AKIDANET_ALPHAS = (0.25, 0.5, 1.0)
+AKIDANET_SIZES = (160, 224)
+
+
+def akidanet(alpha: float, size: int = 224, rng=None) -> Model:
+    """AkidaNet/ImageNet (akida_models ``akidanet_imagenet``), Akida 1.0, 8/4/4, random weights.
+
+    15 layers: conv_0 3x3/2 32a (HRC, 8-bit weights), conv_1 64a, conv_2 3x3/2 128a, conv_3
+    128a, separable_4 3x3/2 256a, separable_5 256a, separable_6 3x3/2 512a, separable_7..11
+    512a, separable_12 3x3/2 1024a, separable_13 1024a + global average pooling, classifier
+    dense 1000 (potentials); ``a`` = ``alpha`` (channels ``int(n * alpha)``), input
+    ``size`` x ``size`` x 3.  Real stride 2 (Akida 1.0 supports it for 3x3 kernels).
+    """
+    if alpha not in AKIDANET_ALPHAS or size not in AKIDANET_SIZES:
+        raise ValueError(f"akidanet: alpha in {AKIDANET_ALPHAS}, size in {AKIDANET_SIZES}")
     rng = rng or np.random.default_rng(0)
-    a = 0.5
-    c = lambda n: int(n * a)
-    layers = [make_layer("InputConvolutional", "conv_0", dict(
-        filters=c(32), kernel_height=3, kernel_width=3, stride_x=2, stride_y=2, padding=1,
-        act_bits=4, activation=1, weights_bits=8, input_channels=3, input_height=size,
-        input_width=size), {"weights": rng.integers(-127, 128, (3, 3, 3, c(32))).astype(np.int8),
+
+    def c(n: int) -> int:
+        return int(n * alpha)
+
+    layers = [make_layer("InputConvolutional", "conv_0", {
+        "filters": c(32), "kernel_height": 3, "kernel_width": 3, "stride_x": 2, "stride_y": 2, "padding": 1,
+        "act_bits": 4, "activation": 1, "weights_bits": 8, "input_channels": 3, "input_height": size,
+        "input_width": size}, {"weights": rng.integers(-127, 128, (3, 3, 3, c(32))).astype(np.int8),
                             "threshold": np.zeros(c(32), np.int32),
                             "act_step": np.ones(c(32), np.float32)})]
     spec = [("Convolutional", c(64), 1), ("Convolutional", c(128), 2),
@@ -79,21 +89,24 @@ def akidanet_05(rng=None, size=224) -> Model:
             ("SeparableConvolutional", c(256), 1), ("SeparableConvolutional", c(512), 2)] + \
         [("SeparableConvolutional", c(512), 1)] * 5 + \
         [("SeparableConvolutional", c(1024), 2), ("SeparableConvolutional", c(1024), 1)]
-    model_layers = layers
     dims = [size // 2, size // 2, c(32)]
     prev = "conv_0"
     for i, (kind, f, s) in enumerate(spec, start=1):
         last = i == len(spec)
         name = f"{'conv' if kind == 'Convolutional' else 'separable'}_{i}"
-        # real stride 2 (Akida 1.0 supports it for 3x3 kernels), as akida_models builds it
-        model_layers.append(_v1(kind, name, prev, dims, f, s=s, pool=2 if last else 0, rng=rng))
+        layers.append(_v1(kind, name, prev, dims, f, s=s, pool=2 if last else 0, rng=rng))
         dims = [dims[0] // s, dims[1] // s, f]
         prev = name
-    model_layers.append(make_layer("FullyConnected", "classifier", dict(
-        units=1000, act_bits=4, activation=0, weights_bits=4),
+    layers.append(make_layer("FullyConnected", "classifier", {
+        "units": 1000, "act_bits": 4, "activation": 0, "weights_bits": 4},
         {"weights": rng.integers(-7, 8, (1, 1, c(1024), 1000)).astype(np.int8),
          "threshold": np.zeros(1000, np.int32), "act_step": np.ones(1000, np.float32)}, [prev]))
-    return Model(model_layers, "v1")
+    return Model(layers, "v1")
+
+
+def akidanet_05(rng=None, size=224) -> Model:
+    """AkidaNet alpha 0.5 (see :func:`akidanet`)."""
+    return akidanet(0.5, size, rng)
 
 
 def _potentials(model: Model, upto: int, x: np.ndarray) -> np.ndarray:
@@ -140,8 +153,9 @@ def standin_inputs(model: Model, n: int, seed: int = 0) -> np.ndarray:
     shape = (n,) + tuple(model.input_shape)
     z = rng.standard_normal(shape)
     for axis in (1, 2):
-        k = max(3, shape[axis] // 8)
-        z = np.apply_along_axis(lambda v: np.convolve(v, np.ones(k) / k, "same"), axis, z)
+        box = np.ones(max(3, shape[axis] // 8))
+        box /= box.size
+        z = np.apply_along_axis(np.convolve, axis, z, box, "same")
     z = (z - z.min()) / max(z.max() - z.min(), 1e-9)
     return (z * 255).astype(np.uint8)
 
