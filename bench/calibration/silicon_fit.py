@@ -1,0 +1,311 @@
+"""Fit the per-NP cost laws of Akida 1.0 to the measured AKD1500 silicon (issue 10).
+
+    PYTHONPATH=. python bench/calibration/silicon_fit.py [--silicon DIR] [--write-params]
+
+Data (read at development time, never copied into the repository): ``../shared/silicon/
+akd1500_akidanet_imagenet/`` -- per-layer cycles of six AkidaNet/ImageNet variants (Minimal
+mapping, ``per_layer.json``: latency, input sparsity and NPs of each of 15 layers) and the 18
+whole-model rows of ``metrics.json`` (cycles, NPs, passes, dynamic energy, board power) -- and the
+two AKD1000 programming points of ``../shared/reference/hardware.md``.
+
+Architectures: :func:`standins.akidanet` (the akida_models ``akidanet_imagenet`` layer list).
+Events: expected input events of a layer = (1 - published input sparsity) x input positions x
+input channels (the first layer, the HRC, reads the dense 8-bit image).
+
+Laws (cycles of one layer, Minimal mapping, N NPs, filters held per NP ``fpn = ceil(F / N)``):
+
+* CNP (standard and separable convolution): every NP receives the layer's input events and
+  integrates each into the filters it holds:  ``E x (cnp_event_cycles + cnp_filter_event_cycles
+  x fpn)``.  (A band-split convolution gives each NP E/N events for all F filters: the same
+  product.)
+* HRC (dense 8-bit input convolution): per output position, one cycle per kernel tap per group
+  of ``hrc_filter_lanes`` filters plus a per-filter term: ``P_out x (hrc_tap_cycles x taps x
+  ceil(F / 16) + hrc_filter_cycles x F)``.
+* FNP2 (dense layer, weights in external memory): the whole weight matrix is fetched every
+  inference, whatever the input events: ``fnp2_layer_cycles + weight bytes / fnp2 fetch rate``.
+* Multi-pass models in Minimal/AllNps mode: every NP of passes 2.. is reprogrammed by the host
+  on every inference: ``host_reprogram_np_cycles`` per NP (the data show no such cost in pass 1:
+  its program is in place when the inference counter starts).  HwPr passes are reprogrammed by
+  the chip's own DMA: ``program_fixed_cycles + program_cycles_per_byte x bytes`` per pass, the
+  law fitted to the two published AKD1000 programming points.
+
+Writes ``silicon_results.json`` next to this script and the residual tables into
+``bench/calibration/README.md`` (section between the SILICON-FIT markers).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+VARIANTS = ("a25_160", "a25_224", "a50_160", "a50_224", "a100_160", "a100_224")
+MODES = ("minimal", "allnps", "hwpr")
+CLOCK_HZ = 400e6
+HRC_FILTER_LANES = 16
+# AKD1000 programming points (reference/hardware.md): (program bytes, program_clk)
+PROGRAM_POINTS = ((88_748, 152_396), (1_360_000, 1_000_000))
+LAWS = ("cnp", "hrc", "fnp2", "reprogram")
+CONSTANTS = {  # name: (law, unit)
+    "cnp_event_cycles": ("cnp", "cycles per input event per NP"),
+    "cnp_filter_event_cycles": ("cnp", "cycles per input event per filter held by the NP"),
+    "hrc_tap_cycles": ("hrc", "cycles per output position per kernel tap per 16-filter group"),
+    "hrc_filter_cycles": ("hrc", "cycles per output position per filter"),
+    "fnp2_layer_cycles": ("fnp2", "cycles per FNP2 layer and inference"),
+    "fnp2_weight_cycles_per_byte": ("fnp2", "cycles per byte of weights fetched"),
+    "host_reprogram_np_cycles": ("reprogram", "cycles per NP of passes 2.. per inference"),
+}
+
+
+def silicon_dir(arg: str | None) -> Path:
+    """The silicon folder: ``--silicon``, else ``shared/silicon`` next to a parent folder."""
+    if arg:
+        return Path(arg)
+    for p in HERE.parents:
+        cand = p / "shared" / "silicon"
+        if cand.is_dir():
+            return cand
+    raise SystemExit("silicon_fit: cannot find shared/silicon; pass --silicon DIR")
+
+
+# ----------------------------------------------------------------------- data -----------------
+def load(sil: Path) -> tuple[dict, dict]:
+    base = sil / "akd1500_akidanet_imagenet"
+    per_layer = json.loads((base / "per_layer.json").read_text())
+    metrics = json.loads((base / "metrics.json").read_text())
+    return per_layer, metrics
+
+
+def variant_model(v: str):
+    from standins import akidanet
+    a, s = v.split("_")
+    return akidanet(int(a[1:]) / 100, int(s))
+
+
+def layer_features(v: str, per_layer: dict) -> list[dict]:
+    """Per layer of variant ``v``: kind, geometry, published cycles / NPs / input sparsity."""
+    model = variant_model(v)
+    rows = per_layer["variants"][v]
+    passes = [0] * len(rows)
+    starts = per_layer["checks"][v]["pass_starts"]
+    for i in range(len(rows)):
+        passes[i] = sum(1 for s in starts if i >= s)
+    out = []
+    for i, (lay, r) in enumerate(zip(model.layers, rows)):
+        assert lay.name == r["layer"], (lay.name, r["layer"])
+        xin, yin, cin = lay.input_dims
+        f = lay.output_dims[2]
+        kind = {"InputConvolutional": "hrc", "Convolutional": "conv",
+                "SeparableConvolutional": "sep", "FullyConnected": "fnp2"}[lay.TYPE]
+        sp = r["input_sparsity"] if r["input_sparsity"] is not None else 0.0
+        if kind in ("hrc", "conv", "sep"):
+            s = lay.params["stride_x"]
+            p_out = (xin // s) * (yin // s)  # convolution positions (before global pooling)
+            taps = lay.params["kernel_height"] * lay.params["kernel_width"] * (
+                cin if kind == "hrc" else 1)
+        else:
+            p_out, taps = 1, 1
+        wbytes = sum(w.size for k, w in lay.variables.items() if k.startswith("weights")) * \
+            lay.params["weights_bits"] / 8
+        out.append({"variant": v, "layer": lay.name, "kind": kind, "index": i,
+                    "pass_index": passes[i], "cin": cin, "filters": f, "p_in": xin * yin,
+                    "p_out": p_out, "taps": taps, "weight_bytes": wbytes,
+                    "input_sparsity": sp, "events": (1 - sp) * xin * yin * cin,
+                    "nps": r["nps"], "cycles": r["cycles"]})
+    return out
+
+
+# ----------------------------------------------------------------------- laws -----------------
+def regressors(row: dict, nps: int | None = None, multipass_host: bool | None = None) -> dict:
+    """The law's terms of one layer (each multiplies one constant); ``nps`` overrides the
+    layer's NP count, ``multipass_host``: whether the layer's NPs are host-reprogrammed."""
+    n = row["nps"] if nps is None else nps
+    kind = row["kind"]
+    terms = dict.fromkeys(CONSTANTS, 0.0)
+    if kind in ("conv", "sep"):
+        fpn = math.ceil(row["filters"] / n)
+        terms["cnp_event_cycles"] = row["events"]
+        terms["cnp_filter_event_cycles"] = row["events"] * fpn
+    elif kind == "hrc":
+        groups = math.ceil(row["filters"] / HRC_FILTER_LANES)
+        terms["hrc_tap_cycles"] = row["p_out"] * row["taps"] * groups
+        terms["hrc_filter_cycles"] = row["p_out"] * row["filters"]
+    elif kind == "fnp2":
+        terms["fnp2_layer_cycles"] = 1.0
+        terms["fnp2_weight_cycles_per_byte"] = row["weight_bytes"]
+    host = (row["pass_index"] > 0) if multipass_host is None else multipass_host
+    if host and kind != "hrc":
+        terms["host_reprogram_np_cycles"] = float(n)
+    return terms
+
+
+def predict(row: dict, consts: dict, **kw) -> float:
+    return float(sum(consts[k] * t for k, t in regressors(row, **kw).items()))
+
+
+def fit(rows: list[dict]) -> dict:
+    """Least squares on relative errors, law by law (each law's constants from its layers)."""
+    consts = {}
+    for law in LAWS:
+        names = [k for k, (lw, _) in CONSTANTS.items() if lw == law]
+        other = [k for k in CONSTANTS if k not in names]
+        sel = [r for r in rows if any(regressors(r)[k] for k in names)]
+        A = np.array([[regressors(r)[k] for k in names] for r in sel]) / \
+            np.array([r["cycles"] for r in sel])[:, None]
+        # the other laws' terms of these rows (reprogramming on CNP rows) are fitted jointly
+        # below; here solve this law alone on rows without foreign terms
+        clean = [i for i, r in enumerate(sel) if not any(regressors(r)[k] for k in other)]
+        coef, *_ = np.linalg.lstsq(A[clean], np.ones(len(clean)), rcond=None)
+        consts.update(zip(names, coef))
+    # reprogramming: the remaining cycles of host-reprogrammed layers, per NP (relative LS)
+    rp = [r for r in rows if regressors(r)["host_reprogram_np_cycles"]]
+    if rp:
+        base = np.array([predict(r, dict(consts, host_reprogram_np_cycles=0.0)) for r in rp])
+        y = np.array([r["cycles"] for r in rp], float)
+        n = np.array([regressors(r)["host_reprogram_np_cycles"] for r in rp])
+        consts["host_reprogram_np_cycles"] = float(np.sum(n * (y - base) / y ** 2) /
+                                                   np.sum(n * n / y ** 2))
+    else:
+        consts["host_reprogram_np_cycles"] = 0.0
+    return {k: float(v) for k, v in consts.items()}
+
+
+def program_law() -> tuple[float, float]:
+    """(fixed cycles, cycles per byte) through the two AKD1000 programming points."""
+    (b0, c0), (b1, c1) = PROGRAM_POINTS
+    per_byte = (c1 - c0) / (b1 - b0)
+    return c0 - per_byte * b0, per_byte
+
+
+# ----------------------------------------------------------------------- energy ---------------
+def work_terms(rows: list[dict]) -> dict:
+    """Mode-independent work of one inference: synaptic event updates over all NPs (events x
+    filters), HRC tap-MACs, FNP2 weight bytes."""
+    syn = sum(r["events"] * r["filters"] for r in rows if r["kind"] in ("conv", "sep"))
+    hrc = sum(r["p_out"] * r["taps"] * r["filters"] for r in rows if r["kind"] == "hrc")
+    fnp = sum(r["weight_bytes"] for r in rows if r["kind"] == "fnp2")
+    return {"synaptic_event_updates": syn, "hrc_macs": hrc, "fnp2_weight_bytes": fnp}
+
+
+def energy_fit(feats: dict, metrics: dict, variants) -> dict:
+    """Dynamic energy per inference = e_syn x synaptic event updates + e_hrc x HRC MACs +
+    e_byte x FNP2 weight bytes, least squares on relative errors over the variants' rows (the
+    three modes of a variant share the work), non-negative (a term whose coefficient comes out
+    negative is dropped and the rest refitted); board floor = mean measured floor."""
+    keys = ["synaptic_event_updates", "hrc_macs", "fnp2_weight_bytes"]
+    names = {"synaptic_event_updates": "synaptic_event_update_pj", "hrc_macs": "hrc_mac_pj",
+             "fnp2_weight_bytes": "fnp2_weight_pj_per_byte"}
+    A, floors = [], []
+    for v in variants:
+        w = work_terms(feats[v])
+        for mode in MODES:
+            e = float(metrics[f"{v}_{mode}_dyn_E"]) * 1e9  # mJ -> pJ
+            A.append([w[k] / e for k in keys])
+            floors.append(float(metrics[f"{v}_{mode}_total_P"]) -
+                          float(metrics[f"{v}_{mode}_dyn_P"]))
+    A = np.array(A)
+    active = list(range(len(keys)))
+    while True:
+        coef, *_ = np.linalg.lstsq(A[:, active], np.ones(len(A)), rcond=None)
+        if (coef >= 0).all() or len(active) == 1:
+            break
+        active.pop(int(np.argmin(coef)))
+    out = {names[k]: 0.0 for k in keys}
+    out.update({names[keys[i]]: float(c) for i, c in zip(active, coef)})
+    out["n_energy_constants"] = len(active)
+    out["board_floor_mw"] = float(np.mean(floors))
+    return out
+
+
+def energy_pred(rows: list[dict], e: dict) -> float:
+    w = work_terms(rows)
+    return (e["synaptic_event_update_pj"] * w["synaptic_event_updates"] + e["hrc_mac_pj"] *
+            w["hrc_macs"] + e["fnp2_weight_pj_per_byte"] * w["fnp2_weight_bytes"]) * 1e-9
+
+
+# ----------------------------------------------------------------------- report ---------------
+def pct(x: float) -> str:
+    return f"{100 * x:+.1f} %"
+
+
+def stats(errs) -> dict:
+    a = np.abs(np.asarray(errs, float))
+    return {"n": int(a.size), "median_abs": float(np.median(a)),
+            "p90_abs": float(np.percentile(a, 90)), "max_abs": float(a.max())}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--silicon", default=None, help="the shared/silicon folder")
+    ap.add_argument("--no-readme", action="store_true", help="do not rewrite the README section")
+    args = ap.parse_args(argv)
+    per_layer, metrics = load(silicon_dir(args.silicon))
+    feats = {v: layer_features(v, per_layer) for v in VARIANTS}
+    rows = [r for v in VARIANTS for r in feats[v]]
+    consts = fit(rows)
+    layer_res = []
+    for r in rows:
+        p = predict(r, consts)
+        layer_res.append({"variant": r["variant"], "layer": r["layer"], "kind": r["kind"],
+                              "nps": r["nps"], "input_sparsity": r["input_sparsity"],
+                              "measured": r["cycles"], "predicted": round(p),
+                              "error": p / r["cycles"] - 1})
+    minimal_rows = {}
+    for v in VARIANTS:
+        pred = sum(predict(r, consts) for r in feats[v])
+        meas = float(metrics[f"{v}_minimal_cycles"])
+        minimal_rows[v] = {"measured": meas, "predicted": round(pred), "error": pred / meas - 1}
+    # leave one variant out: fit on five, predict the sixth
+    lovo = {}
+    for v in VARIANTS:
+        c5 = fit([r for w in VARIANTS if w != v for r in feats[w]])
+        errs = [predict(r, c5) / r["cycles"] - 1 for r in feats[v]]
+        pred = sum(predict(r, c5) for r in feats[v])
+        meas = float(metrics[f"{v}_minimal_cycles"])
+        e5 = energy_fit(feats, metrics, [w for w in VARIANTS if w != v])
+        lovo[v] = {"layers": stats(errs), "minimal_row_error": pred / meas - 1,
+                   "dyn_energy_error": energy_pred(feats[v], e5) /
+                   float(metrics[f"{v}_minimal_dyn_E"]) - 1,
+                   "constants": c5}
+    fixed, per_byte = program_law()
+    energy = energy_fit(feats, metrics, VARIANTS)
+    e_rows = {}
+    for v in VARIANTS:
+        pred = energy_pred(feats[v], energy)
+        for mode in MODES:
+            meas = float(metrics[f"{v}_{mode}_dyn_E"])
+            floor = float(metrics[f"{v}_{mode}_total_P"]) - float(metrics[f"{v}_{mode}_dyn_P"])
+            e_rows[f"{v}_{mode}"] = {"measured_mj": meas, "predicted_mj": pred,
+                                     "error": pred / meas - 1, "floor_mw": floor,
+                                     "floor_error": energy["board_floor_mw"] / floor - 1}
+    out = {
+        "constants": consts, "n_constants_per_layer_fit": len(consts),
+        "n_layer_points": len(rows),
+        "program_law": {"program_fixed_cycles": fixed, "program_cycles_per_byte": per_byte,
+                        "points": PROGRAM_POINTS},
+        "layers": layer_res, "layer_stats": stats([r["error"] for r in layer_res]),
+        "minimal_rows": minimal_rows,
+        "lovo": lovo,
+        "lovo_layer_median_abs": float(np.median(
+            [abs(e) for v in VARIANTS for e in
+             [predict(r, lovo[v]["constants"]) / r["cycles"] - 1 for r in feats[v]]])),
+        "lovo_minimal_row_median_abs": float(np.median(
+            [abs(lovo[v]["minimal_row_error"]) for v in VARIANTS])),
+        "energy": energy, "energy_rows": e_rows,
+        "energy_stats": stats([r["error"] for r in e_rows.values()]),
+    }
+    (HERE / "silicon_results.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
+if __name__ == "__main__":
+    res = main()
+    print(json.dumps({k: res[k] for k in ("constants", "layer_stats", "minimal_rows",
+                                          "lovo_layer_median_abs", "lovo_minimal_row_median_abs",
+                                          "energy", "energy_stats", "program_law")}, indent=1))
