@@ -21,8 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "calibration"))
 sys.path.insert(0, str(HERE.parent))
 
-from standins import STANDINS, map_standin  # noqa: E402
-from nsoc.hardware import timing as timing_mod  # noqa: E402
+from standins import MAPPED_BY, STANDINS, map_standin  # noqa: E402
 from nsoc.hardware.timing import simulate  # noqa: E402
 
 LIMIT_S = {"dscnn": 0.2, "akidanet": 10.0}
@@ -30,14 +29,13 @@ LIMIT_S = {"dscnn": 0.2, "akidanet": 10.0}
 
 def _setup(name):
     m = STANDINS[name]()
-    how = map_standin(m)
+    mp = map_standin(m)
     x = np.random.default_rng(0).integers(0, 256, (1,) + tuple(m.input_shape)).astype(np.uint8)
     acts = m.forward(x, outputs="all")  # warm-up of the engine's JIT
-    timing_mod._PLAN_CACHE.pop(m, None)
     t = time.perf_counter()
-    simulate(m, x, activations=acts)  # warm-up of the timing JIT, builds the plan
+    simulate(m, mp, x, activations=acts)  # warm-up of the timing JIT, builds the plan
     cold = time.perf_counter() - t
-    return m, x, acts, how, cold
+    return m, mp, x, acts, MAPPED_BY, cold
 
 
 def _best(fn, n):
@@ -55,10 +53,10 @@ def standin(request):
 
 
 def test_timing_vs_functional(benchmark, standin):
-    name, m, x, acts, how, cold = standin
+    name, m, mp, x, acts, how, cold = standin
     rounds = 5 if name == "dscnn" else 2
     t_fun = _best(lambda: m.forward(x, outputs="all"), rounds)
-    result = benchmark.pedantic(simulate, args=(m, x), kwargs={"activations": acts},
+    result = benchmark.pedantic(simulate, args=(m, mp, x), kwargs={"activations": acts},
                                 rounds=rounds, warmup_rounds=1)
     t_tim = benchmark.stats.stats.min
     benchmark.extra_info.update({"functional_s": t_fun, "ratio": t_tim / t_fun,
@@ -70,11 +68,11 @@ def test_timing_vs_functional(benchmark, standin):
 
 def main():
     for name in ("dscnn", "akidanet"):
-        m, x, acts, how, cold = _setup(name)
+        m, mp, x, acts, how, cold = _setup(name)
         n = 10 if name == "dscnn" else 3
         t_fun = _best(lambda: m.forward(x, outputs="all"), n)
-        t_tim = _best(lambda: simulate(m, x, activations=acts), n)
-        r = simulate(m, x, activations=acts)
+        t_tim = _best(lambda: simulate(m, mp, x, activations=acts), n)
+        r = simulate(m, mp, x, activations=acts)
         print(f"{name:<9} mapping: {how}")
         print(f"  functional {t_fun * 1e3:8.2f} ms   timing {t_tim * 1e3:8.2f} ms   "
               f"ratio {t_tim / t_fun:5.2f}   first call (plan build) {cold * 1e3:8.1f} ms   "

@@ -188,7 +188,6 @@ class Layer:
         self.output_dims: tuple | None = None
         self.input_bits: int = 8
         self.input_signed: bool = False
-        self.mapping = None  # set by Model.map
 
     # ----- shape inference and bit widths -------------------------------------------------
     def compute_output_dims(self, input_dims: list[tuple]) -> tuple:

@@ -25,9 +25,6 @@ class Model:
         self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
         self.layers: list[Layer] = []
         self._by_name: dict[str, Layer] = {}
-        self.sequences = None  # set by map()
-        self.device = None
-        self.map_mode = None  # set by map()
         for layer in layers:
             self._add(layer)
         if not self.layers:
@@ -150,26 +147,20 @@ class Model:
 
     # ----- hardware ---------------------------------------------------------------------
     def map(self, device, hw_only: bool = False, mode: str = "AllNps"):
-        """Place the model on ``device`` (a Device or a built-in device name)."""
+        """Where the model runs on ``device`` (a Device, a built-in name or ``custom:...``):
+        the :class:`~nsoc.hardware.types.Mapping` value; the model is not changed."""
         from .hardware.mapping import map_model
         return map_model(self, device, hw_only=hw_only, mode=mode)
 
-    def simulate(self, inputs: np.ndarray, device=None, **kwargs):
-        """Cycle-level simulation and energy estimate of the frames ``inputs`` on the mapped
-        device (or on ``device``, mapped AllNps); returns the :class:`nsoc.report.Report` that
-        ``nsoc run --report`` writes (save it with ``nsoc.report.write_report(report, dir)``).
+    def simulate(self, inputs: np.ndarray, device, mode: str = "AllNps", **kwargs):
+        """Map on ``device`` (mode ``mode``), run the cycle-level simulation of the frames
+        ``inputs`` and the energy model; returns the :class:`nsoc.report.Report` that
+        ``nsoc run --report`` writes (save it with ``report.write(dir)``).
 
-        Keyword arguments go to :func:`nsoc.report.build_report` (``clock_mode``, ``map_mode``,
+        Keyword arguments go to :func:`nsoc.report.build_report` (``clock_mode``,
         ``timing_overrides``, ``energy_overrides``, ``batch_size``, ``progress``)."""
         from .report import build_report
-        return build_report(self, inputs, device, **kwargs)
-
-    @property
-    def component_count(self) -> dict:
-        if self.sequences is None:
-            return {}
-        from .hardware.mapping import component_count
-        return component_count(self)
+        return build_report(self, inputs, self.map(device, mode=mode), **kwargs)
 
 
 def load(path) -> Model:

@@ -13,18 +13,18 @@ from hypothesis import strategies as st
 from nsoc.cli import main
 from nsoc.errors import MappingError
 from nsoc.hardware.device import create_device, get_device
-from nsoc.hardware.mapping import (MapConstraints, cnp_weight_size, component_count,
-                                   map_model, mapping_to_dict, mesh_picture)
+from nsoc.hardware.mapping import MapConstraints, cnp_weight_size, map_model, mesh_picture
 from nsoc.testing import random_v1_model, random_v2_model
 
 
-def _check_invariants(model, device):
+def _check_invariants(mapping, model, device):
     """Every pass uses each NP at most once, NPs exist on the device and have the type used,
     filters of each layer are covered exactly once per column band, memory fits the SRAM."""
     sram = device.mesh.np_sram_size
     by_ident = {n.ident: n for n in device.mesh.nps}
     seen_layers = []
-    for seq in model.sequences:
+    assert mapping.device.name == device.name
+    for seq in mapping.sequences:
         for p in seq.passes:
             used = [c.ident for lm in p for c in lm.nps]
             assert len(used) == len(set(used)), "an NP is used twice in one pass"
@@ -34,7 +34,7 @@ def _check_invariants(model, device):
                 if seq.backend == "Software":
                     assert not lm.nps
                     continue
-                assert layer.mapping is lm
+                assert mapping.layer(lm.layer) is lm
                 for c in lm.nps:
                     if c.type == "HRC":
                         assert c.ident == device.mesh.hrc.ident
@@ -69,20 +69,29 @@ def heavy_v2():
 
 def test_small_model_maps_in_one_pass(small_v2):
     dev = get_device("TwoNodesIPv2")
-    seqs = small_v2.map(dev)
+    mapping = small_v2.map(dev)
+    seqs = mapping.sequences
     assert [s.backend for s in seqs] == ["Hardware"]
     assert seqs[0].name == "HW/input_quantizer-dequantizer"
     assert len(seqs[0].passes) == 1
-    assert small_v2.get_layer("input_conv_0").mapping.nps[0].type == "HRC"
-    assert small_v2.get_layer("input_quantizer").mapping.nps == []
-    assert small_v2.get_layer("dequantizer").mapping.nps == []
+    assert mapping.layer("input_conv_0").nps[0].type == "HRC"
+    assert mapping.layer("input_quantizer").nps == []
+    assert mapping.layer("dequantizer").nps == []
     # the spread CNPs take the FNP3 slot last; the dense then takes the FNP3 or the FNP2
-    assert small_v2.get_layer("dense_4").mapping.nps[0].type in ("FNP2", "FNP3")
-    assert small_v2.device is dev
-    cc = component_count(small_v2)
-    assert cc == small_v2.component_count and cc["HRC"] == 1
+    assert mapping.layer("dense_4").nps[0].type in ("FNP2", "FNP3")
+    assert mapping.device is dev and mapping.mode == "AllNps" and not mapping.hw_only
+    cc = mapping.component_count
+    assert cc["HRC"] == 1
     assert cc.get("FNP2", 0) + cc.get("FNP3", 0) == 1
-    _check_invariants(small_v2, dev)
+    _check_invariants(mapping, small_v2, dev)
+
+
+def test_mapping_leaves_the_model_unchanged(small_v2):
+    before = small_v2.to_buffer()
+    attrs = set(vars(small_v2))
+    small_v2.map("TwoNodesIPv2", mode="Minimal")
+    assert small_v2.to_buffer() == before and set(vars(small_v2)) == attrs
+    assert not any(hasattr(lay, "mapping") for lay in small_v2.layers)
 
 
 def test_mapped_model_still_predicts(small_v2):
@@ -95,34 +104,34 @@ def test_mapped_model_still_predicts(small_v2):
 def test_allnps_spreads_and_minimal_packs(small_v2):
     counts = {}
     for mode in ("AllNps", "Minimal"):
-        small_v2.map("TwelveNodesIPv2", mode=mode)
-        _check_invariants(small_v2, get_device("TwelveNodesIPv2"))
-        counts[mode] = sum(small_v2.component_count.values())
+        mapping = small_v2.map("TwelveNodesIPv2", mode=mode)
+        _check_invariants(mapping, small_v2, get_device("TwelveNodesIPv2"))
+        counts[mode] = sum(mapping.component_count.values())
     # Minimal: one NP per layer (HRC, 3 CNPs, 1 FNP); AllNps spreads over the 48 NPs
     assert counts["Minimal"] == 5
     assert counts["AllNps"] > counts["Minimal"]
 
 
 def test_hwpr_gives_each_layer_a_pass(small_v2):
-    small_v2.map("SixNodesIPv2", mode="HwPr")
-    seq, = small_v2.sequences
+    mapping = small_v2.map("SixNodesIPv2", mode="HwPr")
+    seq, = mapping.sequences
     np_layers = [lay for lay in small_v2.layers if lay.TYPE not in ("Quantizer", "Dequantizer")]
     assert len(seq.passes) == len(np_layers)
     assert seq.passes[0][0].layer == "input_quantizer"
     assert seq.passes[-1][-1].layer == "dequantizer"
-    _check_invariants(small_v2, get_device("SixNodesIPv2"))
+    _check_invariants(mapping, small_v2, get_device("SixNodesIPv2"))
 
 
 def test_weights_overflow_one_np(heavy_v2):
     dev = get_device("TwoNodesIPv2")
     layer = heavy_v2.get_layer("conv_0")
     assert cnp_weight_size(layer, 64) > dev.mesh.np_sram_size.weight_bytes
-    heavy_v2.map(dev, mode="Minimal", hw_only=True)
-    nps = layer.mapping.nps
+    mapping = heavy_v2.map(dev, mode="Minimal", hw_only=True)
+    nps = mapping.layer(layer.name).nps
     assert len(nps) > 1
     assert sum(c.filters for c in nps) == 64
     assert [c.start_neuron for c in nps] == list(np.cumsum([0] + [c.filters for c in nps[:-1]]))
-    _check_invariants(heavy_v2, dev)
+    _check_invariants(mapping, heavy_v2, dev)
 
 
 def test_input_overflow_splits_columns():
@@ -131,10 +140,10 @@ def test_input_overflow_splits_columns():
                         (64, 200, 32),
                         act_bits=4, seed=3)
     dev = create_device(60, 2)
-    m.map(dev, mode="Minimal", hw_only=True)
-    nps = m.get_layer("conv_0").mapping.nps
+    mapping = m.map(dev, mode="Minimal", hw_only=True)
+    nps = mapping.layer("conv_0").nps
     assert len(nps) > 1 and all(c.filters == 8 for c in nps)
-    _check_invariants(m, dev)
+    _check_invariants(mapping, m, dev)
 
 
 @pytest.fixture(scope="module")
@@ -152,12 +161,12 @@ def test_fnp_fan_in_limit_hw_only(wide_dense):
 
 
 def test_fnp_fan_in_limit_goes_to_software(wide_dense):
-    seqs = wide_dense.map("TwoNodesIPv2")
-    assert [(s.name, s.backend) for s in seqs] == [("HW/input_quantizer-conv_0", "Hardware"),
-                                                  ("SW/dense_1-dequantizer", "Software")]
-    assert wide_dense.get_layer("dense_1").mapping is None
-    assert mapping_to_dict(wide_dense)["n_software_sequences"] == 1
-    _check_invariants(wide_dense, get_device("TwoNodesIPv2"))
+    mapping = wide_dense.map("TwoNodesIPv2")
+    assert [(s.name, s.backend) for s in mapping.sequences] == [
+        ("HW/input_quantizer-conv_0", "Hardware"), ("SW/dense_1-dequantizer", "Software")]
+    assert mapping.layer("dense_1") is None
+    assert mapping.to_dict()["n_software_sequences"] == 1
+    _check_invariants(mapping, wide_dense, get_device("TwoNodesIPv2"))
 
 
 def test_pool_and_stride_is_rejected():
@@ -173,11 +182,12 @@ def test_two_node_device_overflow_needs_passes():
     m = random_v2_model(blocks, (4, 4, 8), seed=6)
     dev = get_device("TwoNodesIPv2")
     for mode in ("AllNps", "Minimal"):
-        seq, = m.map(dev, mode=mode, hw_only=True)
+        mapping = m.map(dev, mode=mode, hw_only=True)
+        seq, = mapping.sequences
         # 10 CNP layers and 1 FNP on a device with 8 NPs: at least 2 passes
         assert len(seq.passes) >= 2
         assert all(len({c.ident for lm in p for c in lm.nps}) <= 8 for p in seq.passes)
-        _check_invariants(m, dev)
+        _check_invariants(mapping, m, dev)
 
 
 def test_akd1000_overflow_needs_passes():
@@ -186,10 +196,11 @@ def test_akd1000_overflow_needs_passes():
         [("conv", dict(filters=256)) for _ in range(4)] + [("dense", dict(units=4))]
     m = random_v1_model([("input_conv", dict(filters=16))] + blocks, (8, 8, 1), seed=7)
     dev = get_device("AKD1000")
-    seq, = m.map(dev, hw_only=True)
+    mapping = m.map(dev, hw_only=True)
+    seq, = mapping.sequences
     assert len(seq.passes) >= 2
     assert seq.passes[0][0].nps[0].type == "HRC"
-    _check_invariants(m, dev)
+    _check_invariants(mapping, m, dev)
 
 
 # ----- Akida 1.0 separable layers --------------------------------------------------------------
@@ -203,35 +214,37 @@ def wide_separable_v1():
     return random_v1_model(blocks, (49, 10, 1), seed=11)
 
 
-def _cnp_nps(model, prefix):
-    return [c for lay in model.layers if lay.name.startswith(prefix) for c in lay.mapping.nps]
+def _cnp_nps(mapping, model, prefix):
+    return [c for lay in model.layers if lay.name.startswith(prefix)
+            for c in mapping.layer(lay.name).nps]
 
 
 def test_v1_separable_spread_beyond_cnp2(wide_separable_v1):
     m, dev = wide_separable_v1, get_device("AKD1000")
     n_cnp2 = sum("CNP2" in n.types for n in dev.mesh.nps)
     budget = sum("CNP1" in n.types for n in dev.mesh.nps) - 1  # one NP kept for the dense
-    seq, = m.map(dev, hw_only=True)
+    mapping = m.map(dev, hw_only=True)
+    seq, = mapping.sequences
     assert len(seq.passes) == 1
-    _check_invariants(m, dev)
+    _check_invariants(mapping, m, dev)
     # AllNps: the fewest filters per NP t with 4 * ceil(64 / t) NPs within the budget
     t = next(t for t in range(1, 65) if 4 * -(-64 // t) <= budget)
     for i in range(1, 5):
-        nps = m.get_layer(f"sep_{i}").mapping.nps
+        nps = mapping.layer(f"sep_{i}").nps
         assert len(nps) == -(-64 // t) and max(c.filters for c in nps) == t
-    assert len(_cnp_nps(m, "sep_")) > n_cnp2
+    assert len(_cnp_nps(mapping, m, "sep_")) > n_cnp2
     # restricted to CNP2 NPs, the spread stays within them
-    seq, = map_model(m, dev, hw_only=True,
-                     constraints=MapConstraints(separable_cnp2_only=True))
-    seps = _cnp_nps(m, "sep_")
+    mapping = map_model(m, dev, hw_only=True,
+                        constraints=MapConstraints(separable_cnp2_only=True))
+    seps = _cnp_nps(mapping, m, "sep_")
     assert len(seps) <= n_cnp2 and {c.type for c in seps} == {"CNP2"}
     types = {n.ident: n.types for n in dev.mesh.nps}
     assert all("CNP2" in types[c.ident] for c in seps)
-    _check_invariants(m, dev)
+    _check_invariants(mapping, m, dev)
     # Minimal: 64 filters fit one NP per separable layer
-    m.map(dev, mode="Minimal", hw_only=True)
-    assert [len(m.get_layer(f"sep_{i}").mapping.nps) for i in range(1, 5)] == [1, 1, 1, 1]
-    _check_invariants(m, dev)
+    mapping = m.map(dev, mode="Minimal", hw_only=True)
+    assert [len(mapping.layer(f"sep_{i}").nps) for i in range(1, 5)] == [1, 1, 1, 1]
+    _check_invariants(mapping, m, dev)
 
 
 def test_v1_separable_error_names_failing_layer():
@@ -241,12 +254,12 @@ def test_v1_separable_error_names_failing_layer():
     cons = MapConstraints(separable_cnp2_only=True)
     with pytest.raises(MappingError, match=r"Cannot map layer 'sep_1'. It needs 4 CNP2 NPs"):
         map_model(m, "TwoNodesIPv1", hw_only=True, constraints=cons)
-    seqs = map_model(m, "TwoNodesIPv1", constraints=cons)
+    seqs = map_model(m, "TwoNodesIPv1", constraints=cons).sequences
     assert [s.backend for s in seqs] == ["Hardware", "Software", "Hardware"]
     # without the restriction it maps on the device's CNP1 NPs too
-    map_model(m, "TwoNodesIPv1", hw_only=True, mode="Minimal")
-    assert len(m.get_layer("sep_1").mapping.nps) == 4
-    _check_invariants(m, get_device("TwoNodesIPv1"))
+    mapping = map_model(m, "TwoNodesIPv1", hw_only=True, mode="Minimal")
+    assert len(mapping.layer("sep_1").nps) == 4
+    _check_invariants(mapping, m, get_device("TwoNodesIPv1"))
 
 
 def test_v1_separable_512_channels_fit_one_np():
@@ -258,16 +271,16 @@ def test_v1_separable_512_channels_fit_one_np():
     w1, w12, w24 = (cnp_weight_size(sep, f) for f in (1, 12, 24))
     assert w1 == w12 < w24 and w24 - w12 == -(-512 * 50 // 8)  # one word per input channel
     assert cnp_weight_size(sep, 64) <= 44800
-    seq, = m.map("AKD1000", mode="Minimal", hw_only=True)
-    assert [c.filters for c in sep.mapping.nps] == [64] * 8
-    _check_invariants(m, get_device("AKD1000"))
+    mapping = m.map("AKD1000", mode="Minimal", hw_only=True)
+    assert [c.filters for c in mapping.layer(sep.name).nps] == [64] * 8
+    _check_invariants(mapping, m, get_device("AKD1000"))
 
 
 def test_layer_larger_than_device(heavy_v2):
     tiny = create_device(2, 2, sram_size=(65536, 20000))  # 16 filters of conv_0 need > 2 NPs
     with pytest.raises(MappingError, match="Cannot map layer 'conv_0'. It needs 8 CNPs .* only 4 "):
         heavy_v2.map(tiny, hw_only=True)
-    assert [s.backend for s in heavy_v2.map(tiny)] == ["Software", "Hardware"]
+    assert [s.backend for s in heavy_v2.map(tiny).sequences] == ["Software", "Hardware"]
 
 
 def test_version_mismatch(small_v2):
@@ -283,7 +296,7 @@ def test_unknown_mode(small_v2):
 
 def test_no_hrc_sends_input_conv_to_software(small_v2):
     dev = create_device(12, 2, include_hrc=False)
-    seqs = small_v2.map(dev)
+    seqs = small_v2.map(dev).sequences
     assert [s.backend for s in seqs] == ["Software", "Hardware"]
     with pytest.raises(MappingError, match="input_conv_0.*no HRC"):
         small_v2.map(dev, hw_only=True)
@@ -292,8 +305,7 @@ def test_no_hrc_sends_input_conv_to_software(small_v2):
 def test_add_uses_skip_dma():
     m = random_v2_model([("conv", dict(filters=8)), ("conv", dict(filters=8)), ("add", {}),
                          ("dense", dict(units=3))], (8, 8, 8), seed=8)
-    m.map("FourNodesIPv2", hw_only=True)
-    lm = m.get_layer("add_2").mapping
+    lm = m.map("FourNodesIPv2", hw_only=True).layer("add_2")
     assert lm.skipdma_stores and lm.skipdma_loads and not lm.nps
     with pytest.raises(MappingError, match="add_2.*skip DMA"):
         m.map(create_device(12, 2, num_skip_dma_channel=0), hw_only=True)
@@ -309,25 +321,25 @@ def test_random_models_on_custom_devices(n_conv, filters, kernel, n_cnp, n_fnp, 
     blocks += [("dense", dict(units=5))]
     m = random_v2_model(blocks, (6, 6, 1), seed=seed)  # dense fan-in <= 36 * 56 <= 2048
     dev = create_device(n_cnp, n_fnp)
-    m.map(dev, mode=mode, hw_only=True)
-    _check_invariants(m, dev)
+    mapping = m.map(dev, mode=mode, hw_only=True)
+    _check_invariants(mapping, m, dev)
     if mode == "Minimal":
-        assert all(len(m.get_layer(f"conv_{i + 1}").mapping.nps) == 1
+        assert all(len(mapping.layer(f"conv_{i + 1}").nps) == 1
                    for i in range(n_conv) if filters <= 64)
 
 
 # ----- JSON, picture and CLI ----------------------------------------------------------
 def test_mapping_json_structure(small_v2):
-    small_v2.map("TwoNodesIPv2")
-    doc = json.loads(json.dumps(mapping_to_dict(small_v2)))
+    mapping = small_v2.map("TwoNodesIPv2")
+    doc = json.loads(json.dumps(mapping.to_dict()))
     assert doc["device"] == "TwoNodesIPv2"
     seq = doc["sequences"][0]
     assert {"name", "backend", "passes"} <= set(seq)
     np0 = seq["passes"][0][1]["nps"][0]
     assert set(np0["ident"]) >= {"col", "row", "id"}
     assert {"type", "filters", "mem_info"} <= set(np0)
-    assert doc["component_count"] == component_count(small_v2)
-    pic = mesh_picture(small_v2)
+    assert doc["component_count"] == mapping.component_count
+    pic = mesh_picture(mapping)
     assert "row 2" in pic and "A = input_conv_0" in pic
 
 

@@ -52,7 +52,7 @@ def frames():
 
 @pytest.fixture(scope="module")
 def report(model, frames):
-    return build_report(model, frames, DEVICE, progress=False)
+    return build_report(model, frames, model.map(DEVICE), progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +130,10 @@ def test_zero_frame_costs_only_fixed_and_static(model, frames):
         if "bias" in lay["variables"]:
             lay["variables"]["bias"] = np.zeros_like(lay["variables"]["bias"])
     unbiased = Model.from_doc(doc)
-    zero = build_report(unbiased, np.zeros_like(frames[:2]), DEVICE, progress=False)
-    zero1 = build_report(unbiased, np.zeros_like(frames[:1]), DEVICE, progress=False)
-    busy = build_report(unbiased, frames[:2], DEVICE, progress=False)
+    mapping = unbiased.map(DEVICE)
+    zero = build_report(unbiased, np.zeros_like(frames[:2]), mapping, progress=False)
+    zero1 = build_report(unbiased, np.zeros_like(frames[:1]), mapping, progress=False)
+    busy = build_report(unbiased, frames[:2], mapping, progress=False)
     e0, e1 = zero.energy, busy.energy
     assert zero["events"]["out"] == 0
     assert e0.event_energy_uj == 0.0 and e1.event_energy_uj > 0
@@ -147,7 +148,7 @@ def test_zero_frame_costs_only_fixed_and_static(model, frames):
 
 def test_compare_and_cli(model, frames, written, tmp_path, capsys):
     out_a, _ = written
-    slow = build_report(model, frames, DEVICE, clock_mode="Economy",
+    slow = build_report(model, frames, model.map(DEVICE), clock_mode="Economy",
                         energy_overrides={"np_active_cycle_pj": 0.0}, progress=False)
     out_b = tmp_path / "b"
     slow.write(out_b)
@@ -188,11 +189,11 @@ def test_run_report_arguments(model, frames, tmp_path, capsys):
     add_report_arguments(parser)
     args = parser.parse_args(["--device", DEVICE, "--report", str(tmp_path / "r"),
                               "--energy-param", "board_floor_mw=100"])
-    rep = run_report(args, model, frames)
+    rep = run_report(args, model, model.map(DEVICE), frames)
     assert rep["power_mw"]["board"] == pytest.approx(rep["power_mw"]["chip"] + 100)
     assert rep["parameters"]["energy"]["board_floor_mw"]["source"] == "override"
     assert load_report(tmp_path / "r").fps == pytest.approx(rep.fps)
     assert "energy breakdown" in capsys.readouterr().out
     # tqdm progress over frames gives the same report as the simulator's own forward pass
-    again = build_report(model, frames, DEVICE, progress=True)
+    again = build_report(model, frames, model.map(DEVICE), progress=True)
     assert again["energy_per_frame_uj"] == pytest.approx(rep["energy_per_frame_uj"])

@@ -12,7 +12,8 @@ from hypothesis import given, settings, strategies as st
 from nsoc import Model, make_layer
 from nsoc.hardware.timing import (TimingParamError, parse_param_overrides, simulate,
                                   timing_params)
-from nsoc.hardware.types import Device, Ident, LayerMapping, Mesh, NPComponent, NPInfo, Sequence
+from nsoc.hardware.types import (Device, Ident, LayerMapping, Mapping, Mesh, NPComponent, NPInfo,
+                                 Sequence)
 from nsoc.kernels.timing import row_channel_stats, row_channel_stats_ref
 
 
@@ -59,8 +60,7 @@ def _map(model, device, placement):
         lms.append(LayerMapping(lay.name, lay.TYPE, [
             NPComponent(Ident(*i), typ, int(b[k + 1] - b[k]), start_neuron=int(b[k]))
             for k, i in enumerate(ids)]))
-    model.sequences = [Sequence("HW", "Hardware", [lms])]
-    model.device = device
+    return Mapping(device, "AllNps", False, (Sequence("HW", "Hardware", [lms]),))
 
 
 def _acts(model, n, density, seed=0):
@@ -84,9 +84,12 @@ PLACE = {"conv0": [(2, 1, 0), (2, 1, 1)], "conv1": [(3, 1, 0), (3, 2, 0)], "fc":
 
 @pytest.fixture(scope="module")
 def mapped():
-    m = _model()
-    _map(m, _device(), PLACE)
-    return m
+    return _model()
+
+
+@pytest.fixture(scope="module")
+def mapping(mapped):
+    return _map(mapped, _device(), PLACE)
 
 
 @settings(max_examples=30, deadline=None)
@@ -105,7 +108,7 @@ def test_row_stats_kernel_matches_reference(f, x, y, c, density, seed):
 
 @settings(max_examples=15, deadline=None)
 @given(st.floats(0.02, 0.6), st.floats(0.05, 0.4), st.integers(0, 1000))
-def test_more_events_never_take_fewer_cycles(mapped, density, extra, seed):
+def test_more_events_never_take_fewer_cycles(mapped, mapping, density, extra, seed):
     x, acts = _acts(mapped, 1, density, seed)
     rng = np.random.default_rng(seed + 1)
     more = {}
@@ -115,18 +118,18 @@ def test_more_events_never_take_fewer_cycles(mapped, density, extra, seed):
             continue
         add = (rng.random(a.shape) < extra) & (a == 0)
         more[k] = np.where(add, 3, a).astype(a.dtype)  # a superset of the events
-    r0 = simulate(mapped, x, activations=acts)
-    r1 = simulate(mapped, more["input"], activations=more)
+    r0 = simulate(mapped, mapping, x, activations=acts)
+    r1 = simulate(mapped, mapping, more["input"], activations=more)
     assert r1.latency_cycles >= r0.latency_cycles
     for a, b in zip(r0.layers, r1.layers):
         assert b.busy_cycles >= a.busy_cycles
         assert b.events_in >= a.events_in
 
 
-def test_zero_frame_costs_only_fixed_per_frame_work(mapped):
+def test_zero_frame_costs_only_fixed_per_frame_work(mapped, mapping):
     x, acts = _acts(mapped, 1, 0.0)
-    r = simulate(mapped, x, activations=acts)
-    P = {k: v["value"] for k, v in timing_params(mapped.device).items()}
+    r = simulate(mapped, mapping, x, activations=acts)
+    P = {k: v["value"] for k, v in timing_params(mapping.device).items()}
     for lay in r.layers:
         assert lay.events_in == 0
         assert lay.actions.synaptic_ops == 0 and lay.actions.input_sram_reads == 0
@@ -134,22 +137,22 @@ def test_zero_frame_costs_only_fixed_per_frame_work(mapped):
             neurons = 12 * 12 * 4
             assert lay.busy_cycles == pytest.approx(neurons / P["fire_neurons_per_cycle"], abs=1)
     x_dense, acts_dense = _acts(mapped, 1, 0.3)
-    dense = simulate(mapped, x_dense, activations=acts_dense)
+    dense = simulate(mapped, mapping, x_dense, activations=acts_dense)
     assert r.latency_cycles < dense.latency_cycles
     # the fixed work does not depend on the (all-zero) values of another zero frame
     x2, acts2 = _acts(mapped, 1, 0.0, seed=5)
-    assert simulate(mapped, x2, activations=acts2).latency_cycles == r.latency_cycles
+    assert simulate(mapped, mapping, x2, activations=acts2).latency_cycles == r.latency_cycles
 
 
-def test_throughput_bounded_by_slowest_stage(mapped):
+def test_throughput_bounded_by_slowest_stage(mapped, mapping):
     x, acts = _acts(mapped, 1, 0.3)
     n = 6
-    r = simulate(mapped, x, activations=acts, batch_size=n)
+    r = simulate(mapped, mapping, x, activations=acts, batch_size=n)
     slowest = max(l.busy_cycles + l.stall_cycles for l in r.layers) / n
     assert r.interval_cycles >= slowest * 0.99
     assert r.fps <= r.clock_hz / slowest * 1.01
     # making one layer's events 50x dearer makes it the bottleneck: the stream runs at its pace
-    slow = simulate(mapped, x, activations=acts, batch_size=n,
+    slow = simulate(mapped, mapping, x, activations=acts, batch_size=n,
                     overrides={"cnp_event_cycles": 200})
     per_frame = max(l.busy_cycles for l in slow.layers) / n
     assert slow.interval_cycles == pytest.approx(per_frame, rel=0.05)
@@ -164,9 +167,9 @@ def test_two_layers_sharing_a_link_are_slower():
         m = _model(n_conv=4)
         place = {"conv0": [(1, 1, 2)], "conv1": [(3, 1, 1)], "conv2": [(1, row, 3)],
                  "conv3": [(3, row, 2)], "fc": [(2, 2, 0)]}
-        _map(m, _device(), place)
+        mp = _map(m, _device(), place)
         x, acts = _acts(m, 2, 0.5, seed=3)
-        return simulate(m, x, activations=acts, batch_size=4,
+        return simulate(m, mp, x, activations=acts, batch_size=4,
                         overrides={"link_width_bits": 2, "router_latency_cycles": 1})
     shared, alone = run(1), run(2)
     assert shared.total_cycles > alone.total_cycles
@@ -174,9 +177,9 @@ def test_two_layers_sharing_a_link_are_slower():
     assert peak > max(l.flits for l in alone.links)
 
 
-def test_result_dict_and_actions(mapped):
+def test_result_dict_and_actions(mapped, mapping):
     x, acts = _acts(mapped, 2, 0.25)
-    r = simulate(mapped, x, activations=acts)
+    r = simulate(mapped, mapping, x, activations=acts)
     d = json.loads(json.dumps(r.to_dict()))
     for key in ("clock_hz", "latency_cycles", "latency_us", "fps", "frames", "layers", "nps",
                 "links"):
@@ -195,7 +198,7 @@ def test_result_dict_and_actions(mapped):
     assert r.layer("fc").actions.neurons_updated == 20
 
 
-def test_params_overrides_and_errors(mapped):
+def test_params_overrides_and_errors(mapped, mapping):
     p = timing_params("AKD1000", {"router_latency_cycles": 7})
     assert p["router_latency_cycles"] == {"value": 7.0, "unit": "cycles/hop",
                                           "source": "override"}
@@ -208,27 +211,29 @@ def test_params_overrides_and_errors(mapped):
     assert parse_param_overrides(["link_width_bits=64"]) == {"link_width_bits": 64.0}
     x, acts = _acts(mapped, 1, 0.2)
     with pytest.raises(TimingParamError, match="clock mode"):
-        simulate(mapped, x, activations=acts, clock_mode="Turbo")
-    eco = simulate(mapped, x, activations=acts, clock_mode="LowPower")
-    perf = simulate(mapped, x, activations=acts)
+        simulate(mapped, mapping, x, activations=acts, clock_mode="Turbo")
+    eco = simulate(mapped, mapping, x, activations=acts, clock_mode="LowPower")
+    perf = simulate(mapped, mapping, x, activations=acts)
     assert eco.latency_cycles == perf.latency_cycles and eco.latency_us > perf.latency_us
 
 
-def test_cached_plan_gives_identical_results(mapped):
+def test_cached_plan_gives_identical_results(mapped, mapping):
     from nsoc.hardware import timing as T
     x, acts = _acts(mapped, 3, 0.3, seed=7)
     for o in ({}, {"np_fire_block_rows": 1, "np_input_fifo_events": 40}):
-        T._PLAN_CACHE.pop(mapped, None)
-        first = simulate(mapped, x, activations=acts, overrides=o, batch_size=4).to_dict()
-        assert T._PLAN_CACHE[mapped]  # the plan was stored
-        again = simulate(mapped, x, activations=acts, overrides=o, batch_size=4).to_dict()
-        cold = simulate(mapped, x, activations=acts, overrides=o, batch_size=4,
+        T._PLAN_CACHE.pop(mapping, None)
+        first = simulate(mapped, mapping, x, activations=acts, overrides=o, batch_size=4)
+        assert T._PLAN_CACHE[mapping]  # the plan was stored
+        first = first.to_dict()
+        again = simulate(mapped, mapping, x, activations=acts, overrides=o,
+                         batch_size=4).to_dict()
+        cold = simulate(mapped, mapping, x, activations=acts, overrides=o, batch_size=4,
                         cache=False).to_dict()
         assert first == again == cold
     # other activations through the cached plan = a fresh build for those activations
     x2, acts2 = _acts(mapped, 3, 0.1, seed=8)
-    assert simulate(mapped, x2, activations=acts2).to_dict() == \
-        simulate(mapped, x2, activations=acts2, cache=False).to_dict()
+    assert simulate(mapped, mapping, x2, activations=acts2).to_dict() == \
+        simulate(mapped, mapping, x2, activations=acts2, cache=False).to_dict()
 
 
 def _v2_skip_model():
@@ -238,22 +243,20 @@ def _v2_skip_model():
               ("add", {"with_block": 2, "name": "add"}), ("conv", {"filters": 8, "name": "c3"}),
               ("concat", {"with_block": 2, "name": "cat"}),
               ("conv", {"filters": 8, "name": "c4"})]
-    m = random_v2_model(blocks, (10, 10, 3), seed=3)
-    m.map("FourNodesIPv2")
-    return m
+    return random_v2_model(blocks, (10, 10, 3), seed=3)
 
 
 @pytest.fixture(scope="module")
 def v2_skip():
     m = _v2_skip_model()
     x = np.random.default_rng(0).integers(0, 256, (2, 10, 10, 3)).astype(np.uint8)
-    return m, x, m.forward(x, outputs="all")
+    return m, m.map("FourNodesIPv2"), x, m.forward(x, outputs="all")
 
 
 def test_v2_add_concatenate_traffic_goes_through_skip_dma(v2_skip):
-    m, x, acts = v2_skip
-    assert m.get_layer("add").mapping.skipdma_stores  # the mapper gave it a skip-DMA channel
-    r = simulate(m, x, activations=acts)
+    m, mp, x, acts = v2_skip
+    assert mp.layer("add").skipdma_stores  # the mapper gave it a skip-DMA channel
+    r = simulate(m, mp, x, activations=acts)
     for name, a, b in (("add", "c1", "c2"), ("cat", "add", "c3")):
         lay = r.layer(name)
         # a layer without NP receives the events of both inbounds and forwards its output
@@ -262,32 +265,29 @@ def test_v2_add_concatenate_traffic_goes_through_skip_dma(v2_skip):
         # the older branch crosses the skip-DMA channel: its bytes are DMA traffic
         assert lay.actions.dma_input_bytes >= np.count_nonzero(acts[a]) * 4
     # a slow skip-DMA channel delays the frame; the functional outputs are not involved
-    slow = simulate(m, x, activations=acts, overrides={"skip_dma_bytes_per_cycle": 0.01})
+    slow = simulate(m, mp, x, activations=acts, overrides={"skip_dma_bytes_per_cycle": 0.01})
     assert slow.latency_cycles > r.latency_cycles
     assert slow.layer("c1").busy_cycles == r.layer("c1").busy_cycles
     assert slow.layer("add").actions.dma_input_bytes == r.layer("add").actions.dma_input_bytes
 
 
 def test_multi_pass_reconfiguration_cost(v2_skip):
-    m, x, acts = v2_skip
-    one = simulate(m, x, activations=acts)
+    m, mp, x, acts = v2_skip
+    one = simulate(m, mp, x, activations=acts)
     assert one.reconfig_cycles == 0
-    hw = _v2_skip_model()
-    hw.map("FourNodesIPv2", mode="HwPr")  # every NP layer in its own pass
-    n_passes = sum(len(s.passes) for s in hw.sequences if s.backend == "Hardware")
-    assert n_passes > 1
-    r = simulate(hw, x, activations=acts)
+    hw = m.map("FourNodesIPv2", mode="HwPr")  # every NP layer in its own pass
+    assert hw.n_passes > 1
+    r = simulate(m, hw, x, activations=acts)
     P = {k: v["value"] for k, v in timing_params(hw.device).items()}
     prog = sum(l.actions.reconfig_bytes for l in r.layers)
-    comps = [c for s in hw.sequences if s.backend == "Hardware" for p in s.passes for lm in p
-             for c in lm.nps]
+    comps = hw.components()
     expect = sum(c.mem_info.get("weight_size", 0) for c in comps) + P["np_config_bytes"] * len(
         comps)
     assert prog == expect
     assert r.reconfig_cycles == pytest.approx(prog / P["dma_conf_bytes_per_cycle"], abs=1)
     # passes run one after the other each frame, reprogrammed in between: the reload time adds
     # to every frame and halving the configuration DMA rate adds exactly that much again
-    slower = simulate(hw, x, activations=acts,
+    slower = simulate(m, hw, x, activations=acts,
                       overrides={"dma_conf_bytes_per_cycle": P["dma_conf_bytes_per_cycle"] / 2})
     for a, b in zip(r.frames, slower.frames):
         assert b - a == pytest.approx(r.reconfig_cycles, abs=2)
@@ -295,7 +295,7 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     assert r.fps < one.fps
 
 
-def test_row_streaming_respects_convolution_row_dependencies(mapped):
+def test_row_streaming_respects_convolution_row_dependencies(mapped, mapping):
     from nsoc.hardware.timing import _geometry
     conv = mapped.get_layer("conv0")  # 3x3 'same', 12 rows
     # output row j needs input rows up to j + 1 (kernel 3, padding 1), the last one row 11
@@ -310,8 +310,8 @@ def test_row_streaming_respects_convolution_row_dependencies(mapped):
     # pooled row j = conv rows 2j, 2j+1 -> input rows up to 2j + 2
     np.testing.assert_array_equal(_geometry(pooled, 1).needed, [2, 4, 6, 8, 10, 11])
     x, acts = _acts(mapped, 1, 0.3)
-    rows = simulate(mapped, x, activations=acts, overrides={"np_fire_block_rows": 1})
-    frame = simulate(mapped, x, activations=acts)
+    rows = simulate(mapped, mapping, x, activations=acts, overrides={"np_fire_block_rows": 1})
+    frame = simulate(mapped, mapping, x, activations=acts)
     # row streaming: conv1 works on conv0's first rows while conv0 still runs
     assert rows.layer("conv1").start_cycle < rows.layer("conv0").end_cycle
     # frame-level firing (the calibrated default): conv1 gets events only once conv0 fired

@@ -17,7 +17,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tools.refcases import REFCASES, build, case_dirs  # noqa: E402
 from nsoc.errors import MappingError  # noqa: E402
 from nsoc.hardware.device import create_device  # noqa: E402
-from nsoc.hardware.mapping import component_count  # noqa: E402
 
 
 def _np(c, with_ident):
@@ -35,7 +34,7 @@ def _generic_fnp(nps):
     return [("FNP",) + t[1:3] + (t[3] + t[4],) if t[0].startswith("FNP") else t for t in nps]
 
 
-def compare(ref, model, err, exact_idents=True, fnp_generic=False):
+def compare(ref, mapping, err, exact_idents=True, fnp_generic=False):
     """List of mismatch descriptions (empty: match) and the per-aspect verdicts."""
     aspects = {}
     if "error" in ref or err is not None:
@@ -43,7 +42,7 @@ def compare(ref, model, err, exact_idents=True, fnp_generic=False):
             (err is None or ref.get("error", "").strip() in err)
         return aspects
     ref_seqs = ref["sequences"]
-    seqs = model.sequences
+    seqs = mapping.sequences
     aspects["verdict"] = [s["backend"] for s in ref_seqs] == [s.backend for s in seqs]
     aspects["seq/pass"] = aspects["verdict"] and \
         [len(s["passes"]) for s in ref_seqs] == [len(s.passes) for s in seqs] and \
@@ -71,7 +70,7 @@ def compare(ref, model, err, exact_idents=True, fnp_generic=False):
     if exact_idents:
         aspects["idents"] = ok_ident and aspects["NPs/types"]
         if not fnp_generic:
-            aspects["comp_count"] = ref["component_count"] == component_count(model)
+            aspects["comp_count"] = ref["component_count"] == mapping.component_count
     return aspects
 
 
@@ -87,13 +86,13 @@ def main(verbose=False):
                     model = build(case, version)
                     minimal = dev_name == "compute_min_device"
                     device = create_device(60, 4, 0) if minimal else dev_name
-                    err = None
+                    err = mapping = None
                     try:
-                        model.map(device, hw_only=mode == "hw_only",
-                                  mode="Minimal" if minimal else "AllNps")
+                        mapping = model.map(device, hw_only=mode == "hw_only",
+                                            mode="Minimal" if minimal else "AllNps")
                     except MappingError as exc:
                         err = str(exc)
-                    aspects = compare(ref, model, err, exact_idents=not minimal,
+                    aspects = compare(ref, mapping, err, exact_idents=not minimal,
                                       fnp_generic=minimal)
                     for k, v in aspects.items():
                         t = totals.setdefault(k, [0, 0])

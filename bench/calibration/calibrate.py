@@ -32,7 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-from standins import akidanet_05, dscnn_kws, map_standin, standin_inputs, tune_thresholds  # noqa
+from standins import (MAPPED_BY, akidanet_05, dscnn_kws, map_standin, standin_inputs,  # noqa
+                      tune_thresholds)
 from nsoc.hardware.timing import simulate, timing_params  # noqa
 
 DENSITY = 0.30
@@ -66,11 +67,11 @@ def overrides(scales: dict, block: int = 1000, rounded: bool = False) -> dict:
 
 
 def run(models, o):
-    (m_ds, x_ds, a_ds), (m_an, x_an, a_an) = models
+    (m_ds, mp_ds, x_ds, a_ds), (m_an, mp_an, x_an, a_an) = models
     one = lambda a: {k: v[:1] for k, v in a.items()}
-    r_ds = simulate(m_ds, x_ds[:1], activations=one(a_ds), overrides=o)
-    r1 = simulate(m_an, x_an[:1], activations=one(a_an), overrides=o)
-    r10 = simulate(m_an, x_an, activations=a_an, overrides=o, batch_size=10)
+    r_ds = simulate(m_ds, mp_ds, x_ds[:1], activations=one(a_ds), overrides=o)
+    r1 = simulate(m_an, mp_an, x_an[:1], activations=one(a_an), overrides=o)
+    r10 = simulate(m_an, mp_an, x_an, activations=a_an, overrides=o, batch_size=10)
     out = {"dscnn_1": r_ds.latency_cycles, "akidanet_1": r1.latency_cycles,
            "akidanet_10": r10.total_cycles}
     return out, (r_ds, r1, r10)
@@ -81,11 +82,12 @@ def build(density, frames=2):
     for name, fn in (("dscnn", dscnn_kws), ("akidanet", akidanet_05)):
         m = fn()
         x = standin_inputs(m, frames)
+        mapping = map_standin(m)
         info[name] = {"measured_sparsity": tune_thresholds(m, x, density),
-                      "mapping": map_standin(m), "nps": m.component_count,
-                      "nps_per_layer": {lm.layer: len(lm.nps) for seq in m.sequences
-                                        for p in seq.passes for lm in p}}
-        models.append((m, x, m.forward(x, outputs="all")))
+                      "mapping": MAPPED_BY, "nps": mapping.component_count,
+                      "nps_per_layer": {lm.layer: len(lm.nps) for _, _, p in
+                                        mapping.hardware_passes() for lm in p}}
+        models.append((m, mapping, x, m.forward(x, outputs="all")))
     return models, info
 
 

@@ -86,9 +86,9 @@ def timings(timing_overrides, density=DENSITY):
         m = build()
         x = standin_inputs(m, 2)
         tune_thresholds(m, x, density)
-        map_standin(m)
-        out[name] = simulate(m, x, overrides=timing_overrides, batch_size=10)
-    return m.device, out
+        mapping = map_standin(m)
+        out[name] = simulate(m, mapping, x, overrides=timing_overrides, batch_size=10)
+    return mapping.device, out
 
 
 def sim_fps(tr, rate: str) -> float:

@@ -138,12 +138,14 @@ def tune_thresholds(model: Model, x: np.ndarray, density: float) -> dict:
     return {k: round(1.0 - np.count_nonzero(v) / v.size, 3) for k, v in acts.items()}
 
 
-def map_standin(model: Model) -> str:
+MAPPED_BY = "nsoc.hardware.mapping.map_model AllNps hw_only"
+
+
+def map_standin(model: Model):
     """Map on AKD1000 with the real mapper (AllNps, hardware only; it reproduces the published
-    per-layer NP counts of both stand-ins).  Returns how the model was mapped."""
+    per-layer NP counts of both stand-ins); returns the Mapping (described by MAPPED_BY)."""
     from nsoc.hardware.mapping import map_model
-    map_model(model, "AKD1000", hw_only=True)
-    return "nsoc.hardware.mapping.map_model AllNps hw_only"
+    return map_model(model, "AKD1000", hw_only=True)
 
 
 def standin_inputs(model: Model, n: int, seed: int = 0) -> np.ndarray:

@@ -27,39 +27,19 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def parse_device(text: str):
-    """A Device from a built-in name or ``custom:CNPS,FNPS[,SKIP][,v1|v2]``."""
-    from ..hardware.device import DeviceError, create_device, get_device
-    if not text.lower().startswith("custom:"):
-        return get_device(text)
-    fields = [f.strip() for f in text.split(":", 1)[1].split(",") if f.strip()]
-    version = "v2"
-    if fields and fields[-1] in ("v1", "v2"):
-        version = fields.pop()
-    try:
-        numbers = [int(f) for f in fields]
-    except ValueError:
-        numbers = []
-    if not 2 <= len(numbers) <= 3:
-        raise DeviceError(f"bad custom device '{text}'; write custom:CNPS,FNPS[,SKIP][,v1|v2], "
-                          f"e.g. custom:30,2,4")
-    return create_device(*numbers, ip_version=version)
-
-
 def map_and_format(model, device, mode="AllNps", hw_only=False, as_json=False) -> tuple[int, str]:
     """Map ``model`` and return (exit status, text to print); the command's testable core."""
     from ..errors import NsocError
-    from ..hardware.mapping import format_mapping, mapping_to_dict
+    from ..hardware.mapping import format_mapping, map_model
     try:
-        dev = parse_device(device) if isinstance(device, str) else device
-        model.map(dev, hw_only=hw_only, mode=mode)
+        mapping = map_model(model, device, hw_only=hw_only, mode=mode)
     except NsocError as exc:
         if as_json:
             return 2, json.dumps({"error": str(exc)})
         raise
     if as_json:
-        return 0, json.dumps(mapping_to_dict(model), indent=1)
-    return 0, format_mapping(model)
+        return 0, json.dumps(mapping.to_dict(), indent=1)
+    return 0, format_mapping(mapping)
 
 
 def run(args) -> int:

@@ -45,18 +45,14 @@ def add_report_arguments(parser) -> None:
                              "--energy-param np_active_cycle_pj=10")
 
 
-def run_report(args, model, x):
+def run_report(args, model, mapping, x):
     """Build, write and print the report requested by ``nsoc run`` arguments; returns it."""
     from ..hardware.energy import parse_overrides
     from ..hardware.timing import parse_param_overrides
-    from ..report import ReportError, simulate_and_report
-    device = getattr(args, "device", None)
-    if device is None and model.device is None:
-        raise ReportError("--report needs --device (e.g. --device AKD1000)")
+    from ..report import simulate_and_report
     return simulate_and_report(
-        model, x, device, args.report, print_summary=True,
+        model, x, mapping, args.report, print_summary=True,
         clock_mode=getattr(args, "clock_mode", "Performance"),
-        map_mode=getattr(args, "mode", None) if device is not None else None,
         timing_overrides=parse_param_overrides(getattr(args, "param", [])),
         energy_overrides=parse_overrides(getattr(args, "energy_param", [])),
         batch_size=getattr(args, "stream_frames", None))

@@ -141,10 +141,10 @@ def run(args) -> int:
         if args.device is None:
             option = "--report" if args.report else "--timing"
             raise InputError(f"{option} needs --device NAME (list them with nsoc devices)")
-        model.map(args.device, mode=args.mode)
+        mapping = model.map(args.device, mode=args.mode)
         frames = np.asarray(x[:args.timing_frames])
         if args.report:  # the report's summary includes the timing figures
-            run_report(args, model, frames)
+            run_report(args, model, mapping, frames)
         else:
-            run_timing(args, model, frames)
+            run_timing(args, model, mapping, frames)
     return 0

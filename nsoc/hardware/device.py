@@ -142,21 +142,40 @@ def list_devices() -> list[str]:
 
 
 def get_device(name_or_device) -> Device:
-    """A :class:`Device` from itself or a built-in device name (case-insensitive)."""
+    """A :class:`Device` from itself, a built-in device name (case-insensitive) or a custom IP
+    written ``custom:CNPS,FNPS[,SKIP_DMA_CHANNELS][,v1|v2]`` (see :func:`create_device`)."""
     if isinstance(name_or_device, Device):
         return name_or_device
     if not isinstance(name_or_device, str):
         raise DeviceError(f"expected a Device or a device name, got {name_or_device!r}")
+    if name_or_device.lower().startswith("custom:"):
+        return parse_custom_device(name_or_device)
     names = {n.lower(): n for n in list_devices()}
     key = name_or_device.lower()
     if key not in names:
         raise DeviceError(f"unknown device '{name_or_device}'; built-in devices are "
-                          f"{', '.join(list_devices())} (or build one with create_device)")
+                          f"{', '.join(list_devices())} (or build one with create_device, or write custom:CNPS,FNPS[,SKIP][,v1|v2])")
     import copy
     return copy.deepcopy(_builtin(names[key]))
 
 
 # ----- custom meshes ---------------------------------------------------------------------
+def parse_custom_device(text: str) -> Device:
+    """A Device from ``custom:CNPS,FNPS[,SKIP][,v1|v2]`` (v2 unless stated)."""
+    fields = [f.strip() for f in text.split(":", 1)[1].split(",") if f.strip()]
+    version = "v2"
+    if fields and fields[-1] in ("v1", "v2"):
+        version = fields.pop()
+    try:
+        numbers = [int(f) for f in fields]
+    except ValueError:
+        numbers = []
+    if not 2 <= len(numbers) <= 3:
+        raise DeviceError(f"bad custom device '{text}'; write custom:CNPS,FNPS[,SKIP][,v1|v2], "
+                          f"e.g. custom:30,2,4")
+    return create_device(*numbers, ip_version=version)
+
+
 def _grid(n_nodes: int) -> list[tuple[int, int]]:
     """Node positions of a custom mesh: rows from 2 (row 1 holds the DMAs), columns from 1,
     floor(sqrt(n)) rows, listed column by column (the layout of the v2 virtual devices)."""

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from ..errors import MappingError
 from ..layers import POOL_AVG, POOL_NONE
 from .device import get_device
-from .types import NP_TYPES, Device, LayerMapping, NPComponent, Sequence
+from .types import Device, LayerMapping, Mapping, NPComponent, Sequence
 
 MODES = ("AllNps", "Minimal", "HwPr")
 NO_NP_TYPES = frozenset({"Quantizer", "InputData", "Dequantizer"})
@@ -513,9 +513,9 @@ def _plan_hw_sequence(reqs, mesh: _Mesh, mode: str) -> list[list[LayerMapping]]:
 
 # ----- public API -------------------------------------------------------------------------
 def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
-              constraints: MapConstraints | None = None):
-    """Map ``model`` onto ``device`` (a Device or built-in name); sets ``model.sequences``,
-    ``model.device`` and every layer's ``mapping``, and returns ``model.sequences``.
+              constraints: MapConstraints | None = None) -> Mapping:
+    """Map ``model`` onto ``device`` (a Device, a built-in name or ``custom:...``) and return
+    the :class:`~nsoc.hardware.types.Mapping`; the model is not changed.
 
     Raises MappingError on a version mismatch, an unknown mode, or (``hw_only=True``) the first
     layer that cannot run on the device, naming the layer and the limit.
@@ -523,13 +523,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     if mode not in MODES:
         raise MappingError(f"unknown mapping mode {mode!r}; use one of {', '.join(MODES)}")
     dev = get_device(device)
-    if dev.ip_version != model.ip_version:
-        others = "v1 (AKD1000, AKD1500, TwoNodesIPv1)" if model.ip_version == "v1" else \
-            "v2 (TwoNodesIPv2, FourNodesIPv2, SixNodesIPv2, TwelveNodesIPv2)"
-        raise MappingError(
-            f"The IP version of the model and device must be identical. The model is Akida "
-            f"{model.ip_version} and {dev.name} is {dev.ip_version}: choose a {others} device "
-            f"or re-convert the model with --target {dev.ip_version}.")
+    check_version(model, dev)
     cons = constraints or MapConstraints()
     mesh = _Mesh(dev)
     backends = []
@@ -567,8 +561,6 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
         else:
             runs.append((backend, [layer]))
     sequences = []
-    for layer in layers:
-        layer.mapping = None
     for backend, run in runs:
         name = run[0].name if len(run) == 1 else f"{run[0].name}-{run[-1].name}"
         if backend == "Software":
@@ -576,57 +568,20 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
                                       [[LayerMapping(lay.name, lay.TYPE) for lay in run]]))
             continue
         passes = _plan_hw_sequence([reqs[lay.name] for lay in run], mesh, mode)
-        for p in passes:
-            for lm in p:
-                model.get_layer(lm.layer).mapping = lm
         sequences.append(Sequence(f"HW/{name}", "Hardware", passes))
-    model.sequences = sequences
-    model.device = dev
-    model.map_mode = mode
-    return sequences
+    return Mapping(dev, mode, bool(hw_only), tuple(sequences))
 
 
-def component_count(model) -> dict:
-    """{NP type: number of NP components} over the hardware sequences (an NP reused by two
-    passes counts twice, as akida counts)."""
-    counts = {}
-    for seq in model.sequences or []:
-        if seq.backend != "Hardware":
-            continue
-        for p in seq.passes:
-            for lm in p:
-                for c in lm.nps:
-                    counts[c.type] = counts.get(c.type, 0) + 1
-    return {t: counts[t] for t in NP_TYPES if t in counts}
-
-
-def external_memory_size(model) -> int:
-    """Bytes of weights held in external memory (FNP2 layers)."""
-    return sum(c.mem_info.get("external_size", 0) for seq in model.sequences or []
-               if seq.backend == "Hardware" for p in seq.passes for lm in p for c in lm.nps)
-
-
-def mapping_to_dict(model) -> dict:
-    """The mapping in the structure of the refcases' mapping.json entries."""
-    if model.sequences is None or model.device is None:
-        raise MappingError("the model is not mapped; call model.map(device) first")
-    return {"device": model.device.name, "mode": getattr(model, "map_mode", "AllNps"),
-            "sequences": [s.to_dict() for s in model.sequences],
-            "component_count": component_count(model),
-            "external_memory_size": external_memory_size(model),
-            "n_software_sequences": sum(s.backend == "Software" for s in model.sequences)}
-
-
-def memory_totals(model) -> dict:
-    """Total input, weight and external memory (bytes) over every NP component."""
-    tot = {"input_size": 0, "weight_size": 0, "external_size": 0}
-    for seq in model.sequences or []:
-        for p in seq.passes:
-            for lm in p:
-                for c in lm.nps:
-                    for k in tot:
-                        tot[k] += c.mem_info.get(k, 0)
-    return tot
+def check_version(model, device: Device) -> None:
+    """Raise MappingError (naming the fix) when the model's Akida version is not the
+    device's: callers check this before any long work."""
+    if device.ip_version != model.ip_version:
+        others = "v1 (AKD1000, AKD1500, TwoNodesIPv1)" if model.ip_version == "v1" else \
+            "v2 (TwoNodesIPv2, FourNodesIPv2, SixNodesIPv2, TwelveNodesIPv2)"
+        raise MappingError(
+            f"The IP version of the model and device must be identical. The model is Akida "
+            f"{model.ip_version} and {device.name} is {device.ip_version}: choose a {others} "
+            f"device or re-convert the model with --target {device.ip_version}.")
 
 
 def _label(i: int) -> str:
@@ -634,11 +589,11 @@ def _label(i: int) -> str:
     return alphabet[i] if i < len(alphabet) else "+"
 
 
-def mesh_picture(model, pass_index: int = 0, sequence_index: int | None = None) -> str:
+def mesh_picture(mapping: Mapping, pass_index: int = 0, sequence_index: int | None = None) -> str:
     """A text picture of the mesh for one pass: each node ``[....]`` shows its NP ids 0-3 with
     the letter of the layer on it ('.' free, ' ' no NP, '#' a DMA endpoint); plus a legend."""
-    dev = model.device
-    seqs = [s for s in model.sequences if s.backend == "Hardware"]
+    dev = mapping.device
+    seqs = [s for s in mapping.sequences if s.backend == "Hardware"]
     if not seqs:
         return "(no hardware sequence)"
     seq = seqs[sequence_index or 0]
@@ -677,12 +632,12 @@ def mesh_picture(model, pass_index: int = 0, sequence_index: int | None = None) 
     return "\n".join(lines + legend)
 
 
-def format_mapping(model) -> str:
+def format_mapping(mapping: Mapping) -> str:
     """Per-layer NP allocation, sequences and passes, memory per NP and totals, mesh pictures."""
-    dev = model.device
+    dev = mapping.device
     out = [f"Device {dev.name} ({dev.ip_version}, {len(dev.mesh.nps)} NPs, "
-           f"{len(dev.mesh.nodes)} nodes), mode {getattr(model, 'map_mode', 'AllNps')}"]
-    for seq in model.sequences:
+           f"{len(dev.mesh.nodes)} nodes), mode {mapping.mode}"]
+    for seq in mapping.sequences:
         out.append(f"\nSequence {seq.name} ({seq.backend}, {len(seq.passes)} pass"
                    f"{'es' if len(seq.passes) > 1 else ''})")
         for pi, p in enumerate(seq.passes):
@@ -701,16 +656,16 @@ def format_mapping(model) -> str:
                                f"filters {c.filters:>4} @{c.start_neuron:<4} in "
                                f"{m.get('input_size', 0):>6} B  w {m.get('weight_size', 0):>6} B"
                                f"{ext}")
-    tot = memory_totals(model)
-    out.append(f"\nComponents: {component_count(model)}")
+    tot = mapping.memory_totals()
+    out.append(f"\nComponents: {mapping.component_count}")
     out.append(f"Memory: input {tot['input_size']} B, weights {tot['weight_size']} B, "
                f"external {tot['external_size']} B")
-    for si, seq in enumerate(s for s in model.sequences if s.backend == "Hardware"):
+    for si, seq in enumerate(s for s in mapping.sequences if s.backend == "Hardware"):
         for pi in range(len(seq.passes)):
             out.append("")
-            out.append(mesh_picture(model, pi, si))
+            out.append(mesh_picture(mapping, pi, si))
     return "\n".join(out)
 
 
-__all__ = ["map_model", "component_count", "external_memory_size", "mapping_to_dict",
-           "memory_totals", "mesh_picture", "format_mapping", "MapConstraints", "MODES"]
+__all__ = ["map_model", "check_version", "mesh_picture", "format_mapping", "MapConstraints",
+           "Mapping", "MODES"]

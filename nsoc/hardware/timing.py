@@ -612,24 +612,19 @@ _PLAN_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _PLAN_CACHE_SIZE = 8
 
 
-def _cached_plan(model, device, P, si, pi, layers, mappings, F, use_cache: bool) -> _PassPlan:
-    """The plan of pass (si, pi), built once per mapped model, parameters and frame count.
-
-    The key holds the identity of ``model.sequences`` and ``model.device``: re-mapping the
-    model (which replaces them) builds a new plan.
-    """
+def _cached_plan(model, mapping, P, si, pi, layers, mappings, F, use_cache: bool) -> _PassPlan:
+    """The plan of pass (si, pi), built once per mapping (a value bound to one model),
+    parameters and frame count."""
+    device = mapping.device
     if not use_cache:
         return _prepare_pass(model, device, P, layers, mappings, F)
-    key = (id(model.sequences), id(model.device), si, pi, F, tuple(sorted(P.items())))
-    try:
-        per_model = _PLAN_CACHE.setdefault(model, {})
-    except TypeError:  # not weak-referenceable
-        return _prepare_pass(model, device, P, layers, mappings, F)
-    plan = per_model.get(key)
+    key = (id(model), si, pi, F, tuple(sorted(P.items())))
+    per_mapping = _PLAN_CACHE.setdefault(mapping, {})
+    plan = per_mapping.get(key)
     if plan is None:
-        if len(per_model) >= _PLAN_CACHE_SIZE:
-            per_model.pop(next(iter(per_model)))
-        plan = per_model[key] = _prepare_pass(model, device, P, layers, mappings, F)
+        if len(per_mapping) >= _PLAN_CACHE_SIZE:
+            per_mapping.pop(next(iter(per_mapping)))
+        plan = per_mapping[key] = _prepare_pass(model, device, P, layers, mappings, F)
     return plan
 
 
@@ -648,28 +643,13 @@ def _simulate_pass(plan: _PassPlan, model, P: dict, acts: dict, x, F: int) -> di
 
 
 # ---------------------------------------------------------------- public API -----------------
-def _resolve_device(model, device):
-    if device is None:
-        if model.device is None:
-            raise MappingError("the model is not mapped: pass device='AKD1000' (or a Device) "
-                               "to simulate(), or map it first with model.map(device)")
-        return model.device
-    if isinstance(device, str):
-        from . import device as devmod
-        for fn in ("get_device", "load_device", "device_by_name"):
-            if hasattr(devmod, fn):
-                return getattr(devmod, fn)(device)
-        raise MappingError(f"cannot load device '{device}': nsoc.hardware.device has no loader")
-    return device
-
-
-def simulate(model, x=None, device=None, clock_mode: str = "Performance",
+def simulate(model, mapping, x=None, clock_mode: str = "Performance",
              overrides: dict | None = None, batch_size: int | None = None,
              activations: dict | None = None, cache: bool = True) -> TimingResult:
-    """Cycle-level simulation of ``model`` on its mapped device for the frames of ``x``.
+    """Cycle-level simulation of ``model`` placed by ``mapping`` (from
+    :func:`nsoc.hardware.mapping.map_model`) for the frames of ``x``.
 
-    ``x``: NHWC input batch (as for ``model.forward``).  ``device``: Device or name; when the
-    model is not mapped yet (or mapped on another device) it is mapped with AllNps.
+    ``x``: NHWC input batch (as for ``model.forward``).
     ``batch_size``: frames streamed (default ``len(x)``; more than ``len(x)`` repeats the
     inputs cyclically).  ``activations``: {layer name: (N, x, y, c) integers} to use instead of
     running ``model.forward(x, outputs="all")``.  ``overrides``: {parameter: number}.
@@ -678,11 +658,7 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
     """
     if clock_mode not in CLOCK_MODES:
         raise TimingParamError(f"unknown clock mode {clock_mode!r}; use one of {CLOCK_MODES}")
-    dev = _resolve_device(model, device)
-    if model.sequences is None or (device is not None and model.device is not dev and
-                                   getattr(model.device, "name", None) != dev.name):
-        model.map(dev)
-    dev = model.device if model.device is not None else dev
+    dev = mapping.device
     params = timing_params(dev, overrides)
     if activations is None:
         if x is None:
@@ -708,8 +684,7 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
     P = {k: v["value"] for k, v in params.items()}
     clock = float(P[f"clock_hz_{clock_mode}"])
 
-    passes = [(si, pi, p) for si, seq in enumerate(model.sequences)
-              if seq.backend == "Hardware" for pi, p in enumerate(seq.passes)]
+    passes = mapping.hardware_passes()
     n_programs = len(passes)
     layer_results, np_results = [], []
     links: list = []
@@ -723,11 +698,11 @@ def simulate(model, x=None, device=None, clock_mode: str = "Performance",
         layers = [lay for lay in layers if lay.TYPE not in _SOURCE_TYPES | _SOFTWARE_TYPES]
         if not layers:
             continue
-        plan = _cached_plan(model, dev, P, si, pi, layers, mappings, n_frames, cache)
+        plan = _cached_plan(model, mapping, P, si, pi, layers, mappings, n_frames, cache)
         out = _simulate_pass(plan, model, P, acts, xs, n_frames)
         prog_bytes = 0
         if n_programs > 1:
-            prog_bytes = _program_bytes(model.sequences[si], lms, P)
+            prog_bytes = _program_bytes(mapping.sequences[si], lms, P)
             reconfig += prog_bytes / P["dma_conf_bytes_per_cycle"]
         lat, ivl, fr = _collect(out, P, n_frames, si, pi, prog_bytes, layer_results,
                                 np_results, links)
@@ -945,12 +920,9 @@ def add_timing_arguments(parser) -> None:
                              " more repeats the inputs)")
 
 
-def run_timing(args, model, x, activations=None) -> TimingResult:
+def run_timing(args, model, mapping, x, activations=None) -> TimingResult:
     """Run the simulation requested by the ``nsoc run`` arguments and print its summary."""
-    device = getattr(args, "device", None)
-    if device is None and model.device is None:
-        raise TimingParamError("--timing needs --device (e.g. --device AKD1000)")
-    result = simulate(model, x, device=device, clock_mode=args.clock_mode,
+    result = simulate(model, mapping, x, clock_mode=args.clock_mode,
                       overrides=parse_param_overrides(args.param),
                       batch_size=getattr(args, "stream_frames", None), activations=activations)
     print(result.summary())

@@ -132,3 +132,77 @@ class Sequence:
     def to_dict(self) -> dict:
         return {"name": self.name, "backend": self.backend, "program_size": self.program_size,
                 "passes": [[lm.to_dict() for lm in p] for p in self.passes]}
+
+
+@dataclass(frozen=True, eq=False)
+class Mapping:
+    """Where a model runs on a device: the value :func:`nsoc.hardware.mapping.map_model`
+    returns (the model itself is never changed by mapping).
+
+    ``sequences`` in execution order; a layer with no NP (Quantizer, InputData, Dequantizer)
+    appears in its sequence with an empty NP list; software layers have no ``LayerMapping``
+    of their own beyond their name and type.  Compared and hashed by identity (a cache key).
+    """
+
+    device: Device
+    mode: str
+    hw_only: bool
+    sequences: tuple[Sequence, ...]
+
+    def layer(self, name: str) -> LayerMapping | None:
+        """The mapping of layer ``name`` on hardware, or None when it runs in software."""
+        for seq in self.sequences:
+            if seq.backend != "Hardware":
+                continue
+            for p in seq.passes:
+                for lm in p:
+                    if lm.layer == name:
+                        return lm
+        return None
+
+    def hardware_passes(self) -> list[tuple[int, int, list[LayerMapping]]]:
+        """(sequence index, pass index, layer mappings) of every hardware pass, in order."""
+        return [(si, pi, p) for si, seq in enumerate(self.sequences)
+                if seq.backend == "Hardware" for pi, p in enumerate(seq.passes)]
+
+    def components(self):
+        """Every NP component over the hardware passes (an NP reused by two passes twice)."""
+        return [c for _, _, p in self.hardware_passes() for lm in p for c in lm.nps]
+
+    @property
+    def n_passes(self) -> int:
+        return len(self.hardware_passes())
+
+    @property
+    def n_software_sequences(self) -> int:
+        return sum(s.backend == "Software" for s in self.sequences)
+
+    @property
+    def component_count(self) -> dict:
+        """{NP type: number of NP components} over the hardware sequences (an NP reused by two
+        passes counts twice, as akida counts)."""
+        counts: dict[str, int] = {}
+        for c in self.components():
+            counts[c.type] = counts.get(c.type, 0) + 1
+        return {t: counts[t] for t in NP_TYPES if t in counts}
+
+    @property
+    def external_memory_size(self) -> int:
+        """Bytes of weights held in external memory (FNP2 layers)."""
+        return sum(c.mem_info.get("external_size", 0) for c in self.components())
+
+    def memory_totals(self) -> dict:
+        """Total input, weight and external memory (bytes) over every NP component."""
+        tot = {"input_size": 0, "weight_size": 0, "external_size": 0}
+        for c in self.components():
+            for k in tot:
+                tot[k] += c.mem_info.get(k, 0)
+        return tot
+
+    def to_dict(self) -> dict:
+        """The mapping in the structure of the refcases' mapping.json entries."""
+        return {"device": self.device.name, "mode": self.mode, "hw_only": self.hw_only,
+                "sequences": [s.to_dict() for s in self.sequences],
+                "component_count": self.component_count,
+                "external_memory_size": self.external_memory_size,
+                "n_software_sequences": self.n_software_sequences}

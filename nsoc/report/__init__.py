@@ -1,6 +1,6 @@
 """Latency, energy and power reports of a cycle-level run (``nsoc run --report DIR``).
 
-``build_report(model, x, device)`` maps, simulates and estimates energy and returns a
+``build_report(model, x, mapping)`` simulates a mapped model, estimates energy and returns a
 :class:`Report`; ``write_report(report, DIR)`` writes ``report.json`` (validated against
 ``report.schema.json``), ``layers.csv`` and ``report.html``; ``compare_reports(a, b)`` gives the
 deltas that ``nsoc report A B`` prints.

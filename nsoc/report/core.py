@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .schema import SCHEMA_NAME, SCHEMA_VERSION, ReportError, validate_report
+from .schema import SCHEMA_NAME, SCHEMA_VERSION, validate_report
 
 
 def _device_dict(device, name: str) -> dict:
@@ -22,14 +22,11 @@ def _device_dict(device, name: str) -> dict:
     return out
 
 
-def _mapping_dict(model) -> dict:
-    sequences = getattr(model, "sequences", None) or []
-    try:
-        count = dict(model.component_count) if sequences else {}
-    except (ImportError, AttributeError):
-        count = {}
-    return {"sequences": [s.to_dict() for s in sequences],
-            "component_count": {str(k): int(v) for k, v in count.items()}}
+def _mapping_dict(mapping) -> dict:
+    if mapping is None:
+        return {"sequences": [], "component_count": {}}
+    return {"sequences": [s.to_dict() for s in mapping.sequences],
+            "component_count": {str(k): int(v) for k, v in mapping.component_count.items()}}
 
 
 def _model_dict(model) -> dict:
@@ -51,7 +48,7 @@ def _finite(value: float) -> float:
     return float(value) if math.isfinite(value) else 0.0
 
 
-def report_dict(model, timing, energy, device=None) -> dict:
+def report_dict(model, mapping, timing, energy) -> dict:
     """The ``report.json`` dict of a simulated run (see ``report.schema.json``)."""
     from .. import __version__
     t = timing.to_dict()
@@ -79,9 +76,8 @@ def report_dict(model, timing, energy, device=None) -> dict:
         sum(lay["sparsity"] for lay in t["layers"]) / max(len(t["layers"]), 1))
     data = {"schema": SCHEMA_NAME, "schema_version": SCHEMA_VERSION, "nsoc_version": __version__,
             "model": _model_dict(model) if model is not None else None,
-            "device": _device_dict(device if device is not None
-                                   else getattr(model, "device", None), t["device"]),
-            "mapping": _mapping_dict(model)}
+            "device": _device_dict(getattr(mapping, "device", None), t["device"]),
+            "mapping": _mapping_dict(mapping)}
     for key in ("clock_mode", "clock_hz", "n_frames", "latency_cycles", "latency_us", "fps",
                 "frames", "interval_cycles", "total_cycles", "reconfig_cycles", "critical_path",
                 "actions"):
@@ -120,8 +116,8 @@ class Report:
         self.energy = energy
 
     @classmethod
-    def from_results(cls, model, timing, energy, device=None) -> "Report":
-        return cls(report_dict(model, timing, energy, device), timing, energy)
+    def from_results(cls, model, mapping, timing, energy) -> "Report":
+        return cls(report_dict(model, mapping, timing, energy), timing, energy)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Report":
@@ -198,40 +194,34 @@ def _activations_with_progress(model, x, chunk: int = 8) -> dict | None:
     return {name: np.concatenate(v) for name, v in parts.items()}
 
 
-def build_report(model, x, device=None, *, clock_mode: str = "Performance",
-                 map_mode: str | None = None, timing_overrides: dict | None = None,
-                 energy_overrides: dict | None = None, batch_size: int | None = None,
-                 progress: bool | None = None) -> Report:
-    """Map ``model`` on ``device`` (Device or name; AllNps unless ``map_mode``) unless it is
-    mapped there already, run the cycle-level simulation of the frames ``x`` (NHWC batch) and
-    the energy model; returns the :class:`Report` that ``nsoc run --report`` writes.
+def build_report(model, x, mapping, *, clock_mode: str = "Performance",
+                 timing_overrides: dict | None = None, energy_overrides: dict | None = None,
+                 batch_size: int | None = None, progress: bool | None = None,
+                 activations: dict | None = None) -> Report:
+    """Run the cycle-level simulation of the frames ``x`` (NHWC batch) of ``model`` placed by
+    ``mapping`` (:func:`nsoc.hardware.mapping.map_model`) and the energy model; returns the
+    :class:`Report` that ``nsoc run --report`` writes.
 
     ``timing_overrides``/``energy_overrides``: {parameter: number} for
     :func:`nsoc.hardware.timing.simulate` / :func:`nsoc.hardware.energy.estimate`;
     ``batch_size``: frames streamed (default ``len(x)``); ``progress``: tqdm bar over the frames
-    (default: when stdout is a terminal)."""
+    (default: when stdout is a terminal); ``activations``: the frames' per-layer outputs when
+    already computed (``model.forward(x, outputs="all")``)."""
     from ..hardware.energy import estimate
     from ..hardware.timing import simulate
-    if device is None and getattr(model, "sequences", None) is None:
-        raise ReportError("the model is not mapped; pass device= (e.g. 'AKD1000') or call "
-                          "model.map(device) first")
-    if map_mode is not None:
-        model.map(device if device is not None else model.device, mode=map_mode)
-    activations = None
-    if x is not None and len(x) > 1 and _show_progress(progress):
+    if activations is None and x is not None and len(x) > 1 and _show_progress(progress):
         activations = _activations_with_progress(model, x)
-    timing = simulate(model, x, device=device, clock_mode=clock_mode, overrides=timing_overrides,
+    timing = simulate(model, mapping, x, clock_mode=clock_mode, overrides=timing_overrides,
                       batch_size=batch_size, activations=activations)
-    dev = getattr(model, "device", None) or device
-    energy = estimate(timing, dev, overrides=energy_overrides)
-    return Report.from_results(model, timing, energy, dev)
+    energy = estimate(timing, mapping.device, overrides=energy_overrides)
+    return Report.from_results(model, mapping, timing, energy)
 
 
-def simulate_and_report(model, x, device=None, out_dir=None, *, html: bool = True,
+def simulate_and_report(model, x, mapping, out_dir=None, *, html: bool = True,
                         print_summary: bool = False, **kwargs) -> Report:
     """:func:`build_report`, then write it to ``out_dir`` (when given) and print the terminal
     summary (when ``print_summary``): what ``nsoc run --report DIR`` does."""
-    report = build_report(model, x, device, **kwargs)
+    report = build_report(model, x, mapping, **kwargs)
     if out_dir is not None:
         report.write(out_dir, html=html)
     if print_summary:
