@@ -1,0 +1,56 @@
+"""Text of sweeps and benchmarks: the comparison table ``nsoc bench`` prints and the closing
+lines of ``nsoc sweep``."""
+from __future__ import annotations
+
+TABLE_COLUMNS = (("model", "model", "<"), ("device", "device", "<"), ("mode", "mode", "<"),
+                 ("latency_us", "latency us", ">"), ("fps", "fps", ">"),
+                 ("energy_uj", "energy uJ/frame", ">"), ("board_mw", "power mW", ">"),
+                 ("nps", "NPs", ">"), ("passes", "passes", ">"))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.3g}"
+    return str(value)
+
+
+def format_table(rows: list[dict]) -> str:
+    """One line per row: model, device, mode, latency, fps, energy, board power, NPs, passes;
+    a row that did not run shows its error instead."""
+    cells = [[h for _, h, _ in TABLE_COLUMNS]]
+    errors = []
+    for r in rows:
+        if r.get("status") == "ok":
+            cells.append([_cell(r.get(k)) for k, _, _ in TABLE_COLUMNS])
+        else:
+            cells.append([_cell(r.get(k)) for k, _, _ in TABLE_COLUMNS[:3]]
+                         + ["error"] + ["-"] * (len(TABLE_COLUMNS) - 4))
+            errors.append(f"  {r['model']} / {r['device']} / {r['mode']}: {r.get('error')}")
+    widths = [max(len(c[i]) for c in cells) for i in range(len(TABLE_COLUMNS))]
+    lines = ["  ".join(c.ljust(w) if a == "<" else c.rjust(w)
+                       for c, w, (_, _, a) in zip(row, widths, TABLE_COLUMNS, strict=False)).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if errors:
+        lines += ["", "configurations that did not run:"] + errors
+    return "\n".join(lines)
+
+
+def format_sweep_result(result) -> str:
+    """Closing lines of ``nsoc sweep`` / ``nsoc bench`` (a :class:`nsoc.sweep.SweepResult`)."""
+    lines = [f"configurations: {len(result.rows)} ({result.computed} computed, {result.cached} "
+             f"from the cache), {result.errors} error rows" +
+             (f", {result.failed} failed (rerun to retry them)" if result.failed else "")]
+    for reason, count in sorted(result.skipped.items()):
+        lines.append(f"left out: {count} pairs with a {reason}")
+    if result.computed:
+        lines.append(f"engine: {result.engine}; {result.seconds:.1f} s, "
+                     f"{result.configs_per_second:.2f} configurations/s")
+    for kind, path in result.paths.items():
+        lines.append(f"{kind}: {path}")
+    return "\n".join(lines)
+
+
+__all__ = ["format_table", "format_sweep_result"]

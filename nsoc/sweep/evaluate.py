@@ -1,0 +1,116 @@
+"""One sweep configuration on a worker: model (cached per process) -> frames -> map -> simulate
+-> energy -> one result row.
+
+Each process keeps small caches keyed by content hash, so a worker decodes a model once, runs
+the functional pass once per (model, frames) and re-uses both for every device, mode and
+parameter point it is given.  A configuration that fails (cannot map, bad parameter) returns an
+error row; only programming errors propagate.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import numpy as np
+
+from ..errors import NsocError
+
+_MODELS: OrderedDict = OrderedDict()  # model hash -> Model
+_FRAMES: OrderedDict = OrderedDict()  # (model hash, input hash, frames) -> (x, activations)
+MAX_MODELS, MAX_FRAMES = 8, 4
+
+#: Metric columns of a result row, in CSV order (None in an error row).
+METRICS = ("latency_cycles", "latency_us", "fps", "energy_uj", "total_energy_uj",
+           "board_energy_uj", "chip_mw", "board_mw", "nps", "passes", "sequences",
+           "software_layers")
+
+#: Counters of cache misses in this process (tests check that models load once per worker).
+STATS = {"model_loads": 0, "forward_runs": 0}
+
+
+def _remember(cache: OrderedDict, key, value, limit: int):
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > limit:
+        cache.popitem(last=False)
+    return value
+
+
+def cached_model(model_hash: str, data: bytes):
+    """The Model of ``data`` (decoded once per process and hash)."""
+    if model_hash in _MODELS:
+        _MODELS.move_to_end(model_hash)
+        return _MODELS[model_hash]
+    from ..model import Model
+    STATS["model_loads"] += 1
+    return _remember(_MODELS, model_hash, Model.from_buffer(data), MAX_MODELS)
+
+
+def cached_frames(model, model_hash: str, task: dict, x_file):
+    """(frames, all-layer activations) of a task's input, computed once per process."""
+    key = (model_hash, task["input_hash"], task["config"]["frames"])
+    if key in _FRAMES:
+        _FRAMES.move_to_end(key)
+        return _FRAMES[key]
+    from .sources import random_frames
+    cfg = task["config"]
+    x = x_file if x_file is not None else random_frames(model, cfg["frames"],
+                                                        cfg["input"]["seed"])
+    STATS["forward_runs"] += 1
+    acts = model.forward(x, outputs="all")
+    return _remember(_FRAMES, key, (x, acts), MAX_FRAMES)
+
+
+def simulate_config(model, x, activations, cfg: dict) -> dict:
+    """Map, simulate and estimate energy for one configuration; the metric columns."""
+    from ..hardware.energy import estimate
+    from ..hardware.timing import simulate
+    from .sources import make_device
+    device = make_device(_device_ref(cfg["device"]), model.ip_version)
+    model.map(device, mode=cfg["mode"])
+    sparsity = cfg["input"]["sparsity"]
+    if sparsity is not None:
+        raise NsocError("sparsity profiles need nsoc.hardware.sparsity, which this version "
+                        "lacks; remove 'sparsity' from the inputs")
+    timing = simulate(model, x, clock_mode=cfg["clock_mode"], overrides=cfg["timing"] or None,
+                      activations=activations)
+    dev = model.device
+    energy = estimate(timing, dev, overrides=cfg["energy"] or None)
+    hw = [s for s in model.sequences if s.backend == "Hardware"]
+    idents = {(c.ident.col, c.ident.row, c.ident.id) for s in hw for p in s.passes
+              for lm in p for c in lm.nps}
+    return {"latency_cycles": int(timing.latency_cycles), "latency_us": float(timing.latency_us),
+            "fps": float(timing.fps), "energy_uj": float(energy.energy_per_frame_uj),
+            "total_energy_uj": float(energy.total_energy_per_frame_uj),
+            "board_energy_uj": float(energy.board_energy_per_frame_uj),
+            "chip_mw": float(energy.power_mw["chip"]),
+            "board_mw": float(energy.power_mw["board"]), "nps": len(idents),
+            "passes": sum(len(s.passes) for s in hw), "sequences": len(model.sequences),
+            "software_layers": sum(len(p) for s in model.sequences if s.backend != "Hardware"
+                                   for p in s.passes)}
+
+
+def _device_ref(d: dict):
+    from .spec import DeviceRef
+    return DeviceRef(d["label"], name=d["name"],
+                     custom=tuple(d["custom"]) if d["custom"] else None)
+
+
+def run_task(model_data: bytes, x_file, task: dict) -> dict:
+    """Evaluate one task (see :func:`nsoc.sweep.runner.make_tasks`); always returns a row."""
+    start = time.perf_counter()
+    row = dict(task["row"])
+    try:
+        model = cached_model(task["model_hash"], model_data)
+        x, acts = cached_frames(model, task["model_hash"], task,
+                                None if x_file is None else np.asarray(x_file))
+        row.update(simulate_config(model, x, acts, task["config"]))
+        row["status"], row["error"] = "ok", ""
+    except NsocError as exc:
+        row.update(dict.fromkeys(METRICS))
+        row["status"], row["error"] = "error", f"{type(exc).__name__}: {exc}"
+    row["seconds"] = round(time.perf_counter() - start, 6)
+    return row
+
+
+__all__ = ["run_task", "simulate_config", "METRICS", "STATS"]

@@ -1,0 +1,173 @@
+"""`nsoc sweep`: spec parsing, the cross product, error rows, the result cache and restarts,
+summary.html (in-process; the Dask runs are in test_sweep_dask.py)."""
+import csv
+import json
+import os
+
+import pytest
+
+from nsoc.cli import main
+from nsoc.report.sweep_html import PLOT_IDS, pareto_front
+from nsoc.sweep import SpecError, load_spec, run_sweep, spec_from_dict
+from nsoc.sweep import evaluate as ev
+from nsoc.sweep.spec import parse_device
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures")
+KWS = os.path.abspath(os.path.join(FIXTURES, "kws_dscnn.fbz"))
+KWS_X = os.path.abspath(os.path.join(FIXTURES, "kws_inputs.npy"))
+MNIST_V1 = os.path.abspath(os.path.join(FIXTURES, "mnist_cnn_v1.fbz"))
+
+SPEC = f"""
+name = "test"
+frames = [2]
+devices = ["TwoNodesIPv2", "custom:12,4", "AKD1000"]
+modes = ["AllNps", "Minimal"]
+include_incompatible = true
+
+[[models]]
+file = "{KWS}"
+[[models]]
+file = "{MNIST_V1}"
+
+[[inputs]]
+file = "{KWS_X}"
+[[inputs]]
+random = true
+seed = 1
+
+[timing]
+router_latency_cycles = [2, 3]
+"""
+
+
+@pytest.fixture()
+def spec_file(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text(SPEC)
+    return str(path)
+
+
+def _rows(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def _strip(row):
+    return {k: v for k, v in row.items() if k != "seconds"}
+
+
+def test_spec_cross_product_and_pairing(spec_file):
+    spec = load_spec(spec_file)
+    assert [m.label for m in spec.models] == ["kws_dscnn", "mnist_cnn_v1"]
+    assert [d.label for d in spec.devices] == ["TwoNodesIPv2", "custom:12,4", "AKD1000"]
+    assert spec.timing == [{"router_latency_cycles": 2}, {"router_latency_cycles": 3}]
+    from nsoc.sweep import make_tasks
+    ts = make_tasks(spec)
+    # kws: 2 inputs x 3 devices x 2 modes x 2 timing; mnist: only the random input fits
+    assert len(ts.tasks) == 2 * 3 * 2 * 2 + 1 * 3 * 2 * 2
+    assert ts.skipped == {"frames of another shape": 12}
+    assert len({t["key"] for t in ts.tasks}) == len(ts.tasks)
+
+
+@pytest.mark.parametrize("doc, words", [
+    ({"devices": ["AKD1000"]}, "[[models]]"),
+    ({"models": [{"file": KWS}]}, "devices"),
+    ({"models": [{"file": KWS}], "devices": ["NoSuchChip"]}, "unknown device"),
+    ({"models": [{"file": KWS}], "devices": ["custom:x"]}, "custom:CNP,FNP"),
+    ({"models": [{"file": KWS}], "devices": ["AKD1000"], "modes": ["Fast"]}, "unknown modes"),
+    ({"models": [{"file": KWS}], "devices": ["AKD1000"], "timing": {"warp": 2}},
+     "unknown timing parameter"),
+    ({"models": [{"file": KWS}], "devices": ["AKD1000"], "frames": [0]}, "frames"),
+    ({"models": [{"file": KWS}], "devices": ["AKD1000"], "colour": 1}, "unknown key"),
+    ({"models": [{"file": "/nonexistent.fbz"}], "devices": ["AKD1000"]}, "not found"),
+])
+def test_spec_errors_name_the_fix(doc, words):
+    with pytest.raises(SpecError, match=None) as info:
+        spec_from_dict(doc)
+    assert words in str(info.value)
+
+
+def test_custom_device_syntax():
+    assert parse_device("custom:60,4").custom == (60, 4, 0, None)
+    assert parse_device("custom:8,2,4,v1").custom == (8, 2, 4, "v1")
+    assert parse_device("akd1000").name == "AKD1000"
+
+
+def test_sweep_rows_errors_csv_and_html(spec_file, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["sweep", spec_file, "-o", str(out), "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "configurations: 36 (36 computed, 0 from the cache)" in printed
+    rows = _rows(out / "results.jsonl")
+    assert len(rows) == 36
+    errors = [r for r in rows if r["status"] == "error"]
+    # the version-mismatched pairs (kept by include_incompatible) are rows with the mapper's error
+    assert errors and all("IP version" in r["error"] and r["latency_us"] is None
+                          for r in errors)
+    assert {(r["model"], r["device"]) for r in errors} == {
+        ("kws_dscnn", "AKD1000"), ("mnist_cnn_v1", "TwoNodesIPv2")}
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert all(r["latency_us"] > 0 and r["fps"] > 0 and r["energy_uj"] > 0 and r["nps"] > 0
+               and r["passes"] >= 1 for r in ok)
+    # a larger router latency never makes the first frame faster
+    by = {(r["model"], r["input"], r["device"], r["mode"], r["timing"]["router_latency_cycles"]):
+          r for r in ok}
+    for (m, i, d, mode, lat), r in by.items():
+        if lat == 3:
+            assert r["latency_cycles"] >= by[(m, i, d, mode, 2)]["latency_cycles"]
+    with open(out / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 36
+    for col in ("model", "device", "mode", "latency_us", "fps", "energy_uj", "board_mw", "nps",
+                "passes", "error", "timing.router_latency_cycles"):
+        assert col in table[0]
+    assert [r["key"] for r in table] == [r["key"] for r in rows]
+    page = (out / "summary.html").read_text()
+    for pid in PLOT_IDS:
+        assert f"id='{pid}'" in page
+    assert "IP version" in page
+
+
+def test_restart_recomputes_nothing_finished(spec_file, tmp_path):
+    spec = load_spec(spec_file)
+    out = str(tmp_path / "res")
+    first = run_sweep(spec, out, workers=1, limit=5, log=None)
+    assert first.computed == 5 and len(first.rows) == 5
+    assert not os.path.exists(os.path.join(out, "summary.html"))  # incomplete: no summary yet
+    done = {r["key"]: r for r in _rows(os.path.join(out, "results.jsonl"))}
+    with open(os.path.join(out, "results.jsonl"), "a") as f:
+        f.write('{"key": "cut sho')  # a line cut short by a crash
+    second = run_sweep(spec, out, workers=1, log=None)
+    assert second.cached == 5 and second.computed == 31 and len(second.rows) == 36
+    after = {r["key"]: r for r in second.rows}
+    for key, row in done.items():
+        assert after[key] == row  # the finished rows were kept, not recomputed
+    third = run_sweep(spec, out, workers=1, log=None)
+    assert third.computed == 0 and third.cached == 36
+    assert [_strip(r) for r in third.rows] == [_strip(r) for r in second.rows]
+
+
+def test_model_loaded_once_per_process(spec_file, tmp_path):
+    ev._MODELS.clear()
+    ev._FRAMES.clear()
+    before = dict(ev.STATS)
+    result = run_sweep(load_spec(spec_file), str(tmp_path / "r"), workers=1, log=None)
+    assert result.computed == 36
+    assert ev.STATS["model_loads"] - before["model_loads"] == 2
+    # one functional pass per (model, input, frames): kws x 2 inputs + mnist x 1
+    assert ev.STATS["forward_runs"] - before["forward_runs"] == 3
+
+
+def test_other_spec_needs_force(spec_file, tmp_path, capsys):
+    out = str(tmp_path / "res")
+    run_sweep(load_spec(spec_file), out, workers=1, limit=2, log=None)
+    other = tmp_path / "other.toml"
+    other.write_text(SPEC.replace('frames = [2]', 'frames = [3]'))
+    assert main(["sweep", str(other), "-o", out, "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--force" in err[0]
+
+
+def test_pareto_front():
+    pts = [(1, 5), (2, 3), (3, 4), (4, 1), (2, 6), (5, 1)]
+    assert pareto_front(pts) == [0, 1, 3]
