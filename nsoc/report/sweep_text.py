@@ -30,7 +30,8 @@ def format_table(rows: list[dict]) -> str:
             errors.append(f"  {r['model']} / {r['device']} / {r['mode']}: {r.get('error')}")
     widths = [max(len(c[i]) for c in cells) for i in range(len(TABLE_COLUMNS))]
     lines = ["  ".join(c.ljust(w) if a == "<" else c.rjust(w)
-                       for c, w, (_, _, a) in zip(row, widths, TABLE_COLUMNS, strict=False)).rstrip()
+                       for c, w, (_, _, a) in zip(row, widths, TABLE_COLUMNS, strict=True)
+                       ).rstrip()
              for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     if errors:

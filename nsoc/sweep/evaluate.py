@@ -1,5 +1,5 @@
-"""One sweep configuration on a worker: model (cached per process) -> frames -> map -> simulate
--> energy -> one result row.
+"""One sweep configuration on a worker: model, frames and mapping (each cached per process)
+-> simulate -> energy -> one result row.
 
 Each process keeps small caches keyed by content hash, so a worker decodes a model once, runs
 the functional pass once per (model, frames) and re-uses both for every device, mode and
@@ -17,7 +17,8 @@ from ..errors import NsocError
 
 _MODELS: OrderedDict = OrderedDict()  # model hash -> Model
 _FRAMES: OrderedDict = OrderedDict()  # (model hash, input hash, frames) -> (x, activations)
-MAX_MODELS, MAX_FRAMES = 8, 4
+_MAPPINGS: OrderedDict = OrderedDict()  # (model hash, device, mode) -> Mapping
+MAX_MODELS, MAX_FRAMES, MAX_MAPPINGS = 8, 4, 16
 
 #: Metric columns of a result row, in CSV order (None in an error row).
 METRICS = ("latency_cycles", "latency_us", "fps", "energy_uj", "total_energy_uj",
@@ -61,33 +62,39 @@ def cached_frames(model, model_hash: str, task: dict, x_file):
     return _remember(_FRAMES, key, (x, acts), MAX_FRAMES)
 
 
-def simulate_config(model, x, activations, cfg: dict) -> dict:
-    """Map, simulate and estimate energy for one configuration; the metric columns."""
+def cached_mapping(model, model_hash: str, cfg: dict):
+    """The :class:`~nsoc.hardware.types.Mapping` of a configuration, computed once per
+    process (the timing plan cache is keyed by the mapping's identity)."""
+    from .sources import make_device
+    key = (model_hash, cfg["device"]["label"], cfg["mode"])
+    if key in _MAPPINGS:
+        _MAPPINGS.move_to_end(key)
+        return _MAPPINGS[key]
+    device = make_device(_device_ref(cfg["device"]), model.ip_version)
+    return _remember(_MAPPINGS, key, model.map(device, mode=cfg["mode"]), MAX_MAPPINGS)
+
+
+def simulate_config(model, mapping, x, activations, cfg: dict) -> dict:
+    """Simulate and estimate energy for one configuration; the metric columns."""
     from ..hardware.energy import estimate
     from ..hardware.timing import simulate
-    from .sources import make_device
-    device = make_device(_device_ref(cfg["device"]), model.ip_version)
-    model.map(device, mode=cfg["mode"])
     sparsity = cfg["input"]["sparsity"]
     if sparsity is not None:
         raise NsocError("sparsity profiles need nsoc.hardware.sparsity, which this version "
                         "lacks; remove 'sparsity' from the inputs")
-    timing = simulate(model, x, clock_mode=cfg["clock_mode"], overrides=cfg["timing"] or None,
-                      activations=activations)
-    dev = model.device
-    energy = estimate(timing, dev, overrides=cfg["energy"] or None)
-    hw = [s for s in model.sequences if s.backend == "Hardware"]
-    idents = {(c.ident.col, c.ident.row, c.ident.id) for s in hw for p in s.passes
-              for lm in p for c in lm.nps}
+    timing = simulate(model, mapping, x, clock_mode=cfg["clock_mode"],
+                      overrides=cfg["timing"] or None, activations=activations)
+    energy = estimate(timing, mapping.device, overrides=cfg["energy"] or None)
+    idents = {(c.ident.col, c.ident.row, c.ident.id) for c in mapping.components()}
     return {"latency_cycles": int(timing.latency_cycles), "latency_us": float(timing.latency_us),
             "fps": float(timing.fps), "energy_uj": float(energy.energy_per_frame_uj),
             "total_energy_uj": float(energy.total_energy_per_frame_uj),
             "board_energy_uj": float(energy.board_energy_per_frame_uj),
             "chip_mw": float(energy.power_mw["chip"]),
             "board_mw": float(energy.power_mw["board"]), "nps": len(idents),
-            "passes": sum(len(s.passes) for s in hw), "sequences": len(model.sequences),
-            "software_layers": sum(len(p) for s in model.sequences if s.backend != "Hardware"
-                                   for p in s.passes)}
+            "passes": mapping.n_passes, "sequences": len(mapping.sequences),
+            "software_layers": sum(len(p) for s in mapping.sequences
+                                   if s.backend != "Hardware" for p in s.passes)}
 
 
 def _device_ref(d: dict):
@@ -104,7 +111,8 @@ def run_task(model_data: bytes, x_file, task: dict) -> dict:
         model = cached_model(task["model_hash"], model_data)
         x, acts = cached_frames(model, task["model_hash"], task,
                                 None if x_file is None else np.asarray(x_file))
-        row.update(simulate_config(model, x, acts, task["config"]))
+        mapping = cached_mapping(model, task["model_hash"], task["config"])
+        row.update(simulate_config(model, mapping, x, acts, task["config"]))
         row["status"], row["error"] = "ok", ""
     except NsocError as exc:
         row.update(dict.fromkeys(METRICS))
