@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from nsoc.cli import main
 from nsoc.errors import MappingError
 from nsoc.hardware.device import create_device, get_device
-from nsoc.hardware.mapping import MapConstraints, cnp_weight_size, map_model, mesh_picture
+from nsoc.hardware.mapping import MapConstraints, cnp_weight_size, map_model
+from nsoc.report.mapping_text import mesh_picture
 from nsoc.testing import random_v1_model, random_v2_model
 
 
@@ -55,15 +56,15 @@ def _check_invariants(mapping, model, device):
 # ----- models shared by the tests --------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_v2():
-    return random_v2_model([("input_conv", dict(filters=8, stride=2)), ("conv", dict(filters=16)),
-                            ("dw", {}), ("conv", dict(filters=32, kernel_size=1, pool="gap")),
-                            ("dense", dict(units=10))], (16, 16, 3), seed=1)
+    return random_v2_model([("input_conv", {"filters": 8, "stride": 2}), ("conv", {"filters": 16}),
+                            ("dw", {}), ("conv", {"filters": 32, "kernel_size": 1, "pool": "gap"}),
+                            ("dense", {"units": 10})], (16, 16, 3), seed=1)
 
 
 @pytest.fixture(scope="module")
 def heavy_v2():
     """One Conv2D whose 8-bit weights (3x3x256x64, about 150 KB) overflow one NP's 51200 B."""
-    return random_v2_model([("conv", dict(filters=64, weight_bits=8)), ("dense", dict(units=4))],
+    return random_v2_model([("conv", {"filters": 64, "weight_bits": 8}), ("dense", {"units": 4})],
                            (4, 4, 256), seed=2)
 
 
@@ -136,7 +137,7 @@ def test_weights_overflow_one_np(heavy_v2):
 
 def test_input_overflow_splits_columns():
     # 64 x 200 x 32 8-bit input: far above 65536 B of input SRAM for one NP
-    m = random_v2_model([("conv", dict(filters=8, pool="gap")), ("dense", dict(units=2))],
+    m = random_v2_model([("conv", {"filters": 8, "pool": "gap"}), ("dense", {"units": 2})],
                         (64, 200, 32),
                         act_bits=4, seed=3)
     dev = create_device(60, 2)
@@ -149,7 +150,7 @@ def test_input_overflow_splits_columns():
 @pytest.fixture(scope="module")
 def wide_dense():
     # fan-in 8*8*40 = 2560 > 2048
-    return random_v2_model([("conv", dict(filters=40)), ("dense", dict(units=10))], (8, 8, 3),
+    return random_v2_model([("conv", {"filters": 40}), ("dense", {"units": 10})], (8, 8, 3),
                            seed=4)
 
 
@@ -170,15 +171,15 @@ def test_fnp_fan_in_limit_goes_to_software(wide_dense):
 
 
 def test_pool_and_stride_is_rejected():
-    m = random_v2_model([("conv", dict(filters=8, stride=2, pool="gap")),
-                         ("dense", dict(units=3))], (8, 8, 3), seed=5)
+    m = random_v2_model([("conv", {"filters": 8, "stride": 2, "pool": "gap"}),
+                         ("dense", {"units": 3})], (8, 8, 3), seed=5)
     with pytest.raises(MappingError, match="conv_0.*both pooling and stride"):
         m.map("FourNodesIPv2", hw_only=True)
 
 
 def test_two_node_device_overflow_needs_passes():
-    blocks = [("conv", dict(filters=16, kernel_size=1)) for _ in range(10)] + \
-        [("dense", dict(units=4))]
+    blocks = [("conv", {"filters": 16, "kernel_size": 1}) for _ in range(10)] + \
+        [("dense", {"units": 4})]
     m = random_v2_model(blocks, (4, 4, 8), seed=6)
     dev = get_device("TwoNodesIPv2")
     for mode in ("AllNps", "Minimal"):
@@ -192,9 +193,9 @@ def test_two_node_device_overflow_needs_passes():
 
 def test_akd1000_overflow_needs_passes():
     # v1: 4 layers of 3x3x256x256 4-bit filters; one v1 NP holds few of them, > 78 NPs in all
-    blocks = [("conv", dict(filters=256, kernel_size=1))] + \
-        [("conv", dict(filters=256)) for _ in range(4)] + [("dense", dict(units=4))]
-    m = random_v1_model([("input_conv", dict(filters=16))] + blocks, (8, 8, 1), seed=7)
+    blocks = [("conv", {"filters": 256, "kernel_size": 1})] + \
+        [("conv", {"filters": 256}) for _ in range(4)] + [("dense", {"units": 4})]
+    m = random_v1_model([("input_conv", {"filters": 16})] + blocks, (8, 8, 1), seed=7)
     dev = get_device("AKD1000")
     mapping = m.map(dev, hw_only=True)
     seq, = mapping.sequences
@@ -208,9 +209,9 @@ def test_akd1000_overflow_needs_passes():
 def wide_separable_v1():
     """Four 64-filter SeparableConvolutional layers on a 25x5x64 input (a DS-CNN-like model):
     spread over AKD1000 they want more NPs than its 54 CNP2 NPs."""
-    blocks = [("input_conv", dict(filters=64, kernel_size=5, stride=2))] + \
-        [("sep", dict(filters=64, name=f"sep_{i}")) for i in range(1, 4)] + \
-        [("sep", dict(filters=64, pool="gap", name="sep_4")), ("dense", dict(units=33))]
+    blocks = [("input_conv", {"filters": 64, "kernel_size": 5, "stride": 2})] + \
+        [("sep", {"filters": 64, "name": f"sep_{i}"}) for i in range(1, 4)] + \
+        [("sep", {"filters": 64, "pool": "gap", "name": "sep_4"}), ("dense", {"units": 33})]
     return random_v1_model(blocks, (49, 10, 1), seed=11)
 
 
@@ -249,8 +250,8 @@ def test_v1_separable_spread_beyond_cnp2(wide_separable_v1):
 
 def test_v1_separable_error_names_failing_layer():
     # TwoNodesIPv1 has 3 CNP2 NPs; a 256-filter separable layer needs 4 at 64 filters per NP
-    m = random_v1_model([("input_conv", dict(filters=32)), ("sep", dict(filters=256)),
-                         ("dense", dict(units=10))], (8, 8, 1), seed=12)
+    m = random_v1_model([("input_conv", {"filters": 32}), ("sep", {"filters": 256}),
+                         ("dense", {"units": 10})], (8, 8, 1), seed=12)
     cons = MapConstraints(separable_cnp2_only=True)
     with pytest.raises(MappingError, match=r"Cannot map layer 'sep_1'. It needs 4 CNP2 NPs"):
         map_model(m, "TwoNodesIPv1", hw_only=True, constraints=cons)
@@ -265,8 +266,8 @@ def test_v1_separable_error_names_failing_layer():
 def test_v1_separable_512_channels_fit_one_np():
     """The depthwise kernels are stored once per NP: 64 filters of a 512-channel separable
     layer fit an NP (AkidaNet 0.5's separable_13 runs in hardware on AKD1000)."""
-    m = random_v1_model([("input_conv", dict(filters=512)), ("sep", dict(filters=512)),
-                         ("dense", dict(units=10))], (7, 7, 1), seed=13)
+    m = random_v1_model([("input_conv", {"filters": 512}), ("sep", {"filters": 512}),
+                         ("dense", {"units": 10})], (7, 7, 1), seed=13)
     sep = m.get_layer("sep_1")
     w1, w12, w24 = (cnp_weight_size(sep, f) for f in (1, 12, 24))
     assert w1 == w12 < w24 and w24 - w12 == -(-512 * 50 // 8)  # one word per input channel
@@ -303,8 +304,8 @@ def test_no_hrc_sends_input_conv_to_software(small_v2):
 
 
 def test_add_uses_skip_dma():
-    m = random_v2_model([("conv", dict(filters=8)), ("conv", dict(filters=8)), ("add", {}),
-                         ("dense", dict(units=3))], (8, 8, 8), seed=8)
+    m = random_v2_model([("conv", {"filters": 8}), ("conv", {"filters": 8}), ("add", {}),
+                         ("dense", {"units": 3})], (8, 8, 8), seed=8)
     lm = m.map("FourNodesIPv2", hw_only=True).layer("add_2")
     assert lm.skipdma_stores and lm.skipdma_loads and not lm.nps
     with pytest.raises(MappingError, match="add_2.*skip DMA"):
@@ -316,9 +317,9 @@ def test_add_uses_skip_dma():
        n_cnp=st.integers(1, 40), n_fnp=st.integers(1, 3),
        mode=st.sampled_from(["AllNps", "Minimal", "HwPr"]), seed=st.integers(0, 1000))
 def test_random_models_on_custom_devices(n_conv, filters, kernel, n_cnp, n_fnp, mode, seed):
-    blocks = [("input_conv", dict(filters=8))]
-    blocks += [("conv", dict(filters=filters, kernel_size=kernel)) for _ in range(n_conv)]
-    blocks += [("dense", dict(units=5))]
+    blocks = [("input_conv", {"filters": 8})]
+    blocks += [("conv", {"filters": filters, "kernel_size": kernel}) for _ in range(n_conv)]
+    blocks += [("dense", {"units": 5})]
     m = random_v2_model(blocks, (6, 6, 1), seed=seed)  # dense fan-in <= 36 * 56 <= 2048
     dev = create_device(n_cnp, n_fnp)
     mapping = m.map(dev, mode=mode, hw_only=True)

@@ -30,7 +30,8 @@ def register(subparsers) -> None:
 def map_and_format(model, device, mode="AllNps", hw_only=False, as_json=False) -> tuple[int, str]:
     """Map ``model`` and return (exit status, text to print); the command's testable core."""
     from ..errors import NsocError
-    from ..hardware.mapping import format_mapping, map_model
+    from ..hardware.mapping import map_model
+    from ..report.mapping_text import format_mapping
     try:
         mapping = map_model(model, device, hw_only=hw_only, mode=mode)
     except NsocError as exc:
@@ -43,8 +44,8 @@ def map_and_format(model, device, mode="AllNps", hw_only=False, as_json=False) -
 
 
 def run(args) -> int:
-    from ..model import load
     from ..errors import NsocError
+    from ..model import load
     try:
         model = load(args.model)
     except (NsocError, OSError) as exc:
