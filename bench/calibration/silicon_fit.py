@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nsoc.errors import MappingError
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -88,36 +90,46 @@ def variant_model(v: str):
     return akidanet(int(a[1:]) / 100, int(s))
 
 
+KINDS = {"InputConvolutional": "hrc", "Convolutional": "conv",
+         "SeparableConvolutional": "sep", "FullyConnected": "fnp2"}
+
+
+def features(lay, input_sparsity: float, fnp_type: str = "FNP2") -> dict:
+    """The quantities a law needs of one layer (expected events at ``input_sparsity``)."""
+    xin, yin, cin = lay.input_dims
+    f = lay.output_dims[2]
+    kind = KINDS[lay.TYPE]
+    if kind == "fnp2" and fnp_type != "FNP2":
+        kind = "fnp3"
+    if kind in ("hrc", "conv", "sep"):
+        s = lay.params["stride_x"]
+        if lay.params.get("pool_type", 0) == 2:  # global pooling: convolution positions
+            p_out = -(-xin // s) * -(-yin // s)
+        else:
+            p_out = lay.output_dims[0] * lay.output_dims[1]
+        taps = lay.params["kernel_height"] * lay.params["kernel_width"] * (
+            cin if kind == "hrc" else 1)
+    else:
+        p_out, taps = 1, 1
+    wbytes = sum(w.size for k, w in lay.variables.items() if k.startswith("weights")) * \
+        lay.params["weights_bits"] / 8
+    return {"layer": lay.name, "kind": kind, "cin": cin, "filters": f, "p_in": xin * yin,
+            "p_out": p_out, "taps": taps, "weight_bytes": wbytes,
+            "input_sparsity": input_sparsity, "events": (1 - input_sparsity) * xin * yin * cin}
+
+
 def layer_features(v: str, per_layer: dict) -> list[dict]:
     """Per layer of variant ``v``: kind, geometry, published cycles / NPs / input sparsity."""
     model = variant_model(v)
     rows = per_layer["variants"][v]
-    passes = [0] * len(rows)
     starts = per_layer["checks"][v]["pass_starts"]
-    for i in range(len(rows)):
-        passes[i] = sum(1 for s in starts if i >= s)
     out = []
     for i, (lay, r) in enumerate(zip(model.layers, rows)):
         assert lay.name == r["layer"], (lay.name, r["layer"])
-        xin, yin, cin = lay.input_dims
-        f = lay.output_dims[2]
-        kind = {"InputConvolutional": "hrc", "Convolutional": "conv",
-                "SeparableConvolutional": "sep", "FullyConnected": "fnp2"}[lay.TYPE]
         sp = r["input_sparsity"] if r["input_sparsity"] is not None else 0.0
-        if kind in ("hrc", "conv", "sep"):
-            s = lay.params["stride_x"]
-            p_out = (xin // s) * (yin // s)  # convolution positions (before global pooling)
-            taps = lay.params["kernel_height"] * lay.params["kernel_width"] * (
-                cin if kind == "hrc" else 1)
-        else:
-            p_out, taps = 1, 1
-        wbytes = sum(w.size for k, w in lay.variables.items() if k.startswith("weights")) * \
-            lay.params["weights_bits"] / 8
-        out.append({"variant": v, "layer": lay.name, "kind": kind, "index": i,
-                    "pass_index": passes[i], "cin": cin, "filters": f, "p_in": xin * yin,
-                    "p_out": p_out, "taps": taps, "weight_bytes": wbytes,
-                    "input_sparsity": sp, "events": (1 - sp) * xin * yin * cin,
-                    "nps": r["nps"], "cycles": r["cycles"]})
+        out.append(dict(features(lay, sp), variant=v, index=i,
+                        pass_index=sum(1 for st in starts if i >= st), nps=r["nps"],
+                        cycles=r["cycles"]))
     return out
 
 
@@ -145,8 +157,18 @@ def regressors(row: dict, nps: int | None = None, multipass_host: bool | None = 
     return terms
 
 
+# a priori (not in the calibration set: no FNP3 layer in the AKD1500 data), as in
+# nsoc/hardware/params/default.json: cycles per event, synaptic ops per cycle of an FNP3
+FNP3_PRIOR = {"fnp_event_cycles": 1.0, "fnp3_synops_per_cycle": 8.0}
+
+
 def predict(row: dict, consts: dict, **kw) -> float:
-    return float(sum(consts[k] * t for k, t in regressors(row, **kw).items()))
+    """Cycles of one layer under the laws (FNP3: the a priori law)."""
+    t = float(sum(consts[k] * t for k, t in regressors(row, **kw).items()))
+    if row["kind"] == "fnp3":
+        t += row["events"] * (FNP3_PRIOR["fnp_event_cycles"] +
+                              row["filters"] / FNP3_PRIOR["fnp3_synops_per_cycle"])
+    return t
 
 
 def fit(rows: list[dict]) -> dict:
@@ -181,6 +203,109 @@ def program_law() -> tuple[float, float]:
     (b0, c0), (b1, c1) = PROGRAM_POINTS
     per_byte = (c1 - c0) / (b1 - b0)
     return c0 - per_byte * b0, per_byte
+
+
+# ----------------------------------------------------------------------- mapped models --------
+def mapped_layout(model, device: str, mode: str) -> dict:
+    """{layer: (NPs, pass index, NP types)} of ``model`` mapped by nsoc's mapper (hardware
+    only)."""
+    mapping = model.map(device, hw_only=True, mode=mode)
+    seqs = getattr(mapping, "sequences", None) or model.sequences
+    out, k = {}, 0
+    for seq in seqs:
+        if seq.backend != "Hardware":
+            continue
+        for p in seq.passes:
+            for lm in p:
+                out[lm.layer] = (len(lm.nps), k, {c.type for c in lm.nps})
+            k += 1
+    return out
+
+
+def model_cycles(rows: list[dict], layout: dict, mode: str, consts: dict,
+                 program: tuple[float, float]) -> dict:
+    """Whole-model cycles of one inference under the laws, for a mapping ``layout`` ({layer:
+    (NPs, pass)}): layers one after the other; passes 2.. reprogrammed (HwPr: program law per
+    pass over its on-chip weight bytes; Minimal/AllNps: per NP by the host)."""
+    fixed, per_byte = program
+    total, pass_bytes = 0.0, {}
+    for r in rows:
+        n, p = layout[r["layer"]][:2]
+        host = p > 0 and mode != "HwPr"
+        total += predict(dict(r, pass_index=p), consts, nps=max(n, 1), multipass_host=host)
+        if r["kind"] != "fnp2":
+            pass_bytes[p] = pass_bytes.get(p, 0.0) + r["weight_bytes"]
+    reprogram = 0.0
+    if mode == "HwPr":
+        reprogram = sum(fixed + per_byte * b for p, b in pass_bytes.items() if p > 0)
+    nps = sum(t[0] for t in layout.values())
+    return {"cycles": total + reprogram, "reprogram_cycles": reprogram, "nps": nps,
+            "passes": 1 + max(t[1] for t in layout.values())}
+
+
+def whole_rows(feats: dict, metrics: dict, consts: dict, program) -> dict:
+    """The 18 (variant, mode) rows under the laws with nsoc's mapping of each mode."""
+    out = {}
+    for v in VARIANTS:
+        for mode in MODES:
+            mname = {"minimal": "Minimal", "allnps": "AllNps", "hwpr": "HwPr"}[mode]
+            try:
+                layout = mapped_layout(variant_model(v), "AKD1500", mname)
+            except MappingError as exc:  # the mapper cannot place it: report it
+                out[f"{v}_{mode}"] = {"mapping_error": f"{type(exc).__name__}: {exc}"}
+                continue
+            r = model_cycles(feats[v], layout, mname, consts, program)
+            meas = float(metrics[f"{v}_{mode}_cycles"])
+            r.update(measured=meas, error=r["cycles"] / meas - 1,
+                     measured_nps=int(metrics[f"{v}_{mode}_nps"]),
+                     measured_passes=int(metrics[f"{v}_{mode}_passes"]))
+            r["mapping_equal"] = (r["nps"] == r["measured_nps"] and
+                                  r["passes"] == r["measured_passes"])
+            out[f"{v}_{mode}"] = r
+    return out
+
+
+# AKD1000 figures (reference/hardware.md): inference clocks
+AKD1000_CLOCKS = {"dscnn_1": 93_965, "akidanet_1": 13_733_572, "akidanet_10": 43_001_443}
+# DS-CNN KWS input sparsity: not published; assumption, with the range reported
+DSCNN_SPARSITY = 0.5
+DSCNN_SPARSITY_RANGE = (0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def _on_device(model, sparsity: dict, device: str, mode: str) -> tuple[list[dict], dict]:
+    layout = mapped_layout(model, device, mode)
+    rows = [features(lay, sparsity[lay.name], "FNP2" if "FNP2" in layout[lay.name][2]
+                     else "FNP3") for lay in model.layers]
+    return rows, layout
+
+
+def akd1000_figures(per_layer: dict, consts: dict, program) -> dict:
+    """The three AKD1000 clock counts under the AKD1500 laws (same Akida 1.0 IP), AllNps:
+    AkidaNet 0.5 224 at the measured a50_224 input sparsity (the same published model), DS-CNN
+    KWS at ``DSCNN_SPARSITY`` (not published).  Ten frames: frame-level pipelining, i.e. the
+    first frame's latency + 9 x the slowest layer."""
+    from standins import akidanet, dscnn_kws
+    out = {}
+    net = akidanet(0.5, 224)
+    sp = {r["layer"]: (r["input_sparsity"] or 0.0) for r in per_layer["variants"]["a50_224"]}
+    rows, layout = _on_device(net, sp, "AKD1000", "AllNps")
+    one = model_cycles(rows, layout, "AllNps", consts, program)
+    per = [predict(r, consts, nps=max(layout[r["layer"]][0], 1), multipass_host=False)
+           for r in rows]
+    ten = one["cycles"] + 9 * max(per)
+    out["akidanet_1"] = {"predicted": one["cycles"], "nps": one["nps"]}
+    out["akidanet_10"] = {"predicted": ten, "bottleneck_layer": rows[int(np.argmax(per))]["layer"]}
+    ds = dscnn_kws()
+    for s_ in DSCNN_SPARSITY_RANGE:
+        sp = {lay.name: (0.0 if i == 0 else s_) for i, lay in enumerate(ds.layers)}
+        rows, layout = _on_device(ds, sp, "AKD1000", "AllNps")
+        r = model_cycles(rows, layout, "AllNps", consts, program)
+        key = "dscnn_1" if s_ == DSCNN_SPARSITY else f"dscnn_1_sparsity_{s_}"
+        out[key] = {"predicted": r["cycles"], "nps": r["nps"], "sparsity": s_}
+    for k, v in out.items():
+        pub = AKD1000_CLOCKS[k.split("_sparsity")[0]]
+        v.update(published=pub, error=v["predicted"] / pub - 1)
+    return out
 
 
 # ----------------------------------------------------------------------- energy ---------------
@@ -274,6 +399,8 @@ def main(argv=None) -> dict:
                    float(metrics[f"{v}_minimal_dyn_E"]) - 1,
                    "constants": c5}
     fixed, per_byte = program_law()
+    rows18 = whole_rows(feats, metrics, consts, (fixed, per_byte))
+    akd1000 = akd1000_figures(per_layer, consts, (fixed, per_byte))
     energy = energy_fit(feats, metrics, VARIANTS)
     e_rows = {}
     for v in VARIANTS:
@@ -290,7 +417,9 @@ def main(argv=None) -> dict:
         "program_law": {"program_fixed_cycles": fixed, "program_cycles_per_byte": per_byte,
                         "points": PROGRAM_POINTS},
         "layers": layer_res, "layer_stats": stats([r["error"] for r in layer_res]),
-        "minimal_rows": minimal_rows,
+        "minimal_rows": minimal_rows, "rows": rows18,
+        "row_stats": stats([r["error"] for r in rows18.values() if "error" in r]),
+        "akd1000": akd1000,
         "lovo": lovo,
         "lovo_layer_median_abs": float(np.median(
             [abs(e) for v in VARIANTS for e in
@@ -306,6 +435,7 @@ def main(argv=None) -> dict:
 
 if __name__ == "__main__":
     res = main()
-    print(json.dumps({k: res[k] for k in ("constants", "layer_stats", "minimal_rows",
+    print(json.dumps({k: res[k] for k in ("constants", "layer_stats", "rows", "row_stats",
+                                          "akd1000",
                                           "lovo_layer_median_abs", "lovo_minimal_row_median_abs",
                                           "energy", "energy_stats", "program_law")}, indent=1))

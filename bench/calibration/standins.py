@@ -13,6 +13,7 @@ AllNps, hardware only), and :func:`standin_inputs` (smooth inputs).
 from __future__ import annotations
 
 import numpy as np
+
 from nsoc import Model, make_layer
 
 
@@ -38,11 +39,11 @@ def dscnn_kws(rng=None) -> Model:
     3x3 64 (the last with global average pooling) -> dense 33."""
     rng = rng or np.random.default_rng(0)
     layers = [make_layer("InputConvolutional", "conv_0", {
-        "filters": 64, "kernel_height": 5, "kernel_width": 5, "stride_x": 2, "stride_y": 2, "padding": 1,
-        "act_bits": 4, "activation": 1, "weights_bits": 8, "input_channels": 1, "input_height": 10,
-        "input_width": 49}, {"weights": rng.integers(-127, 128, (5, 5, 1, 64)).astype(np.int8),
-                          "threshold": np.zeros(64, np.int32),
-                          "act_step": np.ones(64, np.float32)})]
+        "filters": 64, "kernel_height": 5, "kernel_width": 5, "stride_x": 2, "stride_y": 2,
+        "padding": 1, "act_bits": 4, "activation": 1, "weights_bits": 8, "input_channels": 1,
+        "input_height": 10, "input_width": 49},
+        {"weights": rng.integers(-127, 128, (5, 5, 1, 64)).astype(np.int8),
+         "threshold": np.zeros(64, np.int32), "act_step": np.ones(64, np.float32)})]
     dims = (25, 5, 64)
     prev = "conv_0"
     for i in range(1, 5):
@@ -79,11 +80,11 @@ def akidanet(alpha: float, size: int = 224, rng=None) -> Model:
         return int(n * alpha)
 
     layers = [make_layer("InputConvolutional", "conv_0", {
-        "filters": c(32), "kernel_height": 3, "kernel_width": 3, "stride_x": 2, "stride_y": 2, "padding": 1,
-        "act_bits": 4, "activation": 1, "weights_bits": 8, "input_channels": 3, "input_height": size,
-        "input_width": size}, {"weights": rng.integers(-127, 128, (3, 3, 3, c(32))).astype(np.int8),
-                            "threshold": np.zeros(c(32), np.int32),
-                            "act_step": np.ones(c(32), np.float32)})]
+        "filters": c(32), "kernel_height": 3, "kernel_width": 3, "stride_x": 2, "stride_y": 2,
+        "padding": 1, "act_bits": 4, "activation": 1, "weights_bits": 8, "input_channels": 3,
+        "input_height": size, "input_width": size},
+        {"weights": rng.integers(-127, 128, (3, 3, 3, c(32))).astype(np.int8),
+         "threshold": np.zeros(c(32), np.int32), "act_step": np.ones(c(32), np.float32)})]
     spec = [("Convolutional", c(64), 1), ("Convolutional", c(128), 2),
             ("Convolutional", c(128), 1), ("SeparableConvolutional", c(256), 2),
             ("SeparableConvolutional", c(256), 1), ("SeparableConvolutional", c(512), 2)] + \
