@@ -171,3 +171,56 @@ def test_other_spec_needs_force(spec_file, tmp_path, capsys):
 def test_pareto_front():
     pts = [(1, 5), (2, 3), (3, 4), (4, 1), (2, 6), (5, 1)]
     assert pareto_front(pts) == [0, 1, 3]
+
+
+def test_dask_stays_out_of_import_nsoc():
+    import subprocess
+    import sys
+    code = ("import sys, nsoc, nsoc.sweep, nsoc.cli; nsoc.cli.build_parser(); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]; "
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_without_dask_runs_serially_with_a_note(spec_file, tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    notes = []
+    res = run_sweep(load_spec(spec_file), str(tmp_path / "r"), workers=2, log=notes.append,
+                    limit=3)
+    assert res.engine == "in-process" and res.computed == 3
+    assert notes and "pip install 'nsoc[distributed]'" in notes[0]
+
+
+def test_sharded_run_in_process_with_labels(tmp_path, capsys):
+    import numpy as np
+    labels = os.path.join(FIXTURES, "kws_labels.npy")
+    ref, out = tmp_path / "ref.npy", tmp_path / "sharded.npy"
+    assert main(["run", KWS, "--input", KWS_X, "-o", str(ref)]) == 0
+    assert main(["run", KWS, "--input", KWS_X, "-o", str(out), "--workers", "1", "--labels",
+                 labels, "--shard-size", "100"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 shards" in printed and "top-5" in printed
+    a, b = np.load(ref), np.load(out)
+    assert a.tobytes() == b.tobytes() and a.shape == b.shape and a.dtype == b.dtype
+    top1 = np.mean(a.reshape(len(a), -1).argmax(1) == np.load(labels))
+    assert f"top-1 {100 * top1:.2f} %" in printed
+    # an existing output is kept without --force; bad labels are refused before the work
+    assert main(["run", KWS, "--input", KWS_X, "-o", str(out), "--workers", "1"]) == 2
+    bad = tmp_path / "bad_labels.npy"
+    np.save(bad, np.zeros(3, np.int64))
+    assert main(["run", KWS, "--input", KWS_X, "-o", str(tmp_path / "o.npy"), "--labels",
+                 str(bad)]) == 2
+    assert "256 integer class indices" in capsys.readouterr().err
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_topk_hits():
+    import numpy as np
+
+    from nsoc.sweep.dataset import topk_hits
+    y = np.array([[0.1, 0.9, 0.0, 0.2, 0.3, 0.4], [0.5, 0.1, 0.2, 0.3, 0.4, 0.0]])
+    assert topk_hits(y, np.array([1, 5])) == (1, 1)
+    assert topk_hits(y, np.array([4, 0])) == (1, 2)

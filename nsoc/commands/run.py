@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..hardware.timing import add_timing_arguments, run_timing
 from .report import add_report_arguments, run_report
+from .sweep import add_dataset_arguments, is_dataset_run, run_dataset
 
 
 def register(subparsers) -> None:
@@ -37,6 +38,7 @@ def register(subparsers) -> None:
                    help="simulate the first N input frames cycle by cycle (default 64)")
     add_timing_arguments(p)
     add_report_arguments(p)
+    add_dataset_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -111,15 +113,9 @@ def run_batches(model, x, raw: bool, batch_size: int) -> np.ndarray:
     return y
 
 
-def run(args) -> int:
+def run_in_memory(model, x, out_path: str, args) -> None:
+    """Run every sample in this process, save the outputs and print what ran."""
     from ..info import top1_histogram
-    from ..model import load
-    if args.batch_size < 0:
-        raise InputError(f"--batch-size must be >= 0, got {args.batch_size}")
-    model = load(args.model)
-    x = load_inputs(args.input)
-    out_path = args.output or default_output_path(args.input, args.model)
-    check_output_path(out_path, [args.input, args.model], args.force)
     start = time.perf_counter()
     run_batches(model, x[:1], args.raw, 1)  # loads (or compiles, once) the kernels
     warmup = time.perf_counter() - start
@@ -135,6 +131,20 @@ def run(args) -> int:
     if y.ndim == 4 and y.shape[1] == 1 and y.shape[2] == 1 and y.shape[3] > 1:
         hist = top1_histogram(np.asarray(y))
         print("top-1 histogram: " + ", ".join(f"{c}: {k}" for c, k in sorted(hist.items())))
+
+
+def run(args) -> int:
+    from ..model import load
+    if args.batch_size < 0:
+        raise InputError(f"--batch-size must be >= 0, got {args.batch_size}")
+    model = load(args.model)
+    x = load_inputs(args.input)
+    out_path = args.output or default_output_path(args.input, args.model)
+    check_output_path(out_path, [args.input, args.model], args.force)
+    if is_dataset_run(args):  # sharded over workers, with accuracy and per-frame figures
+        run_dataset(args, out_path)
+    else:
+        run_in_memory(model, x, out_path, args)
     if args.timing or args.report:
         if args.timing_frames < 1:
             raise InputError(f"--timing-frames must be >= 1, got {args.timing_frames}")

@@ -43,3 +43,47 @@ def run(args) -> int:
                        force=args.force, html=not args.no_html)
     print(format_sweep_result(result))
     return 0
+
+
+# ----- nsoc run over a large input (sharded, optionally on Dask) ---------------------------------
+def add_dataset_arguments(parser) -> None:
+    """``nsoc run``'s dataset options: ``--workers``/``--scheduler``, ``--labels``,
+    ``--shard-size``."""
+    add_cluster_arguments(parser)
+    parser.add_argument("--labels", metavar="Y.npy",
+                        help="class indices (N,) or one-hot rows: prints top-1 / top-5 accuracy")
+    parser.add_argument("--shard-size", type=int, metavar="N",
+                        help="samples per shard of a sharded run (default: automatic)")
+
+
+def is_dataset_run(args) -> bool:
+    """True when ``nsoc run`` should shard its input (workers, a scheduler or labels given)."""
+    return (getattr(args, "workers", None) is not None or bool(getattr(args, "scheduler", None))
+            or bool(getattr(args, "labels", None)))
+
+
+def run_dataset(args, out_path: str):
+    """The sharded ``nsoc run``: outputs into ``out_path``, accuracy, and with ``--report DIR``
+    the per-frame latency and energy of every sample (DIR/dataset.json, DIR/frames.csv)."""
+    from ..errors import InputError
+    from ..hardware.energy import parse_overrides
+    from ..hardware.timing import parse_param_overrides
+    from ..report.sweep_text import format_dataset_result
+    from ..sweep.dataset import run_sharded, write_frame_stats
+    from ..sweep.spec import parse_device
+    if args.shard_size is not None and args.shard_size < 1:
+        raise InputError(f"--shard-size must be >= 1, got {args.shard_size}")
+    stats = None
+    if args.report:
+        if args.device is None:
+            raise InputError("--report needs --device NAME (list them with nsoc devices)")
+        stats = {"device": parse_device(args.device).to_dict(), "mode": args.mode,
+                 "clock_mode": args.clock_mode, "timing": parse_param_overrides(args.param),
+                 "energy": parse_overrides(args.energy_param)}
+    result = run_sharded(args.model, args.input, out_path, raw=args.raw,
+                         batch_size=args.batch_size, workers=args.workers,
+                         scheduler=args.scheduler, labels_path=args.labels, stats=stats,
+                         shard=args.shard_size)
+    paths = write_frame_stats(result, args.report) if args.report else {}
+    print(format_dataset_result(result, paths))
+    return result

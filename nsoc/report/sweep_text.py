@@ -54,4 +54,28 @@ def format_sweep_result(result) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_table", "format_sweep_result"]
+
+
+def format_dataset_result(result, paths: dict | None = None) -> str:
+    """Lines ``nsoc run`` prints after a sharded run (a :class:`nsoc.sweep.dataset.
+    DatasetResult`): samples, output, throughput, accuracy, per-frame latency and energy."""
+    lines = [f"samples: {result.n}",
+             f"output: {result.dtype} {tuple(result.shape)} -> {result.out_path}",
+             f"throughput: {result.n / max(result.seconds, 1e-9):,.1f} samples/s "
+             f"({result.seconds:.3f} s, {result.shards} shards, {result.engine})"]
+    if result.top1 is not None:
+        lines.append(f"accuracy: top-1 {100 * result.top1:.2f} %, top-5 {100 * result.top5:.2f} %")
+    summary = result.frame_summary()
+    if summary:
+        for name, unit in (("latency_us", "us"), ("energy_uj", "uJ")):
+            s = summary[name]
+            label = "latency" if name == "latency_us" else "dynamic energy"
+            lines.append(f"per-frame {label} over {result.n} frames: mean {s['mean']:,.3f} "
+                         f"{unit}, p50 {s['p50']:,.3f}, p99 {s['p99']:,.3f} (min {s['min']:,.3f},"
+                         f" max {s['max']:,.3f})")
+    for kind, path in (paths or {}).items():
+        lines.append(f"{kind}: {path}")
+    return "\n".join(lines)
+
+
+__all__ = ["format_table", "format_sweep_result", "format_dataset_result"]
