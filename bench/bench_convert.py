@@ -52,6 +52,7 @@ def test_bench_convert(benchmark):
 if __name__ == "__main__":
     t0 = time.perf_counter()
     import tensorflow  # noqa: F401
+
     from nsoc.converter import convert
     print(f"TensorFlow import: {time.perf_counter() - t0:.2f} s")
     q = quantized_ds_cnn()

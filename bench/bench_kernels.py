@@ -55,7 +55,7 @@ def _layer_cases():
         model = make()
         acts = forward(model, _images(model), outputs="all")
         acts[model.layers[0].name + ":in"] = _images(model)
-        for i, lay in enumerate(model.layers):
+        for lay in model.layers:
             if lay.TYPE in ("Quantizer", "InputData", "Dequantizer", "Concatenate"):
                 continue
             ins = [acts[n] for n in lay.inbounds] if lay.inbounds else \

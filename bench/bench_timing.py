@@ -22,6 +22,7 @@ sys.path.insert(0, str(HERE / "calibration"))
 sys.path.insert(0, str(HERE.parent))
 
 from standins import MAPPED_BY, STANDINS, map_standin  # noqa: E402
+
 from nsoc.hardware.timing import simulate  # noqa: E402
 
 LIMIT_S = {"dscnn": 0.2, "akidanet": 10.0}
@@ -70,8 +71,8 @@ def main():
     for name in ("dscnn", "akidanet"):
         m, mp, x, acts, how, cold = _setup(name)
         n = 10 if name == "dscnn" else 3
-        t_fun = _best(lambda: m.forward(x, outputs="all"), n)
-        t_tim = _best(lambda: simulate(m, mp, x, activations=acts), n)
+        t_fun = _best(lambda m=m, x=x: m.forward(x, outputs="all"), n)
+        t_tim = _best(lambda m=m, mp=mp, x=x, acts=acts: simulate(m, mp, x, activations=acts), n)
         r = simulate(m, mp, x, activations=acts)
         print(f"{name:<9} mapping: {how}")
         print(f"  functional {t_fun * 1e3:8.2f} ms   timing {t_tim * 1e3:8.2f} ms   "

@@ -35,7 +35,8 @@ def _load_keras(model):
         except Exception as exc:  # noqa: BLE001  (h5py/keras raise many types)
             raise ConversionError(f"cannot load Keras model '{path}': {exc}") from exc
     if not hasattr(model, "layers") or not hasattr(model, "inputs"):
-        raise ConversionError(f"expected a tf_keras model or a .h5 path, got {type(model).__name__}")
+        raise ConversionError(
+            f"expected a tf_keras model or a .h5 path, got {type(model).__name__}")
     return model
 
 

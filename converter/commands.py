@@ -52,8 +52,7 @@ def run_convert(args) -> int:
     _quiet_tf()
     if not os.path.isfile(args.model):
         raise ConversionError(f"model file not found: {args.model}")
-    from . import convert, set_akida_version
-    from . import _is_quantizeml, _load_keras
+    from . import _is_quantizeml, _load_keras, convert, set_akida_version
     keras_model = _load_keras(args.model)
     scaling = None
     if args.scale is not None or args.shift is not None:
@@ -79,6 +78,7 @@ def run_check(args) -> int:
     if not os.path.isfile(args.model):
         raise ConversionError(f"model file not found: {args.model}")
     import tf_keras
+
     from . import check_model_compatibility, set_akida_version
     try:
         model = tf_keras.models.load_model(args.model, compile=False)

@@ -96,7 +96,8 @@ class Context:
             q = self.quantizer.params
             if q["output_signed"] or q["output_bits"] != 8:
                 return False
-        return unsigned and len(self.model.input_shape) == 4 and self.model.input_shape[-1] in (1, 3)
+        shape = self.model.input_shape
+        return unsigned and len(shape) == 4 and shape[-1] in (1, 3)
 
 
 def record_variables(model) -> None:
@@ -163,7 +164,7 @@ def _handler_for(block: list, version: AkidaVersion):
 
 def _pattern_error(block: list, version: AkidaVersion) -> ConversionError:
     kinds = [kind(lay) for lay in block]
-    text = " > ".join(f"{k} ('{lay.name}')" for k, lay in zip(kinds, block))
+    text = " > ".join(f"{k} ('{lay.name}')" for k, lay in zip(kinds, block, strict=False))
     related = [p for p in registry.patterns(version) if set(p.split(" > ")) & set(kinds)]
     return ConversionError(
         f"invalid block for Akida {version}: {text}; compatible patterns with these layers:\n  "
@@ -192,8 +193,9 @@ def convert_quantizeml(model, version: AkidaVersion) -> Model:
         if not as_input:
             if not handler_cls.accepts(pattern, version):
                 raise _pattern_error(core, version)
+            after_quantizer = ctx.quantizer is not None and inbounds == [ctx.quantizer.name]
             if kind(main_layer) not in ("InputQuantizer", "Dequantizer") and (
-                    not ctx.layers or (ctx.quantizer is not None and inbounds == [ctx.quantizer.name])):
+                    not ctx.layers or after_quantizer):
                 inbounds = [ctx.input_data(inbounds)]
         handler_cls().convert(ctx, core, inbounds, as_input)
         out_name = ctx.last().name if ctx.layers else None

@@ -55,7 +55,7 @@ def outbound_count(layer, model_layers: set) -> int:
 
 
 def is_pass_through(layer) -> bool:
-    """True for a layer Akida ignores (Dropout, Rescaling, a reshape that keeps the non-unit dims)."""
+    """True for a layer Akida ignores (Dropout, Rescaling, a reshape keeping the non-unit dims)."""
     if class_names(layer) & PASS_THROUGH:
         return True
     if kind(layer) == "QuantizedReshape":

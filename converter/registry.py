@@ -26,7 +26,7 @@ NOT_YET_SUPPORTED = {
     "QuantizedActivation": "LUT activation",
 }
 
-_HANDLERS: dict[str, type["BlockHandler"]] = {}
+_HANDLERS: dict[str, type[BlockHandler]] = {}
 
 
 class BlockHandler:

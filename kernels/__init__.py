@@ -9,8 +9,16 @@ dtype, tap tables, packed output stage) and return ``run(x, dtype)``: the engine
 plan.
 """
 from ._util import V1Stage, V2Stage
-from .conv import (conv2d_v2, conv_v1, depthwise_conv2d_v2, input_conv2d_v2, prepare_conv2d_v2,
-                   prepare_conv_v1, prepare_depthwise_conv2d_v2, prepare_input_conv2d_v2)
+from .conv import (
+                   conv2d_v2,
+                   conv_v1,
+                   depthwise_conv2d_v2,
+                   input_conv2d_v2,
+                   prepare_conv2d_v2,
+                   prepare_conv_v1,
+                   prepare_depthwise_conv2d_v2,
+                   prepare_input_conv2d_v2,
+)
 from .dense import dense_v1, dense_v2, prepare_dense_v1, prepare_dense_v2
 from .elementwise import add
 

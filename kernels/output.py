@@ -103,10 +103,10 @@ def _fast_stage(stage, post, blo, bhi, fast) -> bool:
         a, b = np.where(eq, a, m), np.where(eq, m, b)
     H = np.where(same, L, b)
     W = H - L
-    S, C, Rs, O = (np.zeros(nf, np.int64) for _ in range(4))
+    S, C, Rs, Off = (np.zeros(nf, np.int64) for _ in range(4))
     for f in range(nf):       # Python integers: no overflow while deriving the constants
         if same[f]:
-            O[f] = g_lo[f]
+            Off[f] = g_lo[f]
             continue
         scale, left, right = int(post[3, f]), int(post[4, f]), int(post[6, f])
         k = (int(L[f]) + int(post[0, f])) * scale
@@ -120,17 +120,17 @@ def _fast_stage(stage, post, blo, bhi, fast) -> bool:
             return False
         if r_ > 30:           # top < 2**31 <= 2**r_: the shifted term is 0
             s_, c_, r_ = 0, 0, 0
-        S[f], C[f], Rs[f], O[f] = s_, c_, r_, o_
+        S[f], C[f], Rs[f], Off[f] = s_, c_, r_, o_
     # the formula against the spec at the edges of the window and inside it
     rng = np.random.default_rng(0)
     probes = [L - 1, L, L + 1, H - 1, H, H + 1, (L + H) // 2]
     probes += [L + (rng.random(nf) * (W + 1)).astype(np.int64) for _ in range(32)]
     p = np.clip(np.stack(probes), lo, hi)
     t = np.clip(p, L, H) - L
-    q = np.clip(((t * S + C) >> Rs) + O, stage.out_lo, stage.out_hi)
+    q = np.clip(((t * S + C) >> Rs) + Off, stage.out_lo, stage.out_hi)
     if not np.array_equal(q, _stage_of(p, stage, blo, bhi)):
         return False
-    fast[0], fast[1], fast[2], fast[3], fast[4], fast[5] = L, H, O, S, C, Rs
+    fast[0], fast[1], fast[2], fast[3], fast[4], fast[5] = L, H, Off, S, C, Rs
     return True
 
 

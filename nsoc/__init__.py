@@ -2,8 +2,14 @@
 
 ``import nsoc`` never imports TensorFlow; the Keras front end lives in :mod:`nsoc.converter`.
 """
-from .errors import (ConversionError, InputError, MappingError, ModelFormatError,
-                     ModelValidationError, NsocError)
+from .errors import (
+                     ConversionError,
+                     InputError,
+                     MappingError,
+                     ModelFormatError,
+                     ModelValidationError,
+                     NsocError,
+)
 from .layers import LAYER_TYPES, Layer, make_layer
 from .model import Model, load
 

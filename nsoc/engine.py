@@ -205,7 +205,7 @@ def _prepare(layer, K, model):
     raise ModelValidationError(f"layer '{layer.name}': nsoc's engine cannot run type {t}")
 
 
-_PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _fingerprint(model):

@@ -10,7 +10,7 @@ class NsocError(Exception):
 
 
 class ModelFormatError(NsocError):
-    """A model file is not a valid nsoc ``.fbz`` file (truncated, corrupted, foreign or too large)."""
+    """A model file is not a valid nsoc ``.fbz`` (truncated, corrupted, foreign or too large)."""
 
 
 class ModelValidationError(NsocError):

@@ -1,4 +1,5 @@
-"""Human-readable descriptions of a model: the layer table of ``nsoc info`` and ``Model.summary``."""
+"""Human-readable descriptions of a model: the layer table of ``nsoc info`` and ``Model.summary``.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -61,7 +62,8 @@ def format_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     """Fixed-width text table; ``columns`` is a list of (key, header)."""
     cells = [[h for _, h in columns]] + [[str(r[k]) for k, _ in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -85,4 +87,4 @@ def top1_histogram(outputs: np.ndarray) -> dict[int, int]:
     """Counts of the arg-max class over a batch of (N, 1, 1, C) outputs."""
     flat = outputs.reshape(outputs.shape[0], -1)
     classes, counts = np.unique(flat.argmax(axis=1), return_counts=True)
-    return {int(c): int(n) for c, n in zip(classes, counts)}
+    return {int(c): int(n) for c, n in zip(classes, counts, strict=False)}

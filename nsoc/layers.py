@@ -18,8 +18,9 @@ Conventions (Akida's):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -52,10 +53,10 @@ class Var:
 
     name: str
     dtype: str
-    shape: Callable[["Layer"], tuple]
-    bits: Callable[["Layer"], int | None] = lambda layer: None
+    shape: Callable[[Layer], tuple]
+    bits: Callable[[Layer], int | None] = lambda layer: None
     signed: bool = True
-    optional: Callable[["Layer"], bool] = lambda layer: False
+    optional: Callable[[Layer], bool] = lambda layer: False
 
 
 def _ch_in(layer):
@@ -123,7 +124,10 @@ _V1_POOL_PARAMS = (
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Spatial output size of a convolution (Keras rules: same = ceil(n/s), valid = floor((n-k)/s)+1)."""
+    """Spatial output size of a convolution.
+
+    Keras rules: same = ceil(n/s), valid = floor((n-k)/s)+1.
+    """
     if padding == PADDING_VALID:
         return (size - kernel) // stride + 1
     return -(-size // stride)
@@ -184,8 +188,8 @@ class Layer:
             self.params[p.name] = value
         self.variables = {k: np.asarray(v) for k, v in (variables or {}).items()}
         self.inbounds = [str(i) for i in inbounds]
-        self.input_dims: tuple | None = None
-        self.output_dims: tuple | None = None
+        self.input_dims: tuple = ()     # () until build()
+        self.output_dims: tuple = ()
         self.input_bits: int = 8
         self.input_signed: bool = False
 
@@ -223,7 +227,7 @@ class Layer:
         """Input dims stated by the layer's own parameters (input layers), else None."""
         return None
 
-    def build(self, inbound_layers: list["Layer"]) -> None:
+    def build(self, inbound_layers: list[Layer]) -> None:
         """Set dims and input bit width from the inbound layers, then validate the variables.
 
         A layer without inbounds is the model's input and must declare its input dims."""
@@ -286,8 +290,8 @@ class Layer:
                 if amin < lo or amax > hi:
                     raise ModelValidationError(
                         f"layer '{self.name}' ({self.TYPE}): variable '{var.name}' values "
-                        f"[{amin}, {amax}] do not fit in {bits} {'signed' if var.signed else 'unsigned'}"
-                        f" bits [{lo}, {hi}]")
+                        f"[{amin}, {amax}] do not fit in {bits} "
+                        f"{'signed' if var.signed else 'unsigned'} bits [{lo}, {hi}]")
             if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
                 raise ModelValidationError(
                     f"layer '{self.name}' ({self.TYPE}): variable '{var.name}' has NaN or inf")
@@ -326,9 +330,10 @@ class Quantizer(Layer):
               Param("input_height", None, 1), Param("input_width", None, 1),
               Param("output_bits", 8, 1, 8), Param("output_signed", 0, 0, 1))
     VARIABLES = (
-        Var("scales", "float32", lambda l: l.variables["scales"].shape
-            if l.variables["scales"].shape in ((1,), (l.input_dims[2],)) else (l.input_dims[2],)),
-        Var("zero_points", "uint8", lambda l: l.variables["scales"].shape, signed=False),
+        Var("scales", "float32", lambda lay: lay.variables["scales"].shape
+            if lay.variables["scales"].shape in ((1,), (lay.input_dims[2],))
+            else (lay.input_dims[2],)),
+        Var("zero_points", "uint8", lambda lay: lay.variables["scales"].shape, signed=False),
     )
 
     declared_input_dims = _declared_width_height
@@ -442,8 +447,8 @@ class DepthwiseConv2D(_Conv2DBase):
     VERSIONS = frozenset({"v2"})
     PARAMS = _V2_OUTPUT_PARAMS + _CONV_PARAMS + (Param("weights_bits", 4, 1, 8),)
     VARIABLES = (
-        Var("weights", "int8", lambda l: (l.params["kernel_size"], l.params["kernel_size"],
-                                          l.input_dims[2], 1), _param_bits("weights_bits")),
+        Var("weights", "int8", lambda lay: (lay.params["kernel_size"], lay.params["kernel_size"],
+                                          lay.input_dims[2], 1), _param_bits("weights_bits")),
         Var("input_shift", "uint8", _ch_in, _bits(5), signed=False),
     ) + _V2_OUTPUT_VARS
 
@@ -458,9 +463,9 @@ class Dense1D(Layer):
     VERSIONS = frozenset({"v2"})
     PARAMS = _V2_OUTPUT_PARAMS + (Param("units", None, 1, 65536), Param("weights_bits", 4, 1, 8))
     VARIABLES = (
-        Var("weights", "int8", lambda l: (int(np.prod(l.input_dims)), l.params["units"]),
+        Var("weights", "int8", lambda lay: (int(np.prod(lay.input_dims)), lay.params["units"]),
             _param_bits("weights_bits")),
-        Var("input_shift", "uint8", lambda l: (int(np.prod(l.input_dims)),), _bits(5),
+        Var("input_shift", "uint8", lambda lay: (int(np.prod(lay.input_dims)),), _bits(5),
             signed=False),
     ) + _V2_OUTPUT_VARS
 
@@ -473,7 +478,7 @@ class Dense1D(Layer):
 
 
 class Add(Layer):
-    """Element-wise sum of two inbounds: ``(a << a_shift) + (b << b_shift)`` then the output shift."""
+    """Element-wise sum of two inbounds: ``(a << a_shift) + (b << b_shift)``, then output shift."""
 
     TYPE = "Add"
     VERSIONS = frozenset({"v2"})
@@ -522,7 +527,7 @@ class Dequantizer(Layer):
 
     TYPE = "Dequantizer"
     VERSIONS = frozenset({"v2"})
-    VARIABLES = (Var("scales", "float32", lambda l: (l.input_dims[2],)),)
+    VARIABLES = (Var("scales", "float32", lambda lay: (lay.input_dims[2],)),)
 
     @property
     def output_signed(self):
@@ -608,9 +613,9 @@ class SeparableConvolutional(_V1ConvBase):
     VERSIONS = frozenset({"v1"})
     PARAMS = _V1_CONV_PARAMS + (Param("weights_bits", 4, 1, 8),)
     VARIABLES = (
-        Var("weights", "int8", lambda l: (l.params["kernel_height"], l.params["kernel_width"],
-                                          l.input_dims[2], 1), _param_bits("weights_bits")),
-        Var("weights_pw", "int8", lambda l: (1, 1, l.input_dims[2], l.params["filters"]),
+        Var("weights", "int8", lambda lay: (lay.params["kernel_height"], lay.params["kernel_width"],
+                                          lay.input_dims[2], 1), _param_bits("weights_bits")),
+        Var("weights_pw", "int8", lambda lay: (1, 1, lay.input_dims[2], lay.params["filters"]),
             _param_bits("weights_bits")),
     ) + _V1_ACT_VARS
 
@@ -630,7 +635,8 @@ class FullyConnected(Layer):
     PARAMS = (Param("act_bits", 1, 1, 4), Param("activation", 1, 0, 1),
               Param("units", None, 1, 65536), Param("weights_bits", 4, 1, 8))
     VARIABLES = (
-        Var("weights", "int8", lambda l: (1, 1, int(np.prod(l.input_dims)), l.params["units"]),
+        Var("weights", "int8",
+            lambda lay: (1, 1, int(np.prod(lay.input_dims)), lay.params["units"]),
             _param_bits("weights_bits")),
     ) + _V1_ACT_VARS
 

@@ -125,7 +125,7 @@ class Model:
         return model_to_bytes(self)
 
     @classmethod
-    def from_buffer(cls, data: bytes) -> "Model":
+    def from_buffer(cls, data: bytes) -> Model:
         from .fbz import model_from_bytes
         return model_from_bytes(data)
 
@@ -139,7 +139,7 @@ class Model:
                            for lay in self.layers]}
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "Model":
+    def from_doc(cls, doc: dict) -> Model:
         """Inverse of :meth:`to_doc`."""
         layers = [make_layer(d["type"], d["name"], d.get("params"), d.get("variables"),
                              d.get("inbounds", ())) for d in doc["layers"]]

@@ -23,8 +23,16 @@ import math
 
 import numpy as np
 
-from .layers import (ACT_NONE, ACT_RELU, PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_MAX,
-                     POOL_NONE, make_layer)
+from .layers import (
+    ACT_NONE,
+    ACT_RELU,
+    PADDING_SAME,
+    PADDING_VALID,
+    POOL_AVG,
+    POOL_MAX,
+    POOL_NONE,
+    make_layer,
+)
 from .model import Model
 
 _POOLS = {None: POOL_NONE, "max": POOL_MAX, "gap": POOL_AVG}

@@ -11,9 +11,15 @@ from quantizeml.models import QuantizationParams, quantize  # noqa: E402
 
 import nsoc  # noqa: E402
 from nsoc.cli import main  # noqa: E402
-from nsoc.converter import (AkidaVersion, check_model_compatibility, convert,  # noqa: E402
-                            get_akida_version, set_akida_version, supported_layers)
-from nsoc.converter import registry  # noqa: E402
+from nsoc.converter import (  # noqa: E402
+    AkidaVersion,
+    check_model_compatibility,
+    convert,
+    get_akida_version,
+    registry,  # noqa: E402
+    set_akida_version,
+    supported_layers,
+)
 from nsoc.errors import ConversionError  # noqa: E402
 
 L = keras.layers
@@ -201,7 +207,7 @@ def test_convert_from_h5_and_save(h5_path, tmp_path, qmodel):
     again = nsoc.load(str(tmp_path / "out.fbz"))
     ref = convert(qmodel)
     assert [lay.name for lay in again.layers] == [lay.name for lay in ref.layers]
-    for a, b in zip(model.layers, ref.layers):
+    for a, b in zip(model.layers, ref.layers, strict=False):
         for k in b.variables:
             np.testing.assert_array_equal(a.variables[k], b.variables[k])
 

@@ -15,7 +15,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 from quantizeml.models import QuantizationParams, quantize  # noqa: E402
@@ -34,7 +33,7 @@ def _randomize(model, seed):
         if not weights:
             continue
         new = []
-        for w, var in zip(weights, layer.weights):
+        for w, var in zip(weights, layer.weights, strict=False):
             name = var.name
             if "moving_variance" in name or "gamma" in name:
                 new.append(rng.uniform(0.5, 1.5, w.shape).astype(np.float32))

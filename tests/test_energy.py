@@ -30,7 +30,7 @@ counts_st = st.fixed_dictionaries(
 def timing(layer_counts, busy=(1000,), fps=100.0, n_frames=2, device="AKD1000"):
     """A TimingResult with one layer and one NP per entry of ``layer_counts``."""
     layers, nps = [], []
-    for i, (counts, b) in enumerate(zip(layer_counts, busy)):
+    for i, (counts, b) in enumerate(zip(layer_counts, busy, strict=False)):
         a = ActionCounts(**counts)
         layers.append(LayerTiming(f"l{i}", "Conv2D", ["CNP1"], 1, busy_cycles=b, actions=a))
         nps.append(NPTiming(1 + i % 3, 2 + i // 12, i // 3 % 4, "CNP1", f"l{i}", busy_cycles=b,

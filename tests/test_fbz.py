@@ -52,7 +52,7 @@ def assert_same_model(a, b):
     assert b.ip_version == a.ip_version
     assert b.metadata == a.metadata
     assert [lay.name for lay in b.layers] == [lay.name for lay in a.layers]
-    for la, lb in zip(a.layers, b.layers):
+    for la, lb in zip(a.layers, b.layers, strict=False):
         assert lb.TYPE == la.TYPE
         assert lb.params == la.params
         assert lb.inbounds == la.inbounds

@@ -4,8 +4,15 @@ import json
 import pytest
 
 from nsoc.errors import NsocError
-from nsoc.hardware.device import (DeviceError, create_device, device_from_dict, device_to_dict,
-                                  get_device, list_devices, np_type_counts)
+from nsoc.hardware.device import (
+    DeviceError,
+    create_device,
+    device_from_dict,
+    device_to_dict,
+    get_device,
+    list_devices,
+    np_type_counts,
+)
 from nsoc.hardware.types import Device, SramSize
 
 # Published NP counts (../shared/reference/hardware.md): total, nodes, type combinations.

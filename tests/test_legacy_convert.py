@@ -14,8 +14,7 @@ import pytest  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
 import nsoc  # noqa: E402
-from nsoc.converter.legacy import (convert_legacy, is_legacy_model, quantize,  # noqa: E402
-                                   quantize_layer)
+from nsoc.converter.legacy import convert_legacy, is_legacy_model, quantize, quantize_layer  # noqa: E402
 from nsoc.errors import ConversionError  # noqa: E402
 
 L = keras.layers

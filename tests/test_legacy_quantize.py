@@ -11,11 +11,22 @@ import tf_keras as keras  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from nsoc.converter.legacy import (MaxPerAxisQuantizer, MaxQuantizer,  # noqa: E402
-                                   QuantizedConv2D, QuantizedDense, QuantizedReLU,
-                                   QuantizedSeparableConv2D, StdPerAxisQuantizer,
-                                   StdWeightQuantizer, bias_correction, load_quantized_model,
-                                   quantize, quantize_layer, reshape, sequentialize)
+from nsoc.converter.legacy import (  # noqa: E402
+    MaxPerAxisQuantizer,
+    MaxQuantizer,
+    QuantizedConv2D,
+    QuantizedDense,
+    QuantizedReLU,
+    QuantizedSeparableConv2D,
+    StdPerAxisQuantizer,
+    StdWeightQuantizer,
+    bias_correction,
+    load_quantized_model,
+    quantize,
+    quantize_layer,
+    reshape,
+    sequentialize,
+)
 from nsoc.errors import ConversionError, NsocError  # noqa: E402
 
 L = keras.layers

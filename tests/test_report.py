@@ -15,8 +15,14 @@ import pytest
 from nsoc import Model
 from nsoc.cli import main as cli_main
 from nsoc.hardware.energy import EVENT_KEYS
-from nsoc.report import (ReportError, build_report, compare_reports, load_report, load_schema,
-                         write_report)
+from nsoc.report import (
+    ReportError,
+    build_report,
+    compare_reports,
+    load_report,
+    load_schema,
+    write_report,
+)
 from nsoc.report.html import PLOT_IDS, report_html
 from nsoc.report.schema import _check
 
@@ -99,7 +105,7 @@ def test_layers_csv_one_row_per_layer(written, report):
     out, paths = written
     rows = list(csv.DictReader(open(paths["csv"])))
     assert [r["name"] for r in rows] == [lay["name"] for lay in report["layers"]]
-    for row, lay in zip(rows, report["layers"]):
+    for row, lay in zip(rows, report["layers"], strict=False):
         assert int(row["busy_cycles"]) == lay["busy_cycles"]
         assert float(row["energy_uj"]) == pytest.approx(lay["energy_uj"])
         assert int(row["synaptic_ops"]) == lay["actions"]["synaptic_ops"]

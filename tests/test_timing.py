@@ -7,13 +7,21 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nsoc import Model, make_layer
-from nsoc.hardware.timing import (TimingParamError, parse_param_overrides, simulate,
-                                  timing_params)
-from nsoc.hardware.types import (Device, Ident, LayerMapping, Mapping, Mesh, NPComponent, NPInfo,
-                                 Sequence)
+from nsoc.hardware.timing import TimingParamError, parse_param_overrides, simulate, timing_params
+from nsoc.hardware.types import (
+    Device,
+    Ident,
+    LayerMapping,
+    Mapping,
+    Mesh,
+    NPComponent,
+    NPInfo,
+    Sequence,
+)
 from nsoc.kernels.timing import row_channel_stats, row_channel_stats_ref
 
 
@@ -121,7 +129,7 @@ def test_more_events_never_take_fewer_cycles(mapped, mapping, density, extra, se
     r0 = simulate(mapped, mapping, x, activations=acts)
     r1 = simulate(mapped, mapping, more["input"], activations=more)
     assert r1.latency_cycles >= r0.latency_cycles
-    for a, b in zip(r0.layers, r1.layers):
+    for a, b in zip(r0.layers, r1.layers, strict=False):
         assert b.busy_cycles >= a.busy_cycles
         assert b.events_in >= a.events_in
 
@@ -148,13 +156,13 @@ def test_throughput_bounded_by_slowest_stage(mapped, mapping):
     x, acts = _acts(mapped, 1, 0.3)
     n = 6
     r = simulate(mapped, mapping, x, activations=acts, batch_size=n)
-    slowest = max(l.busy_cycles + l.stall_cycles for l in r.layers) / n
+    slowest = max(lay.busy_cycles + lay.stall_cycles for lay in r.layers) / n
     assert r.interval_cycles >= slowest * 0.99
     assert r.fps <= r.clock_hz / slowest * 1.01
     # making one layer's events 50x dearer makes it the bottleneck: the stream runs at its pace
     slow = simulate(mapped, mapping, x, activations=acts, batch_size=n,
                     overrides={"cnp_event_cycles": 200})
-    per_frame = max(l.busy_cycles for l in slow.layers) / n
+    per_frame = max(lay.busy_cycles for lay in slow.layers) / n
     assert slow.interval_cycles == pytest.approx(per_frame, rel=0.05)
     assert slow.latency_cycles == slow.frames[0]
     assert len(slow.frames) == n and sum(slow.frames) == pytest.approx(slow.total_cycles, abs=n)
@@ -173,8 +181,8 @@ def test_two_layers_sharing_a_link_are_slower():
                         overrides={"link_width_bits": 2, "router_latency_cycles": 1})
     shared, alone = run(1), run(2)
     assert shared.total_cycles > alone.total_cycles
-    peak = max(l.flits for l in shared.links)
-    assert peak > max(l.flits for l in alone.links)
+    peak = max(lay.flits for lay in shared.links)
+    assert peak > max(lay.flits for lay in alone.links)
 
 
 def test_result_dict_and_actions(mapped, mapping):
@@ -279,7 +287,7 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     assert hw.n_passes > 1
     r = simulate(m, hw, x, activations=acts)
     P = {k: v["value"] for k, v in timing_params(hw.device).items()}
-    prog = sum(l.actions.reconfig_bytes for l in r.layers)
+    prog = sum(lay.actions.reconfig_bytes for lay in r.layers)
     comps = hw.components()
     expect = sum(c.mem_info.get("weight_size", 0) for c in comps) + P["np_config_bytes"] * len(
         comps)
@@ -289,7 +297,7 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     # to every frame and halving the configuration DMA rate adds exactly that much again
     slower = simulate(m, hw, x, activations=acts,
                       overrides={"dma_conf_bytes_per_cycle": P["dma_conf_bytes_per_cycle"] / 2})
-    for a, b in zip(r.frames, slower.frames):
+    for a, b in zip(r.frames, slower.frames, strict=False):
         assert b - a == pytest.approx(r.reconfig_cycles, abs=2)
     assert r.latency_cycles > one.latency_cycles + r.reconfig_cycles * 0.99
     assert r.fps < one.fps

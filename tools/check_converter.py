@@ -34,7 +34,7 @@ def compare(case: str, version: str, qmodel) -> list[str]:
     want = [(ld["name"], ld["type"], ld["inbounds"]) for ld in desc]
     if got != want:
         errors.append(f"layers differ:\n   got  {got}\n   want {want}")
-    for lay, ld in zip(model.layers, desc):
+    for lay, ld in zip(model.layers, desc, strict=False):
         if lay.name != ld["name"]:
             continue
         if lay.params != ld["parameters"]:

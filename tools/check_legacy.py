@@ -23,8 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
-from nsoc.converter.legacy import (convert_legacy, load_quantized_model,  # noqa: E402
-                                   quantize)
+from nsoc.converter.legacy import convert_legacy, load_quantized_model, quantize  # noqa: E402
 from nsoc.errors import NsocError  # noqa: E402
 from tools.refcases import REFCASES  # noqa: E402
 
@@ -80,13 +79,14 @@ def check_oracle():
     theirs = load_quantized_model(os.path.join(LEGACY, "legacy_quantized.h5"),
                                   compile_model=False)
     check("BrainChip legacy_quantized.h5 loads with nsoc classes, same weights",
-          all(np.array_equal(a, b) for a, b in zip(theirs.get_weights(), qm.get_weights())))
+          all(np.array_equal(a, b)
+              for a, b in zip(theirs.get_weights(), qm.get_weights(), strict=False)))
     model = convert_legacy(qm)
     desc = json.load(open(os.path.join(LEGACY, "layers.json")))["v1"]
     var = np.load(os.path.join(LEGACY, "akida_v1_variables.npz"))
     check("v1 layer names/types", [(lay.name, lay.TYPE) for lay in model.layers]
           == [(d["name"], d["type"]) for d in desc])
-    for lay, d in zip(model.layers, desc):
+    for lay, d in zip(model.layers, desc, strict=False):
         check(f"{lay.name} parameters", lay.params == d["parameters"])
         check(f"{lay.name} dims", list(lay.input_dims) == d["input_dims"]
               and list(lay.output_dims) == d["output_dims"])

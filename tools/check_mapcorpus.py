@@ -103,7 +103,7 @@ def build_model(model_id: str, version: str, corpus: str = CORPUS, seed: int = 0
         layers.append(make_layer(ld["type"], ld["name"], ld["parameters"], variables,
                                  ld["inbounds"]))
     model = nsoc.Model(layers, version, {"source": f"mapcorpus {model_id}"})
-    for lay, ld in zip(model.layers, desc):
+    for lay, ld in zip(model.layers, desc, strict=False):
         want_in = ld["input_dims"][0] if isinstance(ld["input_dims"][0], list) \
             else ld["input_dims"]
         if list(lay.input_dims) != want_in or list(lay.output_dims) != ld["output_dims"]:
@@ -211,7 +211,10 @@ def compare(ref: dict, ours: dict | None, err: str | None) -> dict:
         for a in ASPECTS[2:]:
             res[a] = (False, "sequences differ")
         return res
-    filt = lambda c: (c["filters"], c["start_neuron"])
+
+    def filt(c):
+        return (c["filters"], c["start_neuron"])
+
     layer_type = {lm["layer"]: lm["type"] for s in rs for p in s["passes"] for lm in p}
     checks = (("NPs/types", lambda c: c["type"], True), ("filters", filt, False),
               ("memory", _mem, False), ("idents", _ident, False))
@@ -236,7 +239,7 @@ def compare(ref: dict, ours: dict | None, err: str | None) -> dict:
             label = f"{lt}: filters per NP"
         elif a == "memory":
             which = [n for n, i in (("input", 0), ("weight", 1), ("external", 2))
-                     if any(x[i] != y[i] for x, y in zip(rv, ov))] or ["count"]
+                     if any(x[i] != y[i] for x, y in zip(rv, ov, strict=False))] or ["count"]
             label = f"{lt}: {'+'.join(which)} memory"
         else:
             label = f"{lt}: idents"

@@ -14,9 +14,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from tools.refcases import REFCASES, build, case_dirs  # noqa: E402
 from nsoc.errors import MappingError  # noqa: E402
 from nsoc.hardware.device import create_device  # noqa: E402
+from tools.refcases import REFCASES, build, case_dirs  # noqa: E402
 
 
 def _np(c, with_ident):
@@ -48,12 +48,12 @@ def compare(ref, mapping, err, exact_idents=True, fnp_generic=False):
         [len(s["passes"]) for s in ref_seqs] == [len(s.passes) for s in seqs] and \
         [s["name"] for s in ref_seqs] == [s.name for s in seqs]
     ok_types = ok_mem = ok_ident = True
-    for rs, s in zip(ref_seqs, seqs):
-        for rp, p in zip(rs["passes"], s.passes):
+    for rs, s in zip(ref_seqs, seqs, strict=False):
+        for rp, p in zip(rs["passes"], s.passes, strict=False):
             if [lm["layer"] for lm in rp] != [lm.layer for lm in p]:
                 ok_types = ok_mem = ok_ident = False
                 continue
-            for rlm, lm in zip(rp, p):
+            for rlm, lm in zip(rp, p, strict=False):
                 a = [_np(c, False) for c in rlm["nps"]]
                 b = [_np(c, False) for c in lm.nps]
                 if fnp_generic:

@@ -34,7 +34,7 @@ def build(case: str, version: str) -> nsoc.Model:
         layers.append(make_layer(ld["type"], ld["name"], ld["parameters"], variables,
                                  ld["inbounds"]))
     model = nsoc.Model(layers, version, {"source": f"refcase {case}"})
-    for lay, ld in zip(model.layers, desc):
+    for lay, ld in zip(model.layers, desc, strict=False):
         assert list(lay.input_dims) == ld["input_dims"], (lay, ld["input_dims"])
         assert list(lay.output_dims) == ld["output_dims"], (lay, ld["output_dims"])
         assert lay.output_signed == ld["output_signed"], (lay, "signed", ld["output_signed"])

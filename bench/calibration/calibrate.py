@@ -48,7 +48,8 @@ GROUPS = {
     "pointwise": {"cnp_pointwise_macs_per_cycle": -1},
     "hrc": {"hrc_macs_per_cycle": -1, "hrc_row_cycles": 1},
 }
-STARTS = ({"event": 1.0, "pointwise": 1.0, "hrc": 1.0}, {"event": 2.0, "pointwise": 4.0, "hrc": 2.0},
+STARTS = ({"event": 1.0, "pointwise": 1.0, "hrc": 1.0},
+          {"event": 2.0, "pointwise": 4.0, "hrc": 2.0},
           {"event": 3.0, "pointwise": 6.0, "hrc": 3.0})
 FIXED = {"np_fire_block_rows": 1000, "fire_neurons_per_cycle": 2.6667, "output_event_cycles": 1}
 
@@ -68,7 +69,10 @@ def overrides(scales: dict, block: int = 1000, rounded: bool = False) -> dict:
 
 def run(models, o):
     (m_ds, mp_ds, x_ds, a_ds), (m_an, mp_an, x_an, a_an) = models
-    one = lambda a: {k: v[:1] for k, v in a.items()}
+
+    def one(a):
+        return {k: v[:1] for k, v in a.items()}
+
     r_ds = simulate(m_ds, mp_ds, x_ds[:1], activations=one(a_ds), overrides=o)
     r1 = simulate(m_an, mp_an, x_an[:1], activations=one(a_an), overrides=o)
     r10 = simulate(m_an, mp_an, x_an, activations=a_an, overrides=o, batch_size=10)
@@ -100,20 +104,21 @@ def solve(models, block=1000, start=None, iters=25):
     """Levenberg-Marquardt on the log scales of GROUPS; returns (scales, evaluations)."""
     names = list(GROUPS)
     th = np.log([start[g] for g in names]) if start else np.zeros(len(names))
-    r, _ = log_err(models, dict(zip(names, np.exp(th))), block)
+    r, _ = log_err(models, dict(zip(names, np.exp(th), strict=False)), block)
     lam, n_eval, h = 1e-2, 1, 0.03
     for _ in range(iters):
         J = np.empty((len(r), len(th)))
         for j in range(len(th)):
             t2 = th.copy()
             t2[j] += h
-            J[:, j] = (log_err(models, dict(zip(names, np.exp(t2))), block)[0] - r) / h
+            trial = dict(zip(names, np.exp(t2), strict=False))
+            J[:, j] = (log_err(models, trial, block)[0] - r) / h
             n_eval += 1
         improved = False
         for _ in range(8):
             step = np.linalg.solve(J.T @ J + lam * np.eye(len(th)), -J.T @ r)
             t_new = np.clip(th + step, 0.0, np.log(200.0))  # scale >= 1: no faster than PRIOR
-            r_new, _ = log_err(models, dict(zip(names, np.exp(t_new))), block)
+            r_new, _ = log_err(models, dict(zip(names, np.exp(t_new), strict=False)), block)
             n_eval += 1
             if r_new @ r_new < r @ r:
                 th, r, lam, improved = t_new, r_new, lam / 3, True
@@ -121,13 +126,13 @@ def solve(models, block=1000, start=None, iters=25):
             lam *= 4
         if not improved or np.max(np.abs(r)) < 2e-3:
             break
-    return dict(zip(names, np.exp(th))), n_eval
+    return dict(zip(names, np.exp(th), strict=False)), n_eval
 
 
 def layer_table(res):
-    return {l.name: {"busy_cycles": l.busy_cycles, "stall_cycles": l.stall_cycles,
-                     "events_in": l.events_in, "events_out": l.events_out,
-                     "sparsity": round(l.sparsity, 3)} for l in res.layers}
+    return {lay.name: {"busy_cycles": lay.busy_cycles, "stall_cycles": lay.stall_cycles,
+                       "events_in": lay.events_in, "events_out": lay.events_out,
+                       "sparsity": round(lay.sparsity, 3)} for lay in res.layers}
 
 
 def write_params(o: dict, err: dict):

@@ -40,8 +40,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-from standins import (_v1, akidanet_05, map_standin, standin_inputs,  # noqa: E402
-                      tune_thresholds)
+from standins import _v1, akidanet_05, map_standin, standin_inputs, tune_thresholds  # noqa: E402
+
 from nsoc import Model, make_layer  # noqa: E402
 from nsoc.hardware.energy import estimate  # noqa: E402
 from nsoc.hardware.timing import simulate  # noqa: E402

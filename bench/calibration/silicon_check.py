@@ -23,9 +23,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import silicon_fit as sf
+import silicon_fit as sf  # noqa: E402
 
-from nsoc import Model
+from nsoc import Model  # noqa: E402
 
 MODE_NAMES = {"minimal": "Minimal", "allnps": "AllNps", "hwpr": "HwPr"}
 DEVICE = "AKD1500"

@@ -124,7 +124,7 @@ def layer_features(v: str, per_layer: dict) -> list[dict]:
     rows = per_layer["variants"][v]
     starts = per_layer["checks"][v]["pass_starts"]
     out = []
-    for i, (lay, r) in enumerate(zip(model.layers, rows)):
+    for i, (lay, r) in enumerate(zip(model.layers, rows, strict=False)):
         assert lay.name == r["layer"], (lay.name, r["layer"])
         sp = r["input_sparsity"] if r["input_sparsity"] is not None else 0.0
         out.append(dict(features(lay, sp), variant=v, index=i,
@@ -184,7 +184,7 @@ def fit(rows: list[dict]) -> dict:
         # below; here solve this law alone on rows without foreign terms
         clean = [i for i, r in enumerate(sel) if not any(regressors(r)[k] for k in other)]
         coef, *_ = np.linalg.lstsq(A[clean], np.ones(len(clean)), rcond=None)
-        consts.update(zip(names, coef))
+        consts.update(zip(names, coef, strict=False))
     # reprogramming: the remaining cycles of host-reprogrammed layers, per NP (relative LS)
     rp = [r for r in rows if regressors(r)["host_reprogram_np_cycles"]]
     if rp:
@@ -342,7 +342,7 @@ def energy_fit(feats: dict, metrics: dict, variants) -> dict:
             break
         active.pop(int(np.argmin(coef)))
     out = {names[k]: 0.0 for k in keys}
-    out.update({names[keys[i]]: float(c) for i, c in zip(active, coef)})
+    out.update({names[keys[i]]: float(c) for i, c in zip(active, coef, strict=False)})
     out["n_energy_constants"] = len(active)
     out["board_floor_mw"] = float(np.mean(floors))
     return out

@@ -10,13 +10,31 @@ from __future__ import annotations
 import numpy as np
 
 from nsoc.errors import ConversionError
+
 from ..core import keras_dims, pooled_area
 from ..registry import BlockHandler, register
-from ..variables import (int_weights, padding_value, v1_gap, v1_output, v1_weights_threshold, v2_input_shift,
-                         v2_output, v2_relu, v2_weights_bias)
+from ..variables import (
+    int_weights,
+    padding_value,
+    v1_gap,
+    v1_output,
+    v1_weights_threshold,
+    v2_input_shift,
+    v2_output,
+    v2_relu,
+    v2_weights_bias,
+)
 from ..version import AkidaVersion
-from .common import (check_bits, check_square, conv_padding, find, out_quantizer, pool_params,
-                     v1_relu_checks, v2_output_params)
+from .common import (
+    check_bits,
+    check_square,
+    conv_padding,
+    find,
+    out_quantizer,
+    pool_params,
+    v1_relu_checks,
+    v2_output_params,
+)
 
 C, R, MP, GAP = ("QuantizedConv2D", "QuantizedReLU", "QuantizedMaxPool2D",
                  "QuantizedGlobalAveragePooling2D")

@@ -14,8 +14,15 @@ from nsoc.errors import ConversionError
 from ..core import keras_dims
 from ..passes import kind
 from ..registry import BlockHandler, register
-from ..variables import (int_weights, v1_output, v1_weights_threshold, v2_input_shift, v2_output,
-                         v2_relu, v2_weights_bias)
+from ..variables import (
+    int_weights,
+    v1_output,
+    v1_weights_threshold,
+    v2_input_shift,
+    v2_output,
+    v2_relu,
+    v2_weights_bias,
+)
 from ..version import AkidaVersion
 from .common import check_bits, find, out_quantizer, v1_relu_checks, v2_output_params
 

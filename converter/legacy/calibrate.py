@@ -128,7 +128,7 @@ class _Calibrator:
 
     def quantized_kernels(self):
         kernels, quantizers = _kernels(self.layer)
-        return [qz.quantize(k) for k, qz in zip(kernels, quantizers)]
+        return [qz.quantize(k) for k, qz in zip(kernels, quantizers, strict=False)]
 
 
 def _mse(a, b):
@@ -198,7 +198,7 @@ def adaround(model, samples, optimizer=None, epochs=10, loss=None, batch_size=No
         cal.select(layer, include_activation)
         kernels, quantizers = _kernels(layer)
         sfs, floors, alphas, kmaxs = [], [], [], []
-        for k, qz in zip(kernels, quantizers):
+        for k, qz in zip(kernels, quantizers, strict=False):
             sf = qz.scale_factor(k)
             scaled = k * sf
             floor = tf.floor(scaled)
@@ -206,9 +206,9 @@ def adaround(model, samples, optimizer=None, epochs=10, loss=None, batch_size=No
             alpha = tf.Variable(-tf.math.log((_ZETA - _GAMMA) / (d - _GAMMA) - 1), name="alpha")
             sfs.append(sf), floors.append(floor), alphas.append(alpha), kmaxs.append(qz.kmax)
 
-        def recons(hard=False):
+        def recons(hard=False, sfs=sfs, floors=floors, alphas=alphas, kmaxs=kmaxs):
             out = []
-            for sf, floor, alpha, kmax in zip(sfs, floors, alphas, kmaxs):
+            for sf, floor, alpha, kmax in zip(sfs, floors, alphas, kmaxs, strict=False):
                 h = _rectified_sigmoid(alpha)
                 if hard:
                     h = tf.cast(h >= 0.5, tf.float32)
@@ -228,7 +228,7 @@ def adaround(model, samples, optimizer=None, epochs=10, loss=None, batch_size=No
                                                        ** beta) for a in alphas])
                     total = loss(target, out) + _ROUNDING_WEIGHT * rounding
                 grads = tape.gradient(total, alphas)
-                opt.apply_gradients(zip(grads, alphas))
+                opt.apply_gradients(zip(grads, alphas, strict=False))
         new_kernels = [k.numpy() for k in recons(hard=True)]
         weights = layer.get_weights()
         weights[:len(new_kernels)] = new_kernels

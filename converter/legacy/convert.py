@@ -23,13 +23,23 @@ import tensorflow as tf
 import tf_keras as keras
 
 from nsoc.errors import ConversionError
-from nsoc.layers import (PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_MAX, POOL_NONE, make_layer)
+from nsoc.layers import PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_MAX, POOL_NONE, make_layer
 from nsoc.model import Model
 
-from .layers import (NEURAL_LAYERS, QuantizedActivation, QuantizedConv2D, QuantizedDense,
-                     QuantizedSeparableConv2D)
-from .transforms import (fold_batchnorm, invert_activation_maxpool, invert_batchnorm_pooling,
-                         remove_dropout, sequentialize)
+from .layers import (
+    NEURAL_LAYERS,
+    QuantizedActivation,
+    QuantizedConv2D,
+    QuantizedDense,
+    QuantizedSeparableConv2D,
+)
+from .transforms import (
+    fold_batchnorm,
+    invert_activation_maxpool,
+    invert_batchnorm_pooling,
+    remove_dropout,
+    sequentialize,
+)
 
 L = keras.layers
 _IGNORED = (L.Flatten, L.Reshape, L.Activation, L.Softmax)
@@ -360,7 +370,8 @@ def _equalize(layers):
         th = layer.variables["threshold"]
         if np.any(th > limit):
             warnings.warn(f"layer '{layer.name}' has thresholds above the hardware limit {limit}; "
-                          "they are clipped (the Akida model may differ from the Keras model)")
+                          "they are clipped (the Akida model may differ from the Keras model)",
+                          stacklevel=2)
             layer.variables["threshold"] = np.minimum(th, limit).astype(np.int32)
 
 

@@ -155,7 +155,8 @@ class QuantizedActivation(keras.layers.Layer):
 
 
 class QuantizedReLU(QuantizedActivation):
-    """ReLU bounded by ``max_value`` (default ``2**bitwidth - 1``), ``step = max_value / levels``."""
+    """ReLU bounded by ``max_value`` (default ``2**bitwidth - 1``); ``step = max_value / levels``.
+    """
 
     def __init__(self, bitwidth=1, max_value=None, **kwargs):
         super().__init__(bitwidth, **kwargs)

@@ -14,8 +14,16 @@ import tf_keras as keras
 
 from nsoc.errors import ConversionError
 
-from .layers import (LEGACY_OBJECTS, NEURAL_LAYERS, ActivationDiscreteRelu, QuantizedActivation,
-                     QuantizedConv2D, QuantizedDense, QuantizedReLU, QuantizedSeparableConv2D)
+from .layers import (
+    LEGACY_OBJECTS,
+    NEURAL_LAYERS,
+    ActivationDiscreteRelu,
+    QuantizedActivation,
+    QuantizedConv2D,
+    QuantizedDense,
+    QuantizedReLU,
+    QuantizedSeparableConv2D,
+)
 from .quantizers import MaxPerAxisQuantizer, MaxQuantizer
 from .transforms import fold_batchnorm, invert_batchnorm_pooling, sequentialize
 

@@ -1,4 +1,4 @@
-"""``nsoc info MODEL.fbz``: the layer table (types, shapes, bit widths, parameters, MACs, weights)."""
+"""``nsoc info MODEL.fbz``: the layer table (types, shapes, bit widths, params, MACs, weights)."""
 from __future__ import annotations
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from functools import lru_cache
+from functools import cache
 
 from ..errors import NsocError
 from .types import NP_TYPES, Device, Ident, Mesh, NPInfo, SramSize
@@ -131,7 +131,7 @@ def load_device_file(path) -> Device:
     return device_from_dict(doc, str(path))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(name: str) -> Device:
     return load_device_file(os.path.join(DEVICES_DIR, f"{name}.json"))
 
@@ -154,7 +154,8 @@ def get_device(name_or_device) -> Device:
     key = name_or_device.lower()
     if key not in names:
         raise DeviceError(f"unknown device '{name_or_device}'; built-in devices are "
-                          f"{', '.join(list_devices())} (or build one with create_device, or write custom:CNPS,FNPS[,SKIP][,v1|v2])")
+                          f"{', '.join(list_devices())} (or build one with create_device, or "
+                          f"write custom:CNPS,FNPS[,SKIP][,v1|v2])")
     import copy
     return copy.deepcopy(_builtin(names[key]))
 
@@ -173,7 +174,8 @@ def parse_custom_device(text: str) -> Device:
     if not 2 <= len(numbers) <= 3:
         raise DeviceError(f"bad custom device '{text}'; write custom:CNPS,FNPS[,SKIP][,v1|v2], "
                           f"e.g. custom:30,2,4")
-    return create_device(*numbers, ip_version=version)
+    skip = numbers[2] if len(numbers) == 3 else 0
+    return create_device(numbers[0], numbers[1], skip, ip_version=version)
 
 
 def _grid(n_nodes: int) -> list[tuple[int, int]]:

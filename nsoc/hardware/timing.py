@@ -272,7 +272,7 @@ def _channel_ranges(comps, channels: int) -> list[tuple[int, int]]:
     ranges = [(c.start_neuron, c.start_neuron + c.filters) for c in comps]
     covered = sorted(ranges)
     if covered and covered[0][0] == 0 and covered[-1][1] == channels and all(
-            a[1] == b[0] for a, b in zip(covered, covered[1:])):
+            a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False)):
         return ranges
     weights = np.array([max(c.filters, 1) for c in comps], np.float64)
     bounds = np.round(np.concatenate([[0], np.cumsum(weights)]) / weights.sum() * channels)
@@ -320,7 +320,7 @@ def _prepare_pass(model, device, P: dict, layers: list, mappings: dict, F: int) 
         ranges = _channel_ranges(comps, channels) if comps else [(0, channels)]
         first = len(stages)
         lanes, fnp2 = [], []
-        for k, (c0, c1) in enumerate(ranges):
+        for k in range(len(ranges)):
             comp = comps[k] if comps else None
             if comp is None:
                 node, np_type, ident = None, "NONE", None
@@ -414,7 +414,7 @@ def _prepare_pass(model, device, P: dict, layers: list, mappings: dict, F: int) 
                  for (p, n, cs, r) in groups]
     arrays, bp_keys = _static_arrays(stages, groups, bp_groups, net, F)
     from ..kernels.timing import INVERSE_KEYS, inverse
-    arrays.update(zip(INVERSE_KEYS, inverse(arrays)))
+    arrays.update(zip(INVERSE_KEYS, inverse(arrays), strict=False))
     return _PassPlan(layers, specs, stages, by_layer, groups, sources, source_layer, sinks, net,
                      arrays, bp_keys, np.array([g[0] for g in groups], np.int64), skip_groups)
 
@@ -608,7 +608,7 @@ def _fill(plan: _PassPlan, model, P: dict, acts: dict, x: np.ndarray, F: int) ->
 
 
 # ---------------------------------------------------------------- one pass -------------------
-_PLAN_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PLAN_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _PLAN_CACHE_SIZE = 8
 
 

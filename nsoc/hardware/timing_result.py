@@ -9,8 +9,8 @@ action; the report (:mod:`nsoc.report`) serialises :meth:`TimingResult.to_dict`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Callable
 
 
 @dataclass
@@ -51,7 +51,7 @@ class ActionCounts:
 
     _WIDTHS = ("weight_bits", "input_bits")
 
-    def add(self, other: "ActionCounts") -> None:
+    def add(self, other: ActionCounts) -> None:
         """Accumulate ``other`` into self (bit widths: keep the larger, they describe the op)."""
         for f in fields(self):
             if f.name in self._WIDTHS:

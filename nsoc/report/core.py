@@ -60,7 +60,7 @@ def report_dict(model, mapping, timing, energy) -> dict:
         layers.append(dict(lay, energy_uj=el["energy_uj"],
                            energy_breakdown_uj=dict(el["breakdown_uj"])))
     nps = []
-    for npd, en in zip(t["nps"], energy.nps):
+    for npd, en in zip(t["nps"], energy.nps, strict=False):
         span = npd["busy_cycles"] + npd["idle_cycles"] + npd["stall_cycles"]
         nps.append(dict(npd, utilisation=npd["busy_cycles"] / span if span else 0.0,
                         energy_uj=en["energy_uj"]))
@@ -116,11 +116,11 @@ class Report:
         self.energy = energy
 
     @classmethod
-    def from_results(cls, model, mapping, timing, energy) -> "Report":
+    def from_results(cls, model, mapping, timing, energy) -> Report:
         return cls(report_dict(model, mapping, timing, energy), timing, energy)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Report":
+    def from_dict(cls, data: dict) -> Report:
         validate_report(data)
         return cls(data)
 

@@ -27,8 +27,8 @@ def mesh_picture(mapping: Mapping, pass_index: int = 0, sequence_index: int | No
         letter = _label(k)
         k += 1
         legend.append(f"  {letter} = {lm.layer} ({lm.type}, {len(lm.nps)} NP)")
-        for c in lm.nps:
-            owner[(c.ident.col, c.ident.row, c.ident.id)] = letter
+        for comp in lm.nps:
+            owner[(comp.ident.col, comp.ident.row, comp.ident.id)] = letter
     present = {(n.ident.col, n.ident.row, n.ident.id) for n in dev.mesh.nps}
     dma = {(dev.mesh.dma_event.col, dev.mesh.dma_event.row, dev.mesh.dma_event.id),
            (dev.mesh.dma_conf.col, dev.mesh.dma_conf.row, dev.mesh.dma_conf.id)}

@@ -29,7 +29,7 @@ def load_schema() -> dict:
         return json.load(f)
 
 
-_TYPES = {"object": dict, "array": list, "string": str, "null": type(None)}
+_TYPES: dict[str, type] = {"object": dict, "array": list, "string": str, "null": type(None)}
 
 
 def _is_type(value, name: str) -> bool:

@@ -22,6 +22,7 @@ class ZooParam:
 
     def parse(self, value) -> int | float:
         """``value`` (a number or the command line's string) as this parameter's type."""
+        parsed: int | float
         try:
             if self.kind is int:
                 if isinstance(value, float) and not value.is_integer():

@@ -86,7 +86,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
         if layers[i].TYPE == "Dequantizer" and i > 0:
             backends[i] = backends[i - 1]
     runs: list[tuple[str, list]] = []
-    for layer, backend in zip(layers, backends):
+    for layer, backend in zip(layers, backends, strict=False):
         if runs and runs[-1][0] == backend:
             runs[-1][1].append(layer)
         else:

@@ -27,15 +27,15 @@ def _greedy_groups(reqs, mesh: _Mesh, mode: str, exact: bool) -> list[list[_Req]
         need = _min_counts(r, mesh)
         if r.kind == "none" or not groups[-1]:
             groups[-1].append(r)
-            tot = [a + b for a, b in zip(tot, need)]
+            tot = [a + b for a, b in zip(tot, need, strict=False)]
             continue
         uses_np = any(q.kind != "none" for q in groups[-1])
-        new = [a + b for a, b in zip(tot, need)]
+        new = [a + b for a, b in zip(tot, need, strict=False)]
         if exact:
             fits = _fits(groups[-1] + [r], mesh)
         else:
             fits = new[0] + new[2] <= limits[0] and \
-                all(a <= b for a, b in zip(new[1:], limits[1:]))
+                all(a <= b for a, b in zip(new[1:], limits[1:], strict=False))
         if (mode == "HwPr" and uses_np) or not fits:
             groups.append([r])
             tot = list(need)
