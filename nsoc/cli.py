@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "nsoc.commands.report",
     "nsoc.commands.map",
     "nsoc.commands.devices",
+    "nsoc.commands.zoo",
     "nsoc.commands.sweep",
 )
 

@@ -15,7 +15,7 @@ published architectures.
 Command line: ``nsoc zoo list``, ``nsoc zoo build akidanet --alpha 0.5 --size 224 --target v1
 -o a.fbz``.
 """
-from . import akidanet  # noqa: F401  (registers its entries)
+from . import akidanet, dscnn, ecg, mobilenet, yolo  # noqa: F401  (register their entries)
 from .registry import COMMON_PARAMS, ZooEntry, ZooParam, build, entries, get
 
 __all__ = ["COMMON_PARAMS", "ZooEntry", "ZooParam", "build", "entries", "get"]

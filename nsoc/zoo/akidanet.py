@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from ..errors import InputError
 from .builder import ZooBuilder, scaled
-from .registry import COMMON_PARAMS, ZooEntry, ZooParam, metadata, register
+from .registry import (
+    COMMON_PARAMS,
+    ZooEntry,
+    ZooParam,
+    builder_kwargs,
+    metadata,
+    register,
+)
 
 # (block, name, filters at alpha 1, stride)
 AKIDANET_LAYERS = (
@@ -70,16 +77,12 @@ def akidanet_backbone(b: ZooBuilder, alpha: float, top_pooling: bool) -> None:
             b.separable(name, f, 3, stride, pool)
 
 
-def _builder_kwargs(p: dict) -> dict:
-    return {k: p[k] for k in ("weight_bits", "act_bits", "input_weight_bits", "density", "seed")}
-
-
 def build_akidanet(target: str, *, alpha: float, size: int, classes: int, **common):
     """AkidaNet at width ``alpha`` on ``size`` x ``size`` RGB images, ``classes`` outputs."""
     check_alpha(alpha)
     check_size(size)
     check_classes(classes)
-    b = ZooBuilder(target, (size, size, 3), **_builder_kwargs(common))
+    b = ZooBuilder(target, (size, size, 3), **builder_kwargs(common))
     akidanet_backbone(b, alpha, top_pooling=True)
     b.dense("classifier", classes, last=True)
     return b, dict(alpha=alpha, size=size, classes=classes, **common)
@@ -96,16 +99,18 @@ def _akidanet_vww(target, **p):
 
 
 SIZE_HELP = "input height = width in pixels"
+ALPHA_RANGE = {"lo": 0.0, "hi": 4.0, "lo_open": True}
 AKIDANET = register(ZooEntry(
     name="akidanet",
     summary="AkidaNet ImageNet classifier (15 layers)",
     source="akida_models.akidanet_imagenet (include_top=True)",
     targets=("v1", "v2"),
-    params=(ZooParam("alpha", 1.0, float, "width multiplier (published: 0.25, 0.5, 1.0)"),
-            ZooParam("size", 224, int, SIZE_HELP + " (published: 160, 224)"),
-            ZooParam("classes", 1000, int, "classifier outputs")),
+    params=(ZooParam("alpha", 1.0, float, "width multiplier (published: 0.25, 0.5, 1.0)",
+                     **ALPHA_RANGE),
+            ZooParam("size", 224, int, SIZE_HELP + " (published: 160, 224)", lo=32),
+            ZooParam("classes", 1000, int, "classifier outputs", lo=1)),
     builder=_akidanet,
-    devices={"v1": "AKD1000", "v2": "SixNodesIPv2"},
+    devices={"v1": "AKD1000", "v2": "TwelveNodesIPv2"},
 ))
 
 AKIDANET_VWW = register(ZooEntry(
@@ -113,9 +118,9 @@ AKIDANET_VWW = register(ZooEntry(
     summary="AkidaNet 0.25 Visual Wake Words (person / no person)",
     source="akida_models akidanet_vww: akidanet_imagenet alpha 0.25, 96x96, 2 classes",
     targets=("v1", "v2"),
-    params=(ZooParam("alpha", 0.25, float, "width multiplier"),
-            ZooParam("size", 96, int, SIZE_HELP),
-            ZooParam("classes", 2, int, "classifier outputs")),
+    params=(ZooParam("alpha", 0.25, float, "width multiplier", **ALPHA_RANGE),
+            ZooParam("size", 96, int, SIZE_HELP, lo=32),
+            ZooParam("classes", 2, int, "classifier outputs", lo=1)),
     builder=_akidanet_vww,
     devices={"v1": "AKD1000", "v2": "TwoNodesIPv2"},
 ))

@@ -19,11 +19,13 @@ smooth random frames (:func:`calibration_inputs`):
 * its firing threshold (v1 ``threshold``; v2 negative ``bias``) is the ``1 - density``
   quantile of its potentials, so a fraction ``density`` of its outputs are non-zero;
 * its step (v1 ``act_step``; v2 ``output_scales`` / ``output_shift``) maps the 99.5th
-  percentile of the above-threshold potentials to the largest activation, so about 0.5 % of
-  outputs saturate.
+  percentile of the above-threshold potentials to the second largest activation, so well under
+  1 % of outputs saturate.
 
-Statistics are per output channel, or per layer when a frame has too few outputs per channel
-(global pooling, dense layers).  The default density 0.35 (65 % sparsity) is an assumption:
+Thresholds are per output channel, or per layer when the calibration frames give a channel too
+few outputs (global pooling, dense layers); the saturation level assumes the channels share one
+distribution shape at different scales (see :meth:`ZooBuilder._saturation_level`).  Small
+inputs get more calibration frames (at least 100,000 input positions, 2 to 32 frames).  The default density 0.35 (65 % sparsity) is an assumption:
 the calibration stand-ins in ``bench/calibration`` use 70 % sparsity for trained 8/4/4 models.
 """
 from __future__ import annotations
@@ -45,7 +47,8 @@ from ..model import Model
 
 DEFAULT_DENSITY = 0.35
 SATURATION_QUANTILE = 0.995
-MIN_SAMPLES_PER_CHANNEL = 64
+MIN_SAMPLES_PER_CHANNEL = 32
+CALIBRATION_PIXELS = 100_000   # calibration frames: enough for this many input positions
 _POOLS = {None: POOL_NONE, "max": POOL_MAX, "gap": POOL_AVG}
 
 
@@ -105,7 +108,8 @@ class ZooBuilder:
 
     def __init__(self, target: str, input_shape: tuple, *, weight_bits: int = 4,
                  act_bits: int = 4, input_weight_bits: int = 8,
-                 density: float = DEFAULT_DENSITY, seed: int = 0, calibration_frames: int = 2):
+                 density: float = DEFAULT_DENSITY, seed: int = 0,
+                 calibration_frames: int | None = None):
         if target not in ("v1", "v2"):
             raise InputError(f"unknown target {target!r}: use v1 (Akida 1.0) or v2 (Akida 2.0)")
         if not 0.0 < density < 1.0:
@@ -122,6 +126,9 @@ class ZooBuilder:
         self.input_weight_bits = input_weight_bits
         self.density = density
         self.rng = np.random.default_rng(seed)
+        if calibration_frames is None:
+            positions = int(input_shape[0]) * int(input_shape[1])
+            calibration_frames = min(32, max(2, -(-CALIBRATION_PIXELS // positions)))
         self.calibration = calibration_inputs(input_shape, calibration_frames, seed + 1)
         self.input_shape = tuple(int(d) for d in input_shape)
         self.layers: list[Layer] = []
@@ -265,23 +272,30 @@ class ZooBuilder:
         above = np.where(pot > thr, pot - thr, 0)
         hi = self._saturation_level(above, per_channel)
         top = (1 << self.act_bits) - 1
-        step = np.maximum(hi / top, 1.0)
+        step = np.maximum(hi / max(top - 1, 1), 1.0)   # hi -> top - 1: above it saturates
         lay.variables["threshold"] = np.clip(thr, -(2**31), 2**31 - 1).astype(np.int32)
         lay.variables["act_step"] = step.astype(np.float32)
         self._finish_layer()
 
     @staticmethod
     def _saturation_level(above: np.ndarray, per_channel: bool) -> np.ndarray:
-        """99.5th percentile of the positive part of ``above`` (at least 1)."""
-        hi = np.empty(above.shape[1])
+        """Per channel, the 99.5th percentile of the positive values of ``above`` (samples,
+        channels), at least 1.  Channels share one distribution shape and differ in scale:
+        each channel's positives are divided by their mean (the layer's mean when not
+        ``per_channel``), the percentile is taken over all of them, and scaled back, which
+        stays accurate for channels with few samples (small maps, depthwise layers)."""
+        positive = above > 0
+        total = above[positive]
+        if total.size == 0:
+            return np.ones(above.shape[1])
         if per_channel:
-            for c in range(above.shape[1]):
-                pos = above[:, c][above[:, c] > 0]
-                hi[c] = np.quantile(pos, SATURATION_QUANTILE) if pos.size else 1.0
+            count = positive.sum(axis=0)
+            mean = np.where(count > 0, np.where(positive, above, 0).sum(axis=0)
+                            / np.maximum(count, 1), total.mean())
         else:
-            pos = above[above > 0]
-            hi[:] = np.quantile(pos, SATURATION_QUANTILE) if pos.size else 1.0
-        return np.maximum(hi, 1.0)
+            mean = np.full(above.shape[1], total.mean())
+        normalised = (above / mean)[positive]
+        return np.maximum(np.quantile(normalised, SATURATION_QUANTILE) * mean, 1.0)
 
     # ----- v2 ---------------------------------------------------------------------------
     def _v2_output_params(self, last: bool) -> dict:
@@ -303,10 +317,10 @@ class ZooBuilder:
 
     def _v2_conv(self, kind, name, filters, kernel, stride, pool, *, last):
         if not isinstance(kernel, int):
-            if kernel[0] != kernel[1]:
+            if kernel[0] != kernel[1] and min(self.dims[:2]) > 1:
                 raise InputError(f"layer '{name}': Akida 2.0 convolutions have square kernels, "
                                  f"got {kernel}")
-            kernel = kernel[0]
+            kernel = max(kernel)   # on a 1-row map a k x k 'same' kernel is a 1-D kernel
         cin = self.dims[2]
         first = kind == "InputConv2D"
         wb = self.input_weight_bits if first else self.weight_bits
@@ -356,7 +370,7 @@ class ZooBuilder:
             if gap:
                 relu = relu.reshape(frames, -1, relu.shape[-1]).sum(axis=1)
             hi = self._saturation_level(relu, per_channel and not gap)
-            scale, shift = _scale_shift(hi_out / hi)
+            scale, shift = _scale_shift(max(hi_out - 1, 1) / hi)   # hi -> top - 1
             if gap:
                 break
             gain = scale.astype(np.float64) * np.exp2(shift.astype(np.float64))

@@ -19,6 +19,9 @@ class ZooParam:
     kind: type
     help: str
     choices: tuple | None = None
+    lo: float | None = None     # smallest allowed value (inclusive)
+    hi: float | None = None     # largest allowed value (inclusive)
+    lo_open: bool = False       # lo itself excluded
 
     def parse(self, value) -> int | float:
         """``value`` (a number or the command line's string) as this parameter's type."""
@@ -36,6 +39,12 @@ class ZooParam:
         if self.choices is not None and parsed not in self.choices:
             raise InputError(f"{self.name}={value} is not supported: use one of "
                              f"{', '.join(str(c) for c in self.choices)}")
+        below = self.lo is not None and (parsed <= self.lo if self.lo_open else parsed < self.lo)
+        if below or (self.hi is not None and parsed > self.hi):
+            lo = "" if self.lo is None else f"{'>' if self.lo_open else '>='} {self.lo:g}"
+            hi = "" if self.hi is None else f"<= {self.hi:g}"
+            raise InputError(f"{self.name}={parsed} is out of range: use a value "
+                             f"{' and '.join(x for x in (lo, hi) if x)}")
         return parsed
 
 
@@ -45,8 +54,9 @@ COMMON_PARAMS = (
     ZooParam("act_bits", 4, int, "activation bits (v1: 1, 2 or 4)", (1, 2, 4, 8)),
     ZooParam("input_weight_bits", 8, int, "weight bits of the input convolution", (4, 8)),
     ZooParam("density", DEFAULT_DENSITY, float,
-             "fraction of non-zero activations the thresholds are calibrated for"),
-    ZooParam("seed", 0, int, "random seed of weights and calibration frames"),
+             "fraction of non-zero activations the thresholds are calibrated for",
+             lo=0.0, hi=0.95, lo_open=True),
+    ZooParam("seed", 0, int, "random seed of weights and calibration frames", lo=0),
 )
 
 
@@ -88,12 +98,20 @@ class ZooEntry:
         resolved = self.defaults()
         for key, value in params.items():
             resolved[key] = known[key].parse(value)
+        if target == "v1" and resolved["act_bits"] > 4:
+            raise InputError(f"act_bits={resolved['act_bits']} is not supported on v1: Akida 1.0 "
+                             f"activations have 1, 2 or 4 bits")
         return resolved
 
     def build(self, target: str = "v2", **params) -> Model:
         resolved = self.resolve(target, params)
         model = self.builder(target, **resolved)
         return model
+
+
+def builder_kwargs(params: dict) -> dict:
+    """The :class:`~nsoc.zoo.builder.ZooBuilder` keyword arguments among ``params``."""
+    return {p.name: params[p.name] for p in COMMON_PARAMS}
 
 
 _ENTRIES: dict[str, ZooEntry] = {}
