@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "nsoc.commands.devices",
     "nsoc.commands.zoo",
     "nsoc.commands.sweep",
+    "nsoc.commands.bench",
 )
 
 EXIT_USER_ERROR = 2

@@ -224,3 +224,58 @@ def test_topk_hits():
     y = np.array([[0.1, 0.9, 0.0, 0.2, 0.3, 0.4], [0.5, 0.1, 0.2, 0.3, 0.4, 0.0]])
     assert topk_hits(y, np.array([1, 5])) == (1, 1)
     assert topk_hits(y, np.array([4, 0])) == (1, 2)
+
+
+ZOO_SPEC = """
+frames = [1]
+devices = ["TwoNodesIPv1", "TwoNodesIPv2"]
+modes = ["Minimal"]
+[[models]]
+zoo = "akidanet_vww"
+size = 48
+target = ["v1", "v2"]
+"""
+
+
+def test_zoo_models_built_once_and_cached(tmp_path, monkeypatch):
+    from nsoc.sweep import sources
+    spec_path = tmp_path / "zoo.toml"
+    spec_path.write_text(ZOO_SPEC)
+    spec = load_spec(str(spec_path))
+    assert [m.label for m in spec.models] == ["akidanet_vww[size=48,target=v1]",
+                                              "akidanet_vww[size=48,target=v2]"]
+    out = str(tmp_path / "res")
+    first = run_sweep(spec, out, workers=1, log=None)
+    assert first.computed == 2 and first.errors == 0  # each target on its version's device
+    assert {(r["model"], r["device"]) for r in first.rows} == {
+        ("akidanet_vww[size=48,target=v1]", "TwoNodesIPv1"),
+        ("akidanet_vww[size=48,target=v2]", "TwoNodesIPv2")}
+    assert len(os.listdir(os.path.join(out, "models"))) == 2
+
+    def no_build(*args):
+        raise AssertionError("a cached zoo model was built again")
+    monkeypatch.setattr(sources, "zoo_bytes", no_build)
+    again = run_sweep(spec, out, workers=1, log=None)
+    assert again.cached == 2 and again.computed == 0 and again.engine == "none"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(ZOO_SPEC.replace("size = 48", "width = 3"))
+    with pytest.raises(Exception, match="no parameter"):
+        run_sweep(load_spec(str(bad)), str(tmp_path / "bad"), workers=1, log=None)
+
+
+def test_bench_prints_the_comparison_table(tmp_path, capsys):
+    out = tmp_path / "bench"
+    assert main(["bench", "-o", str(out), "--models", "akidanet_vww", "--devices",
+                 "TwoNodesIPv1,TwoNodesIPv2", "--frames", "1", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    header = printed[0].split()
+    assert header[:4] == ["model", "device", "mode", "latency"]
+    for word in ("fps", "energy", "power"):
+        assert word in printed[0]
+    body = [line for line in printed[2:] if line.startswith("akidanet_vww")]
+    assert len(body) == 6  # 2 targets x 1 device each x 3 modes
+    with open(out / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 6 and {r["mode"] for r in table} == {"AllNps", "Minimal", "HwPr"}
+    assert (out / "summary.html").exists()
+    assert main(["bench", "-o", str(tmp_path / "b2"), "--models", "nosuch"]) == 2

@@ -48,7 +48,8 @@ def format_sweep_result(result) -> str:
         lines.append(f"left out: {count} pairs with a {reason}")
     if result.computed:
         lines.append(f"engine: {result.engine}; {result.seconds:.1f} s, "
-                     f"{result.configs_per_second:.2f} configurations/s")
+                     f"{result.configs_per_second:.2f} configurations/s (after "
+                     f"{result.setup_seconds:.1f} s reading or building the models)")
     for kind, path in result.paths.items():
         lines.append(f"{kind}: {path}")
     return "\n".join(lines)

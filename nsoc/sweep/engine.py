@@ -63,6 +63,11 @@ class SerialExecutor:
             if bar is not None:
                 bar.close()
 
+    def build_many(self, jobs: list) -> list[bytes]:
+        """.fbz bytes of zoo models ``[(name, params), ...]``, built here."""
+        from .sources import zoo_bytes
+        return [zoo_bytes(name, params) for name, params in jobs]
+
     def close(self):
         pass
 
@@ -115,6 +120,18 @@ class DaskExecutor:
             if bar is not None:
                 bar.close()
             for f in list(models.values()) + list(frames.values()):
+                f.release()
+
+    def build_many(self, jobs: list) -> list[bytes]:
+        """.fbz bytes of zoo models ``[(name, params), ...]``, built in parallel on the
+        workers."""
+        from .sources import zoo_bytes
+        futures = [self.client.submit(zoo_bytes, name, params, pure=False, retries=TASK_RETRIES)
+                   for name, params in jobs]
+        try:
+            return self.client.gather(futures)
+        finally:
+            for f in futures:
                 f.release()
 
     def close(self):

@@ -8,6 +8,8 @@ and records every row as it finishes.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -18,9 +20,11 @@ from .sources import (
     device_ip,
     input_key,
     input_shape_of,
-    load_model_ref,
+    load_models,
 )
 from .spec import SweepSpec, expand
+
+MODEL_CACHE = "models"  # folder of the results holding built zoo models (<recipe hash>.fbz)
 
 
 @dataclass
@@ -34,15 +38,13 @@ class TaskSet:
     energy_keys: list = field(default_factory=list)
 
 
-def make_tasks(spec: SweepSpec, progress=None) -> TaskSet:
-    """One task per configuration of ``spec`` that can run (see the module docstring)."""
+def make_tasks(spec: SweepSpec, model_cache: str | None = None, build_many=None) -> TaskSet:
+    """One task per configuration of ``spec`` that can run (see the module docstring).
+
+    Zoo models are read from ``model_cache`` or built (by ``build_many``, e.g. on the cluster,
+    see :func:`nsoc.sweep.sources.load_models`)."""
     from .. import __version__
-    loaded = {}
-    for ref in spec.models:
-        loaded[ref] = load_model_ref(ref)
-        if progress:
-            progress(f"model {ref.label}: {loaded[ref].n_layers} layers, "
-                     f"{loaded[ref].macs:,} MACs")
+    loaded = load_models(spec.models, model_cache, build_many)
     shapes = {ref: input_shape_of(ref.file) for ref in spec.inputs if ref.file}
     for ref, shape in shapes.items():
         if not any(m.input_shape == shape for m in loaded.values()):
@@ -102,6 +104,7 @@ class SweepResult:
     engine: str
     out_dir: str
     paths: dict = field(default_factory=dict)
+    setup_seconds: float = 0.0  # models built or read, tasks made (``seconds``: the runs)
 
     @property
     def configs_per_second(self) -> float:
@@ -114,38 +117,53 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, workers: int | None = None,
     """Run ``spec`` into ``out_dir`` (see :mod:`nsoc.sweep`); ``limit`` stops after that many
     newly computed rows (for tests of interrupted sweeps)."""
     from .engine import open_executor
-    from .store import HTML, ResultStore
-    taskset = make_tasks(spec)
-    keys = [t["key"] for t in taskset.tasks]
-    store = ResultStore(out_dir, spec.source, keys, taskset.timing_keys, taskset.energy_keys,
-                        force=force)
-    todo = [t for t in taskset.tasks if t["key"] not in store.done]
-    if limit is not None:
-        todo = todo[:limit]
-    cached = len(taskset.tasks) - len([t for t in taskset.tasks if t["key"] not in store.done])
+    from .store import HTML, ResultStore, check_results_dir
+    check_results_dir(out_dir, spec.source, force)
     start = time.perf_counter()
     complete = False
-    failed = 0
-    engine = "none"
-    try:
-        if todo:
-            with open_executor(workers, scheduler, n_tasks=len(todo), log=log) as executor:
-                engine = executor.name
-                for row in executor.map_tasks(todo, taskset, progress=progress):
+    failed = computed = cached = 0
+    store = None
+    n_configs = len(expand(spec))
+    stack = contextlib.ExitStack()
+    box: dict = {}
+
+    def executor():  # started on first use: a fully cached sweep starts no cluster
+        if "executor" not in box:
+            box["executor"] = stack.enter_context(
+                open_executor(workers, scheduler, n_tasks=n_configs, log=log))
+        return box["executor"]
+
+    with stack:
+        try:
+            taskset = make_tasks(spec, os.path.join(out_dir, MODEL_CACHE),
+                                 lambda jobs: executor().build_many(jobs))
+            keys = [t["key"] for t in taskset.tasks]
+            store = ResultStore(out_dir, spec.source, keys, taskset.timing_keys,
+                                taskset.energy_keys, force=force)
+            todo = [t for t in taskset.tasks if t["key"] not in store.done]
+            cached = len(taskset.tasks) - len(todo)
+            if limit is not None:
+                todo = todo[:limit]
+            computed = len(todo)
+            setup = time.perf_counter() - start
+            if todo:
+                for row in executor().map_tasks(todo, taskset, progress=progress):
                     failed += row.get("status") == "failed"
                     store.add(row)
-        complete = len(store.rows) == len(keys)
-    finally:
-        store.close(complete)
-    seconds = time.perf_counter() - start
+            complete = len(store.rows) == len(keys)
+        finally:
+            if store is not None:
+                store.close(complete)
+    seconds = time.perf_counter() - start - setup
+    engine = box["executor"].name if "executor" in box else "none"
     rows = store.ordered()
     paths = {"jsonl": store.path("results.jsonl"), "csv": store.path("results.csv")}
     if html and complete:
         from ..report.sweep_html import write_summary_html
         paths["html"] = store.path(HTML)
         write_summary_html(rows, paths["html"], title=spec.name)
-    return SweepResult(rows, len(todo), cached, sum(r.get("status") == "error" for r in rows),
-                       failed, dict(taskset.skipped), seconds, engine, out_dir, paths)
+    return SweepResult(rows, computed, cached, sum(r.get("status") == "error" for r in rows),
+                       failed, dict(taskset.skipped), seconds, engine, out_dir, paths, setup)
 
 
 __all__ = ["make_tasks", "run_sweep", "TaskSet", "SweepResult"]

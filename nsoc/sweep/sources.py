@@ -53,20 +53,70 @@ def build_zoo_model(name: str, params: dict):
         raise SpecError(f"zoo model '{name}': bad parameters {params} ({exc})") from None
 
 
-def load_model_ref(ref: ModelRef) -> LoadedModel:
-    """Read (file) or build (zoo) a model once in the driver."""
-    from ..model import Model, load
-    if ref.file is not None:
-        with open(ref.file, "rb") as f:
-            data = f.read()
-        model = load(ref.file)
-    else:
-        model = build_zoo_model(ref.zoo, dict(ref.params))
-        if not isinstance(model, Model):
-            raise SpecError(f"zoo entry '{ref.zoo}' did not build an nsoc.Model")
-        data = model.to_buffer()
+def zoo_bytes(name: str, params: dict) -> bytes:
+    """The ``.fbz`` bytes of a zoo model (what a worker runs when the driver farms builds out)."""
+    return build_zoo_model(name, params).to_buffer()
+
+
+def recipe_hash(ref: ModelRef) -> str:
+    """Hash of a zoo recipe (entry, parameters, nsoc version): the name of its built model in
+    the results folder's model cache."""
+    from .. import __version__
+    return sha256(canonical({"zoo": ref.zoo, "params": dict(ref.params),
+                             "nsoc": __version__}).encode())[:32]
+
+
+def describe(ref: ModelRef, data: bytes) -> LoadedModel:
+    """A LoadedModel from a model's bytes."""
+    from ..model import Model
+    model = Model.from_buffer(data)
     return LoadedModel(ref, data, sha256(data), model.ip_version, tuple(model.input_shape),
                        int(model.macs), len(model.layers))
+
+
+def check_zoo_ref(ref: ModelRef) -> None:
+    """Raise the zoo's InputError for an unknown entry or parameter (before any build)."""
+    try:
+        from .. import zoo
+    except ImportError:
+        raise SpecError(f"zoo model '{ref.zoo}' requested but nsoc.zoo is not available in "
+                        f"this version; use file = \"MODEL.fbz\"") from None
+    params = dict(ref.params)
+    target = params.pop("target", "v2")
+    zoo.get(ref.zoo).resolve(target, params)
+
+
+def load_models(refs, cache_dir: str | None = None, build_many=None) -> dict:
+    """{ref: LoadedModel} of every model: files read, zoo models read from ``cache_dir``
+    (``<recipe hash>.fbz``) or built, by ``build_many(list of (name, params)) -> list of bytes``
+    (an executor's map over the cluster) or here, then stored in ``cache_dir``."""
+    out = {}
+    builds = []
+    for ref in dict.fromkeys(refs):
+        if ref.file is not None:
+            with open(ref.file, "rb") as f:
+                out[ref] = describe(ref, f.read())
+            continue
+        check_zoo_ref(ref)
+        cached = os.path.join(cache_dir, recipe_hash(ref) + ".fbz") if cache_dir else None
+        if cached and os.path.isfile(cached):
+            with open(cached, "rb") as f:
+                out[ref] = describe(ref, f.read())
+        else:
+            builds.append(ref)
+    if builds:
+        jobs = [(ref.zoo, dict(ref.params)) for ref in builds]
+        blobs = build_many(jobs) if build_many else [zoo_bytes(*job) for job in jobs]
+        for ref, data in zip(builds, blobs, strict=True):
+            out[ref] = describe(ref, data)
+            if cache_dir:
+                os.makedirs(cache_dir, exist_ok=True)
+                path = os.path.join(cache_dir, recipe_hash(ref) + ".fbz")
+                tmp = f"{path}.tmp-{os.getpid()}"
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+    return out
 
 
 def input_rule(model) -> tuple[np.dtype, int, int]:
@@ -179,5 +229,5 @@ def spec_base(path: str) -> str:
     return os.path.dirname(os.path.abspath(path))
 
 
-__all__ = ["LoadedModel", "load_model_ref", "random_frames", "file_frames", "make_device",
+__all__ = ["LoadedModel", "load_models", "zoo_bytes", "random_frames", "file_frames", "make_device",
            "device_fingerprint", "input_key", "config_key", "sha256", "canonical"]

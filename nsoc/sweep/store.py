@@ -67,18 +67,40 @@ def csv_row(row: dict, columns: list[str]) -> list:
     return out
 
 
+def check_results_dir(out_dir: str, spec_doc: dict, force: bool) -> None:
+    """Refuse (InputError) a results folder that is a file or holds another sweep's results
+    (unless ``force``): checked before any work."""
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise InputError(f"results path {out_dir} is a file; pass a folder with -o")
+    spec_path = os.path.join(out_dir, SPEC)
+    if force:
+        return
+    if not os.path.isfile(spec_path):
+        if os.path.isfile(os.path.join(out_dir, JSONL)):
+            raise InputError(f"{out_dir} holds results of an unknown sweep; pass --force to "
+                             f"reuse it or choose another -o")
+        return
+    try:
+        with open(spec_path, encoding="utf-8") as f:
+            old = json.load(f).get("spec")
+    except (OSError, ValueError):
+        old = None
+    if old != spec_doc:
+        raise InputError(f"{out_dir} holds the results of another sweep spec; pass --force "
+                         f"to replace them (matching rows are reused) or choose another -o")
+
+
 class ResultStore:
     """The results folder of one sweep (see the module docstring)."""
 
     def __init__(self, out_dir: str, spec_doc: dict, keys: list[str], timing_keys, energy_keys,
                  force: bool = False):
         self.dir = os.fspath(out_dir)
-        if os.path.exists(self.dir) and not os.path.isdir(self.dir):
-            raise InputError(f"results path {self.dir} is a file; pass a folder with -o")
+        check_results_dir(self.dir, spec_doc, force)
         self.keys = list(keys)
         self.columns = csv_columns(timing_keys, energy_keys)
         self.spec_doc = spec_doc
-        self._check_owner(force)
         os.makedirs(self.dir, exist_ok=True)
         wanted = set(self.keys)
         self.rows = {k: r for k, r in read_rows(self.path(JSONL)).items()
@@ -90,22 +112,6 @@ class ResultStore:
 
     def path(self, name: str) -> str:
         return os.path.join(self.dir, name)
-
-    def _check_owner(self, force: bool) -> None:
-        spec_path = self.path(SPEC)
-        if not os.path.isfile(spec_path):
-            if os.path.isfile(self.path(JSONL)) and not force:
-                raise InputError(f"{self.dir} holds results of an unknown sweep; pass --force to "
-                                 f"reuse it or choose another -o")
-            return
-        try:
-            with open(spec_path, encoding="utf-8") as f:
-                old = json.load(f).get("spec")
-        except (OSError, ValueError):
-            old = None
-        if old != self.spec_doc and not force:
-            raise InputError(f"{self.dir} holds the results of another sweep spec; pass --force "
-                             f"to replace them (matching rows are reused) or choose another -o")
 
     @property
     def done(self) -> set:
@@ -147,4 +153,5 @@ class ResultStore:
             self._rewrite()
 
 
-__all__ = ["ResultStore", "read_rows", "csv_columns", "JSONL", "CSV", "HTML", "SPEC"]
+__all__ = ["ResultStore", "check_results_dir", "read_rows", "csv_columns", "JSONL", "CSV", "HTML",
+           "SPEC"]
