@@ -187,7 +187,7 @@ def test_run_report_arguments(model, frames, tmp_path, capsys):
     import argparse
 
     from nsoc.commands.report import add_report_arguments, run_report
-    from nsoc.hardware.timing import add_timing_arguments
+    from nsoc.commands.timing import add_timing_arguments
     parser = argparse.ArgumentParser()
     parser.add_argument("--device")
     parser.add_argument("--mode", default="AllNps")

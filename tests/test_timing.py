@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsoc import Model, make_layer
-from nsoc.hardware.timing import TimingParamError, parse_param_overrides, simulate, timing_params
+from nsoc.hardware.timing import TimingParamError, parse_timing_overrides, simulate, timing_params
 from nsoc.hardware.types import (
     Device,
     Ident,
@@ -129,7 +129,7 @@ def test_more_events_never_take_fewer_cycles(mapped, mapping, density, extra, se
     r0 = simulate(mapped, mapping, x, activations=acts)
     r1 = simulate(mapped, mapping, more["input"], activations=more)
     assert r1.latency_cycles >= r0.latency_cycles
-    for a, b in zip(r0.layers, r1.layers, strict=False):
+    for a, b in zip(r0.layers, r1.layers, strict=True):
         assert b.busy_cycles >= a.busy_cycles
         assert b.events_in >= a.events_in
 
@@ -181,8 +181,8 @@ def test_two_layers_sharing_a_link_are_slower():
                         overrides={"link_width_bits": 2, "router_latency_cycles": 1})
     shared, alone = run(1), run(2)
     assert shared.total_cycles > alone.total_cycles
-    peak = max(lay.flits for lay in shared.links)
-    assert peak > max(lay.flits for lay in alone.links)
+    peak = max(lk.flits for lk in shared.links)
+    assert peak > max(lk.flits for lk in alone.links)
 
 
 def test_result_dict_and_actions(mapped, mapping):
@@ -214,9 +214,9 @@ def test_params_overrides_and_errors(mapped, mapping):
         assert set(entry) == {"value", "unit", "source"}
     with pytest.raises(TimingParamError, match="unknown timing parameter"):
         timing_params(None, {"no_such_key": 1})
-    with pytest.raises(TimingParamError, match="key=value"):
-        parse_param_overrides(["router_latency_cycles"])
-    assert parse_param_overrides(["link_width_bits=64"]) == {"link_width_bits": 64.0}
+    with pytest.raises(TimingParamError, match="KEY=NUMBER"):
+        parse_timing_overrides(["router_latency_cycles"])
+    assert parse_timing_overrides(["link_width_bits=64"]) == {"link_width_bits": 64.0}
     x, acts = _acts(mapped, 1, 0.2)
     with pytest.raises(TimingParamError, match="clock mode"):
         simulate(mapped, mapping, x, activations=acts, clock_mode="Turbo")
@@ -226,7 +226,7 @@ def test_params_overrides_and_errors(mapped, mapping):
 
 
 def test_cached_plan_gives_identical_results(mapped, mapping):
-    from nsoc.hardware import timing as T
+    from nsoc.hardware.timing import plan as T
     x, acts = _acts(mapped, 3, 0.3, seed=7)
     for o in ({}, {"np_fire_block_rows": 1, "np_input_fifo_events": 40}):
         T._PLAN_CACHE.pop(mapping, None)
@@ -297,14 +297,14 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     # to every frame and halving the configuration DMA rate adds exactly that much again
     slower = simulate(m, hw, x, activations=acts,
                       overrides={"dma_conf_bytes_per_cycle": P["dma_conf_bytes_per_cycle"] / 2})
-    for a, b in zip(r.frames, slower.frames, strict=False):
+    for a, b in zip(r.frames, slower.frames, strict=True):
         assert b - a == pytest.approx(r.reconfig_cycles, abs=2)
     assert r.latency_cycles > one.latency_cycles + r.reconfig_cycles * 0.99
     assert r.fps < one.fps
 
 
 def test_row_streaming_respects_convolution_row_dependencies(mapped, mapping):
-    from nsoc.hardware.timing import _geometry
+    from nsoc.hardware.timing.geometry import layer_geometry as _geometry
     conv = mapped.get_layer("conv0")  # 3x3 'same', 12 rows
     # output row j needs input rows up to j + 1 (kernel 3, padding 1), the last one row 11
     np.testing.assert_array_equal(_geometry(conv, 1).needed, list(range(1, 12)) + [11])

@@ -48,11 +48,11 @@ def add_report_arguments(parser) -> None:
 def run_report(args, model, mapping, x):
     """Build, write and print the report requested by ``nsoc run`` arguments; returns it."""
     from ..hardware.energy import parse_overrides
-    from ..hardware.timing import parse_param_overrides
+    from ..hardware.parameters import parse_timing_overrides
     from ..report import simulate_and_report
     return simulate_and_report(
         model, x, mapping, args.report, print_summary=True,
         clock_mode=getattr(args, "clock_mode", "Performance"),
-        timing_overrides=parse_param_overrides(getattr(args, "param", [])),
+        timing_overrides=parse_timing_overrides(getattr(args, "param", [])),
         energy_overrides=parse_overrides(getattr(args, "energy_param", [])),
         batch_size=getattr(args, "stream_frames", None))

@@ -13,9 +13,9 @@ import time
 import numpy as np
 
 from ..errors import InputError
-from ..hardware.timing import add_timing_arguments, run_timing
 from .report import add_report_arguments, run_report
 from .sweep import add_dataset_arguments, is_dataset_run, run_dataset
+from .timing import add_timing_arguments, run_timing
 
 
 def register(subparsers) -> None:

@@ -67,7 +67,7 @@ def run_dataset(args, out_path: str):
     the per-frame latency and energy of every sample (DIR/dataset.json, DIR/frames.csv)."""
     from ..errors import InputError
     from ..hardware.energy import parse_overrides
-    from ..hardware.timing import parse_param_overrides
+    from ..hardware.parameters import parse_timing_overrides
     from ..report.sweep_text import format_dataset_result
     from ..sweep.dataset import run_sharded, write_frame_stats
     from ..sweep.spec import parse_device
@@ -78,7 +78,7 @@ def run_dataset(args, out_path: str):
         if args.device is None:
             raise InputError("--report needs --device NAME (list them with nsoc devices)")
         stats = {"device": parse_device(args.device).to_dict(), "mode": args.mode,
-                 "clock_mode": args.clock_mode, "timing": parse_param_overrides(args.param),
+                 "clock_mode": args.clock_mode, "timing": parse_timing_overrides(args.param),
                  "energy": parse_overrides(args.energy_param)}
     result = run_sharded(args.model, args.input, out_path, raw=args.raw,
                          batch_size=args.batch_size, workers=args.workers,

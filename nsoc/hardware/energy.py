@@ -19,11 +19,17 @@ Units: energies in microjoules (uJ) per frame unless named otherwise, table entr
 from __future__ import annotations
 
 import glob
-import json
 import os
 from dataclasses import dataclass, field
 
-from ..errors import NsocError
+from .parameters import (
+    ParamError,
+    apply_overrides,
+    check_values,
+    merge_device_params,
+    parse_key_values,
+    read_json,
+)
 from .timing_result import TimingResult
 
 PARAMS_DIR = os.path.join(os.path.dirname(__file__), "params")
@@ -58,7 +64,7 @@ REQUIRED_PARAMS = tuple(sorted({p for _, _, p in _LINEAR} | {
 _DEFAULT_BITS = 8  # width assumed when a count carries no bit width
 
 
-class EnergyParamError(NsocError):
+class EnergyParamError(ParamError):
     """An energy table or an override is missing, unknown or not a finite non-negative number."""
 
 
@@ -73,8 +79,7 @@ def load_table(name: str) -> dict:
     if not os.path.isfile(path):
         known = [os.path.basename(f)[7:-5] for f in _table_files()]
         raise EnergyParamError(f"no energy table '{name}'; built-in tables are {known}")
-    with open(path) as f:
-        table = json.load(f)
+    table = read_json(path)
     missing = [k for k in REQUIRED_PARAMS if k not in table.get("params", {})]
     if missing:
         raise EnergyParamError(f"energy table {path} lacks {missing}; add them with value, unit "
@@ -109,40 +114,19 @@ def resolve_params(device, overrides: dict | None = None) -> dict:
 def _resolve(device, overrides):
     table = table_for(device)
     params = {k: dict(v, table=table["name"]) for k, v in table["params"].items()}
-    for key, entry in (getattr(device, "params", None) or {}).items():
-        if key in params and isinstance(entry, dict) and "value" in entry:
-            params[key] = dict(params[key], value=entry["value"],
-                               source=entry.get("source", "device file"), table="device")
-    for key, value in (overrides or {}).items():
-        if key not in params:
-            raise EnergyParamError(f"unknown energy parameter '{key}'; known parameters are "
-                                   f"{sorted(params)}")
-        if isinstance(value, dict):
-            value = value.get("value")
-        params[key] = dict(params[key], value=value, source="override", table="override")
-    for key, entry in params.items():
-        value = entry["value"]
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or not value >= 0 or value == float("inf")):
-            raise EnergyParamError(f"energy parameter '{key}' must be a finite number >= 0, got "
-                                   f"{value!r}")
-        entry["value"] = float(value)
+    merge_device_params(params, device, keep_source=True, extra={"table": "device"})
+    apply_overrides(params, overrides, kind="energy", error=EnergyParamError,
+                    extra={"table": "override"})
+    check_values(params, kind="energy", error=EnergyParamError)
+    for entry in params.values():
+        entry["value"] = float(entry["value"])
     return table["name"], params
 
 
 def parse_overrides(items) -> dict:
     """``["key=value", ...]`` (command-line form) -> {key: float}."""
-    out = {}
-    for item in items or ():
-        key, sep, value = str(item).partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise EnergyParamError(f"energy override '{item}' is not KEY=NUMBER "
-                                   f"(e.g. np_active_cycle_pj=2.5)") from None
-    return out
+    return parse_key_values(items, option="--energy-param", example="np_active_cycle_pj=2.5",
+                            error=EnergyParamError)
 
 
 # ----- the model ---------------------------------------------------------------------------------

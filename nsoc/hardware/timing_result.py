@@ -9,6 +9,7 @@ action; the report (:mod:`nsoc.report`) serialises :meth:`TimingResult.to_dict`.
 """
 from __future__ import annotations
 
+from collections import UserList
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
@@ -158,17 +159,39 @@ class LinkTiming:
                 "mean_utilisation": float(self.mean_utilisation)}
 
 
+class DeferredList(UserList):
+    """A list built by ``build()`` on first use (the simulator defers the per-NP and per-link
+    records: most callers of a frame only read the totals)."""
+
+    def __init__(self, build: Callable[[], list]):
+        self._build: Callable[[], list] | None = build
+        self._data: list = []
+
+    @property  # type: ignore[override]
+    def data(self) -> list:
+        if self._build is not None:
+            self._data = list(self._build())
+            self._build = None
+        return self._data
+
+    @data.setter
+    def data(self, value: list) -> None:
+        self._build = None
+        self._data = value
+
+
 @dataclass
 class TimingResult:
     """Cycle-level timing of a batch of frames on a device.
 
-    ``latency_cycles``: cycles from the first input event of frame 0 to its last output
-    (including any reconfiguration inside the frame); ``frames``: cycles each frame occupied the
-    pipeline from its start to its completion; ``fps``: sustained frames per second of a stream
-    (1 / steady-state initiation interval at ``clock_hz``); ``critical_path``: layer names of the
-    chain that bounds frame-0 latency, input to output.  When ``build_nps`` / ``build_links``
-    are given, ``nps`` / ``links`` are built by them on first access (the simulator defers them:
-    most callers of a frame only read the totals).
+    ``latency_cycles``: on-chip inference clocks of one forward call of frame 0 at batch 1:
+    cycles from its first input event to its last output (including any reprogramming
+    between passes); ``frames``: cycles each frame occupied the pipeline from its start to its
+    completion; ``fps``: sustained frames per second of a stream (1 / steady-state initiation
+    interval at ``clock_hz``); ``program_cycles``: loading the model's (first) program;
+    ``reconfig_cycles``: reprogramming per frame of a multi-pass model; ``critical_path``:
+    layer names of the chain that bounds frame-0 latency, input to output.  ``nps`` / ``links``
+    may be :class:`DeferredList` s, built on first use.
     """
 
     device: str
@@ -185,9 +208,8 @@ class TimingResult:
     links: list[LinkTiming] = field(default_factory=list)
     critical_path: list[str] = field(default_factory=list)
     reconfig_cycles: int = 0
+    program_cycles: int = 0
     params: dict = field(default_factory=dict)
-    build_nps: Callable[[], list] | None = field(default=None, repr=False, compare=False)
-    build_links: Callable[[], list] | None = field(default=None, repr=False, compare=False)
 
     @property
     def latency_us(self) -> float:
@@ -215,48 +237,10 @@ class TimingResult:
                 "interval_cycles": int(self.interval_cycles),
                 "total_cycles": int(self.total_cycles),
                 "reconfig_cycles": int(self.reconfig_cycles),
+                "program_cycles": int(self.program_cycles),
                 "critical_path": list(self.critical_path),
                 "actions": self.actions.to_dict(),
                 "layers": [lay.to_dict() for lay in self.layers],
                 "nps": [n.to_dict() for n in self.nps],
                 "links": [lk.to_dict() for lk in self.links],
                 "params": {k: v for k, v in self.params.items()}}
-
-    def summary(self) -> str:
-        """A short terminal summary: latency, fps, per-layer cycles and events."""
-        lines = [f"{self.device} {self.clock_mode} @ {self.clock_hz / 1e6:.1f} MHz, "
-                 f"{self.n_frames} frame(s)",
-                 f"latency (frame 0): {self.latency_cycles:,} cycles = {self.latency_us:,.1f} us",
-                 f"sustained: {self.fps:,.1f} fps (interval {self.interval_cycles:,} cycles)"]
-        if self.reconfig_cycles:
-            lines.append(f"reconfiguration: {self.reconfig_cycles:,} cycles per frame")
-        lines.append(f"{'layer':<28}{'NPs':>4}{'busy':>12}{'stall':>10}{'ev in':>11}"
-                     f"{'ev out':>11}{'sparsity':>9}")
-        for lay in self.layers:
-            lines.append(f"{lay.name[:27]:<28}{lay.n_nps:>4}{lay.busy_cycles:>12,}"
-                         f"{lay.stall_cycles:>10,}{lay.events_in:>11,}{lay.events_out:>11,}"
-                         f"{lay.sparsity:>9.3f}")
-        if self.critical_path:
-            lines.append("critical path: " + " -> ".join(self.critical_path))
-        return "\n".join(lines)
-
-
-def _lazy_list(name: str) -> property:
-    """Property of TimingResult list field ``name``, built by ``build_<name>`` on first read."""
-    private, builder = "_" + name, "build_" + name
-
-    def get(self):
-        build = self.__dict__.get(builder)
-        if build is not None:
-            self.__dict__[private] = list(build())
-            self.__dict__[builder] = None
-        return self.__dict__[private]
-
-    def set(self, value):
-        self.__dict__[private] = value
-
-    return property(get, set, doc=f"TimingResult.{name} (built on first read when deferred)")
-
-
-TimingResult.nps = _lazy_list("nps")
-TimingResult.links = _lazy_list("links")

@@ -1,0 +1,106 @@
+"""Row geometry of a layer for the timing model: which input rows each output row waits for,
+and how many kernel taps an input event reaches along each axis.
+
+Akida streams a layer's input row by row (axis 1 of the NHWC batch).  For a convolution an
+output row can fire once the input rows of its window (and of its pooling window) have been
+processed; a dense layer or a global pooling waits for the whole frame.  ``np_fire_block_rows``
+groups output rows into blocks fired together (1: row streaming; large: frame-level firing).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .kinds import CONV_TYPES, DW_TYPES, FC_TYPES, HRC_TYPES, SEP_TYPES
+
+
+def axis_geometry(n_in: int, k: int, s: int, same: bool) -> tuple[int, int]:
+    """(output size, leading padding) of a convolution along one axis."""
+    if same:
+        n_out = -(-n_in // s)
+        pad = max((n_out - 1) * s + k - n_in, 0) // 2
+    else:
+        n_out = (n_in - k) // s + 1
+        pad = 0
+    return n_out, pad
+
+
+def taps(n_in: int, n_out: int, k: int, s: int, pad: int) -> np.ndarray:
+    """For each input index, how many outputs of the convolution it contributes to."""
+    i = np.arange(n_in)[:, None]
+    o = np.arange(n_out)[None, :]
+    d = i + pad - o * s
+    return ((d >= 0) & (d < k)).sum(axis=1).astype(np.int64)
+
+
+def last_input(n_in: int, k: int, s: int, pad: int, o: np.ndarray) -> np.ndarray:
+    """For each output index ``o``, the last input index of its window."""
+    return np.minimum(n_in - 1, o * s - pad + k - 1)
+
+
+@dataclass
+class Geometry:
+    """Row geometry of one layer.
+
+    ``kind``: hrc, conv (standard CNP), dw (depthwise), sep (separable), fc, pass (no NP:
+    Add, Concatenate); ``needed[j]``: last input row output row j waits for; ``taps_x[r]`` /
+    ``taps_y[c]``: conv output rows / columns an input event at row r / column c reaches;
+    ``conv_x``/``conv_y``: conv output size before pooling; ``kernel``: kernel taps (kx * ky).
+    """
+
+    kind: str
+    in_rows: int
+    out_rows: int
+    needed: np.ndarray
+    taps_x: np.ndarray
+    taps_y: np.ndarray
+    conv_x: int = 1
+    conv_y: int = 1
+    kernel: int = 1
+
+
+def _conv_params(p: dict) -> tuple[int, int, int, int, bool, int, int, int]:
+    """(kx, ky, sx, sy, same, pool type, pool size, pool stride) of a v1 or v2 conv layer."""
+    if "kernel_size" in p:  # Akida 2.0
+        return (p["kernel_size"], p["kernel_size"], p["kernel_stride"], p["kernel_stride"],
+                p["padding"] != 0, p["pool_type"], p["pool_size"], p["pool_stride"])
+    return (p["kernel_width"], p["kernel_height"], p["stride_x"], p["stride_y"], p["padding"] != 0,
+            p["pool_type"], p["pooling_width"], p["pooling_stride_x"])
+
+
+def layer_geometry(layer, fire_block: int) -> Geometry:
+    """The :class:`Geometry` of ``layer`` when output rows fire in blocks of ``fire_block``."""
+    t = layer.TYPE
+    xin, yin, _ = layer.input_dims
+    xo, _, _ = layer.output_dims
+    if t in FC_TYPES:
+        return Geometry("fc", xin, 1, np.array([xin - 1], np.int64), np.ones(xin, np.int64),
+                        np.ones(yin, np.int64))
+    if t in HRC_TYPES | CONV_TYPES | DW_TYPES | SEP_TYPES:
+        kx, ky, sx, sy, same, pool, psize, pstride = _conv_params(layer.params)
+        cx, padx = axis_geometry(xin, kx, sx, same)
+        cy, pady = axis_geometry(yin, ky, sy, same)
+        conv_last = last_input(xin, kx, sx, padx, np.arange(cx))
+        if pool == 2:  # global average pooling: one row at the end of the frame
+            needed = np.array([xin - 1])
+        elif pool == 1:
+            ps = psize if psize > 0 else 2
+            pst = pstride if pstride > 0 else ps
+            _, ppad = axis_geometry(cx, ps, pst, same)
+            needed = conv_last[last_input(cx, ps, pst, ppad, np.arange(xo))]
+        else:
+            needed = conv_last[:xo]
+        kind = ("hrc" if t in HRC_TYPES else "dw" if t in DW_TYPES
+                else "sep" if t in SEP_TYPES else "conv")
+        g = Geometry(kind, xin, xo, needed, taps(xin, cx, kx, sx, padx),
+                     taps(yin, cy, ky, sy, pady), cx, cy, kx * ky)
+    else:  # Add, Concatenate, anything row-aligned without NPs
+        g = Geometry("pass", xin, xo, np.minimum(np.arange(xo), xin - 1),
+                     np.ones(xin, np.int64), np.ones(yin, np.int64))
+    if fire_block > 1 and g.out_rows > 1:
+        j = np.arange(g.out_rows)
+        block_end = np.minimum(g.out_rows - 1, (j // fire_block + 1) * fire_block - 1)
+        g.needed = g.needed[block_end]
+    g.needed = np.asarray(g.needed, np.int64)
+    return g

@@ -1,0 +1,130 @@
+"""Orchestration of a timing run: every hardware pass of a mapping planned, costed, scheduled
+and collected into one :class:`~nsoc.hardware.timing_result.TimingResult`."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import InputError, MappingError, NsocError
+from ...kernels.schedule import schedule
+from ..parameters import TimingParamError, timing_params, values
+from ..timing_result import DeferredList, TimingResult
+from .collect import PassOutcome, collect_pass, critical_path, link_timings, np_timings
+from .costs import program_cycles
+from .kinds import SOFTWARE_TYPES, SOURCE_TYPES
+from .plan import cached_plan
+from .rows import as_frames, pass_work
+
+CLOCK_MODES = ("Performance", "Economy", "LowPower")
+
+
+def program_bytes(seq, lms, P: dict) -> int:
+    """Bytes loaded to (re)program one pass: the sequence's program size shared among its
+    passes when the mapping gives it, else the pass's on-chip weights (``mem_info``
+    weight_size of its NP components) plus ``np_config_bytes`` per NP component."""
+    if seq.program_size:
+        return int(seq.program_size / max(len(seq.passes), 1))
+    comps = [c for lm in lms for c in lm.nps]
+    weights = sum(int((c.mem_info or {}).get("weight_size", 0)) for c in comps)
+    return int(weights + P["np_config_bytes"] * len(comps))
+
+
+def _frames(activations: dict, x, batch_size: int | None, first_layer) -> tuple:
+    """(activations, input) as (F, X, Y, C) arrays of the ``batch_size`` frames streamed."""
+    n_in = len(next(iter(activations.values())))
+    if x is None:
+        x = activations.get(first_layer.name) if first_layer.TYPE in SOURCE_TYPES else None
+        if x is None:
+            raise InputError("simulate() needs the input batch x when the first layer is "
+                             "not an input Quantizer/InputData present in activations")
+    n_frames = int(batch_size) if batch_size else n_in
+    if n_frames < 1:
+        raise InputError(f"batch_size must be >= 1, got {batch_size}")
+    if n_frames == n_in:
+        return {k: as_frames(v) for k, v in activations.items()}, as_frames(np.asarray(x))
+    idx = np.arange(n_frames) % n_in
+    return ({k: as_frames(v)[idx] for k, v in activations.items()},
+            as_frames(np.asarray(x))[idx])
+
+
+def simulate(model, mapping, x=None, activations: dict | None = None, *,
+             clock_mode: str = "Performance", overrides: dict | None = None,
+             batch_size: int | None = None, cache: bool = True) -> TimingResult:
+    """Cycle-level simulation of ``model`` placed by ``mapping`` for the frames of ``x``.
+
+    ``mapping``: the :class:`~nsoc.hardware.types.Mapping` of the model (``map_model``); it is
+    used as given, never recomputed.  ``x``: NHWC input batch (as for ``model.forward``);
+    ``activations``: {layer name: (N, x, y, c) integers} of those frames (default: computed by
+    ``model.forward(x, outputs="all")``).  ``batch_size``: frames streamed (default ``len(x)``;
+    more repeats the inputs cyclically).  ``overrides``: {timing parameter: number}.
+    ``cache``: reuse the stage plan built for this mapping, parameters and frame count by an
+    earlier call (the result is identical; ``False`` rebuilds it).
+    """
+    if clock_mode not in CLOCK_MODES:
+        raise TimingParamError(f"unknown clock mode {clock_mode!r}; use one of {CLOCK_MODES}")
+    if mapping is None or not hasattr(mapping, "sequences"):
+        raise MappingError("simulate() needs the model's Mapping: "
+                           "mapping = nsoc.hardware.mapping.map_model(model, 'AKD1000')")
+    dev = mapping.device
+    params = timing_params(dev, overrides)
+    if activations is None:
+        if x is None:
+            raise InputError("simulate() needs an input batch x or precomputed activations")
+        activations = model.forward(x, outputs="all")
+    acts, xs = _frames(activations, x, batch_size, model.layers[0])
+    n_frames = len(xs)
+    P = values(params)
+    clock = float(P[f"clock_hz_{clock_mode}"])
+    passes = [(si, pi, p) for si, seq in enumerate(mapping.sequences)
+              if seq.backend == "Hardware" for pi, p in enumerate(seq.passes)]
+    multi = len(passes) > 1
+    outcomes = []
+    for si, pi, lms in passes:
+        layers = [model.get_layer(lm.layer) for lm in lms]
+        layers = [lay for lay in layers if lay.TYPE not in SOURCE_TYPES | SOFTWARE_TYPES]
+        if not layers:
+            continue
+        plan = cached_plan(model, mapping, P, si, pi, layers, {lm.layer: lm for lm in lms},
+                           n_frames, cache)
+        work = pass_work(plan, model, P, acts, xs)
+        res = schedule(plan.sched, work.costs, n_frames, float(P["link_width_bits"]),
+                       int(P["packet_header_flits"]), float(P["router_latency_cycles"]))
+        if not res.ok:
+            raise NsocError("internal error: the timing scheduler dead-locked; please report it")
+        outcomes.append(PassOutcome(plan, work, res, si, pi,
+                                    program_bytes(mapping.sequences[si], lms, P) if multi
+                                    else 0))
+    if not outcomes:
+        raise MappingError("the model has no layer mapped on hardware: nothing to time")
+    return _result(model, outcomes, P, params, dev.name, clock_mode, clock, n_frames, multi)
+
+
+def _result(model, outcomes: list[PassOutcome], P: dict, params: dict, device: str,
+            clock_mode: str, clock: float, n_frames: int, multi: bool) -> TimingResult:
+    """Combine the passes: they run one after the other per frame, reprogrammed in between
+    when there are several."""
+    figures = [collect_pass(o, P) for o in outcomes]
+    frames = np.zeros(n_frames)
+    for fig in figures:
+        frames += fig.frames
+    reconfig = sum(program_cycles(o.program_bytes, P) for o in outcomes) if multi else 0.0
+    if multi:
+        frames = frames + reconfig
+        interval = float(sum(fig.latency for fig in figures)) + reconfig
+    else:
+        interval = figures[0].interval
+    total = float(frames.sum())
+    total_i = int(round(total))
+    layers = [lt for fig in figures for lt in fig.layers]
+    for lay in layers:
+        lay.idle_cycles = max(total_i - lay.busy_cycles - lay.stall_cycles, 0)
+    critical: list[str] = []
+    for o in outcomes:
+        critical = critical + critical_path(o, model)
+    return TimingResult(
+        device=device, clock_mode=clock_mode, clock_hz=clock, n_frames=n_frames,
+        latency_cycles=int(round(frames[0])), fps=clock / max(interval, 1.0),
+        frames=[int(round(f)) for f in frames], interval_cycles=int(round(interval)),
+        total_cycles=total_i, layers=layers,
+        nps=DeferredList(lambda: np_timings(outcomes, figures, total_i)),
+        links=DeferredList(lambda: link_timings(outcomes, total)),
+        critical_path=critical, reconfig_cycles=int(round(reconfig)), params=params)
