@@ -62,6 +62,7 @@ class Group:
     node: tuple
     consumers: list[int]
     route: list[int]          # link ids (mesh links and DMA channels)
+    via_skip: bool = False    # stored and loaded by a skip-DMA channel
 
 
 @dataclass
@@ -213,7 +214,7 @@ def build_pass_plan(model, device, P: dict, layers: list, mappings: dict, F: int
             route += net.route(stages[p].node, node)
             if stages[cs[0]].np_type == "DMA_OUT":
                 route.append(dma_out)
-            groups.append(Group(p, node, cs, route))
+            groups.append(Group(p, node, cs, route, via_skip))
 
     skip_groups = []
     for lay in layers:
@@ -262,7 +263,8 @@ def _schedule_plan(stages: list[Stage], groups: list[Group], net: Network, F: in
     """The :class:`SchedulePlan` of the stages and groups, and the (consumer layer, producer
     rows) keys of the back-pressure blocks in ``bp_need`` order.
 
-    Back-pressure is not applied towards the DMA (host memory absorbs the output); the
+    Back-pressure is not applied towards the DMA (host memory absorbs the output) nor through
+    a skip-DMA channel (it stores the branch in memory until the consumer loads it); the
     constraint block of a producer towards a consumer depends only on the consumer's layer and
     the producer's row count, so it is shared."""
     n = len(stages)
@@ -273,8 +275,9 @@ def _schedule_plan(stages: list[Stage], groups: list[Group], net: Network, F: in
         out_groups[grp.producer].append(gi)
         for c in grp.consumers:
             in_groups[c].append(gi)
-        cons_of.setdefault(grp.producer, set()).update(
-            c for c in grp.consumers if stages[c].np_type != "DMA_OUT")
+        if not grp.via_skip:
+            cons_of.setdefault(grp.producer, set()).update(
+                c for c in grp.consumers if stages[c].np_type != "DMA_OUT")
     offsets: dict = {}
     bp_keys: list = []
     bp: list[list[tuple[int, int]]] = []
