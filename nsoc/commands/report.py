@@ -43,6 +43,13 @@ def add_report_arguments(parser) -> None:
     parser.add_argument("--energy-param", action="append", default=[], metavar="KEY=VALUE",
                         help="override an energy constant (repeatable), e.g. "
                              "--energy-param np_active_cycle_pj=10")
+    parser.add_argument("--sparsity", metavar="PROFILE",
+                        help="simulate --timing/--report with input events drawn at this input "
+                             "sparsity: a number in [0, 1] (every layer) or a JSON file "
+                             "{layer name: input sparsity} (other layers keep their real "
+                             "activations)")
+    parser.add_argument("--sparsity-seed", type=int, default=0, metavar="N",
+                        help="seed of the events drawn for --sparsity (default 0)")
 
 
 def run_report(args, model, mapping, x):
@@ -55,4 +62,6 @@ def run_report(args, model, mapping, x):
         clock_mode=getattr(args, "clock_mode", "Performance"),
         timing_overrides=parse_timing_overrides(getattr(args, "param", [])),
         energy_overrides=parse_overrides(getattr(args, "energy_param", [])),
-        batch_size=getattr(args, "stream_frames", None))
+        batch_size=getattr(args, "stream_frames", None),
+        sparsity=getattr(args, "sparsity_profile", None),
+        sparsity_seed=getattr(args, "sparsity_seed", 0))

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from ..errors import InputError
+from ..hardware.sparsity import apply_profile, parse_profile, resolve_profile
 from .report import add_report_arguments, run_report
 from .sweep import add_dataset_arguments, is_dataset_run, run_dataset
 from .timing import add_timing_arguments, run_timing
@@ -133,11 +134,24 @@ def run_in_memory(model, x, out_path: str, args) -> None:
         print("top-1 histogram: " + ", ".join(f"{c}: {k}" for c, k in sorted(hist.items())))
 
 
+def sparsity_profile(args, model):
+    """The parsed ``--sparsity`` profile (checked against ``model``), or None."""
+    if getattr(args, "sparsity", None) is None:
+        return None
+    if not (args.timing or args.report):
+        raise InputError("--sparsity shapes the simulated events: add --report DIR or --timing "
+                         "(with --device)")
+    profile = parse_profile(args.sparsity)
+    resolve_profile(model, profile)
+    return profile
+
+
 def run(args) -> int:
     from ..model import load
     if args.batch_size < 0:
         raise InputError(f"--batch-size must be >= 0, got {args.batch_size}")
     model = load(args.model)
+    args.sparsity_profile = sparsity_profile(args, model)
     x = load_inputs(args.input)
     out_path = args.output or default_output_path(args.input, args.model)
     check_output_path(out_path, [args.input, args.model], args.force)
@@ -155,6 +169,10 @@ def run(args) -> int:
         frames = np.asarray(x[:args.timing_frames])
         if args.report:  # the report's summary includes the timing figures
             run_report(args, model, mapping, frames)
+        elif args.sparsity_profile is not None:
+            acts = apply_profile(model, model.forward(frames, outputs="all"),
+                                 args.sparsity_profile, seed=args.sparsity_seed)
+            run_timing(args, model, mapping, frames, acts)
         else:
             run_timing(args, model, mapping, frames)
     return 0

@@ -197,7 +197,8 @@ def _activations_with_progress(model, x, chunk: int = 8) -> dict | None:
 def build_report(model, x, mapping, *, clock_mode: str = "Performance",
                  timing_overrides: dict | None = None, energy_overrides: dict | None = None,
                  batch_size: int | None = None, progress: bool | None = None,
-                 activations: dict | None = None) -> Report:
+                 activations: dict | None = None, sparsity=None,
+                 sparsity_seed: int = 0) -> Report:
     """Run the cycle-level simulation of the frames ``x`` (NHWC batch) of ``model`` placed by
     ``mapping`` (:func:`nsoc.hardware.mapping.map_model`) and the energy model; returns the
     :class:`Report` that ``nsoc run --report`` writes.
@@ -206,15 +207,27 @@ def build_report(model, x, mapping, *, clock_mode: str = "Performance",
     :func:`nsoc.hardware.timing.simulate` / :func:`nsoc.hardware.energy.estimate`;
     ``batch_size``: frames streamed (default ``len(x)``); ``progress``: tqdm bar over the frames
     (default: when stdout is a terminal); ``activations``: the frames' per-layer outputs when
-    already computed (``model.forward(x, outputs="all")``)."""
+    already computed (``model.forward(x, outputs="all")``); ``sparsity``: a sparsity profile
+    (:mod:`nsoc.hardware.sparsity`: a number, ``{layer: input sparsity}`` or a JSON file) whose
+    layers get input events drawn at that density with ``sparsity_seed``.  ``events.source``
+    in the report says which events were simulated."""
     from ..hardware.energy import estimate
+    from ..hardware.sparsity import apply_profile, events_record, resolve_profile
     from ..hardware.timing import simulate
+    if sparsity is not None:
+        resolve_profile(model, sparsity)           # a bad profile fails before the long work
     if activations is None and x is not None and len(x) > 1 and _show_progress(progress):
         activations = _activations_with_progress(model, x)
+    if sparsity is not None:
+        if activations is None:
+            activations = model.forward(x, outputs="all")
+        activations = apply_profile(model, activations, sparsity, seed=sparsity_seed)
     timing = simulate(model, mapping, x, clock_mode=clock_mode, overrides=timing_overrides,
                       batch_size=batch_size, activations=activations)
     energy = estimate(timing, mapping.device, overrides=energy_overrides)
-    return Report.from_results(model, mapping, timing, energy)
+    report = Report.from_results(model, mapping, timing, energy)
+    report.data["events"].update(events_record(model, sparsity, sparsity_seed, activations))
+    return report
 
 
 def simulate_and_report(model, x, mapping, out_dir=None, *, html: bool = True,
