@@ -99,14 +99,17 @@ def _akidanet_vww(target, **p):
 
 
 SIZE_HELP = "input height = width in pixels"
-ALPHA_RANGE = {"lo": 0.0, "hi": 4.0, "lo_open": True}
+
+
+def alpha_param(default: float, help_text: str) -> ZooParam:
+    """The width multiplier parameter: a number in (0, 4]."""
+    return ZooParam("alpha", default, float, help_text, lo=0.0, hi=4.0, lo_open=True)
 AKIDANET = register(ZooEntry(
     name="akidanet",
     summary="AkidaNet ImageNet classifier (15 layers)",
     source="akida_models.akidanet_imagenet (include_top=True)",
     targets=("v1", "v2"),
-    params=(ZooParam("alpha", 1.0, float, "width multiplier (published: 0.25, 0.5, 1.0)",
-                     **ALPHA_RANGE),
+    params=(alpha_param(1.0, "width multiplier (published: 0.25, 0.5, 1.0)"),
             ZooParam("size", 224, int, SIZE_HELP + " (published: 160, 224)", lo=32),
             ZooParam("classes", 1000, int, "classifier outputs", lo=1)),
     builder=_akidanet,
@@ -118,7 +121,7 @@ AKIDANET_VWW = register(ZooEntry(
     summary="AkidaNet 0.25 Visual Wake Words (person / no person)",
     source="akida_models akidanet_vww: akidanet_imagenet alpha 0.25, 96x96, 2 classes",
     targets=("v1", "v2"),
-    params=(ZooParam("alpha", 0.25, float, "width multiplier", **ALPHA_RANGE),
+    params=(alpha_param(0.25, "width multiplier"),
             ZooParam("size", 96, int, SIZE_HELP, lo=32),
             ZooParam("classes", 2, int, "classifier outputs", lo=1)),
     builder=_akidanet_vww,

@@ -25,8 +25,9 @@ smooth random frames (:func:`calibration_inputs`):
 Thresholds are per output channel, or per layer when the calibration frames give a channel too
 few outputs (global pooling, dense layers); the saturation level assumes the channels share one
 distribution shape at different scales (see :meth:`ZooBuilder._saturation_level`).  Small
-inputs get more calibration frames (at least 100,000 input positions, 2 to 32 frames).  The default density 0.35 (65 % sparsity) is an assumption:
-the calibration stand-ins in ``bench/calibration`` use 70 % sparsity for trained 8/4/4 models.
+inputs get more calibration frames (at least 100,000 input positions, 2 to 32 frames).  The
+default density 0.35 (65 % sparsity) is an assumption: the calibration stand-ins in
+``bench/calibration`` use 70 % sparsity for trained 8/4/4 models.
 """
 from __future__ import annotations
 

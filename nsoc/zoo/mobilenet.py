@@ -10,7 +10,7 @@ Akida 1.0: fused ``SeparableConvolutional``; Akida 2.0: ``dw_`` + ``pw_`` layers
 """
 from __future__ import annotations
 
-from .akidanet import ALPHA_RANGE, SIZE_HELP, check_alpha, check_classes, check_size
+from .akidanet import SIZE_HELP, alpha_param, check_alpha, check_classes, check_size
 from .builder import ZooBuilder, scaled
 from .registry import ZooEntry, ZooParam, builder_kwargs, metadata, register
 
@@ -43,8 +43,7 @@ MOBILENET = register(ZooEntry(
     summary="MobileNet v1 backbone + classifier (15 layers)",
     source="akida_models.mobilenet_imagenet (MobileNet v1)",
     targets=("v1", "v2"),
-    params=(ZooParam("alpha", 0.5, float, "width multiplier (published: 0.25, 0.5, 1.0)",
-                     **ALPHA_RANGE),
+    params=(alpha_param(0.5, "width multiplier (published: 0.25, 0.5, 1.0)"),
             ZooParam("size", 224, int, SIZE_HELP, lo=32),
             ZooParam("classes", 1000, int, "classifier outputs", lo=1)),
     builder=_mobilenet,

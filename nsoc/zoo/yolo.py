@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from ..errors import InputError
 from .akidanet import (
-    ALPHA_RANGE,
     SIZE_HELP,
     akidanet_backbone,
+    alpha_param,
     check_alpha,
     check_classes,
     check_size,
@@ -42,8 +42,7 @@ YOLO = register(ZooEntry(
     summary="YOLOv2-style detector, AkidaNet backbone, 7x7 grid at 224 (18 layers)",
     source="akida_models.yolo_base (AkidaNet backbone + YOLOv2 head)",
     targets=("v1", "v2"),
-    params=(ZooParam("alpha", 0.5, float, "width multiplier of backbone and head",
-                     **ALPHA_RANGE),
+    params=(alpha_param(0.5, "width multiplier of backbone and head"),
             ZooParam("size", 224, int, SIZE_HELP, lo=32),
             ZooParam("classes", 2, int, "object classes", lo=1),
             ZooParam("boxes", 5, int, "anchor boxes per grid cell", lo=1)),
