@@ -105,6 +105,7 @@ class SweepResult:
     out_dir: str
     paths: dict = field(default_factory=dict)
     setup_seconds: float = 0.0  # models built or read, tasks made (``seconds``: the runs)
+    start_seconds: float = 0.0  # of ``seconds``: starting the executor (cluster, workers)
 
     @property
     def configs_per_second(self) -> float:
@@ -113,9 +114,11 @@ class SweepResult:
 
 def run_sweep(spec: SweepSpec, out_dir: str, *, workers: int | None = None,
               scheduler: str | None = None, force: bool = False, html: bool = True,
-              progress: bool | None = None, log=print, limit: int | None = None) -> SweepResult:
+              progress: bool | None = None, log=print, limit: int | None = None,
+              on_row=None) -> SweepResult:
     """Run ``spec`` into ``out_dir`` (see :mod:`nsoc.sweep`); ``limit`` stops after that many
-    newly computed rows (for tests of interrupted sweeps)."""
+    newly computed rows (for tests of interrupted sweeps); ``on_row(row)`` is called as each
+    row is recorded."""
     from .engine import open_executor
     from .store import HTML, ResultStore, check_results_dir
     check_results_dir(out_dir, spec.source, force)
@@ -129,8 +132,10 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, workers: int | None = None,
 
     def executor():  # started on first use: a fully cached sweep starts no cluster
         if "executor" not in box:
+            t = time.perf_counter()
             box["executor"] = stack.enter_context(
                 open_executor(workers, scheduler, n_tasks=n_configs, log=log))
+            box["start_seconds"] = time.perf_counter() - t
         return box["executor"]
 
     with stack:
@@ -150,6 +155,8 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, workers: int | None = None,
                 for row in executor().map_tasks(todo, taskset, progress=progress):
                     failed += row.get("status") == "failed"
                     store.add(row)
+                    if on_row is not None:
+                        on_row(row)
             complete = len(store.rows) == len(keys)
         finally:
             if store is not None:
@@ -163,7 +170,8 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, workers: int | None = None,
         paths["html"] = store.path(HTML)
         write_summary_html(rows, paths["html"], title=spec.name)
     return SweepResult(rows, computed, cached, sum(r.get("status") == "error" for r in rows),
-                       failed, dict(taskset.skipped), seconds, engine, out_dir, paths, setup)
+                       failed, dict(taskset.skipped), seconds, engine, out_dir, paths, setup,
+                       box.get("start_seconds", 0.0))
 
 
 __all__ = ["make_tasks", "run_sweep", "TaskSet", "SweepResult"]
