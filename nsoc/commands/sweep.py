@@ -80,6 +80,11 @@ def run_dataset(args, out_path: str):
         stats = {"device": parse_device(args.device).to_dict(), "mode": args.mode,
                  "clock_mode": args.clock_mode, "timing": parse_timing_overrides(args.param),
                  "energy": parse_overrides(args.energy_param)}
+        profile = getattr(args, "sparsity_profile", None)
+        if profile is not None:
+            stats["sparsity"] = profile.uniform if profile.uniform is not None \
+                else dict(profile.layers)
+            stats["sparsity_seed"] = int(getattr(args, "sparsity_seed", 0) or 0)
     result = run_sharded(args.model, args.input, out_path, raw=args.raw,
                          batch_size=args.batch_size, workers=args.workers,
                          scheduler=args.scheduler, labels_path=args.labels, stats=stats,

@@ -39,18 +39,25 @@ def read_shard(source: dict, start: int, stop: int) -> np.ndarray:
         del x
 
 
-def frame_stats(model, mapping, x: np.ndarray, stats: dict) -> tuple[np.ndarray, np.ndarray]:
+def frame_stats(model, mapping, x: np.ndarray, stats: dict, first: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
     """(latency in us, dynamic energy in uJ) of every frame of ``x``, each simulated alone at
-    batch 1 on ``mapping``."""
+    batch 1 on ``mapping``.  With ``stats["sparsity"]`` the events of frame ``first + i`` are
+    drawn with seed ``sparsity_seed + first + i``, so the figures do not depend on the shards."""
     from ..hardware.energy import estimate
+    from ..hardware.sparsity import apply_profile
     from ..hardware.timing import simulate
     acts = model.forward(x, outputs="all")
     lat = np.empty(len(x))
     energy = np.empty(len(x))
+    profile = stats.get("sparsity")
     for i in range(len(x)):
+        frame_acts = {k: v[i:i + 1] for k, v in acts.items()}
+        if profile is not None:
+            frame_acts = apply_profile(model, frame_acts, profile,
+                                       seed=stats.get("sparsity_seed", 0) + first + i)
         t = simulate(model, mapping, x[i:i + 1], clock_mode=stats["clock_mode"],
-                     overrides=stats["timing"] or None,
-                     activations={k: v[i:i + 1] for k, v in acts.items()})
+                     overrides=stats["timing"] or None, activations=frame_acts)
         lat[i] = t.latency_us
         energy[i] = estimate(t, mapping.device, overrides=stats["energy"] or None
                              ).energy_per_frame_uj
@@ -68,7 +75,7 @@ def shard_task(model_data: bytes, model_hash: str, source: dict, start: int, sto
     out = {"start": start, "stop": stop, "y": y}
     if stats is not None:
         mapping = cached_mapping(model, model_hash, stats)
-        out["latency_us"], out["energy_uj"] = frame_stats(model, mapping, x, stats)
+        out["latency_us"], out["energy_uj"] = frame_stats(model, mapping, x, stats, start)
     return out
 
 

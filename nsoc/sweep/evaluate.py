@@ -48,7 +48,9 @@ def cached_model(model_hash: str, data: bytes):
 
 
 def cached_frames(model, model_hash: str, task: dict, x_file):
-    """(frames, all-layer activations) of a task's input, computed once per process."""
+    """(frames, all-layer activations) of a task's input, computed once per process; with a
+    sparsity profile the profiled layers' input events are drawn at its densities (seeded by
+    the input's seed)."""
     key = (model_hash, task["input_hash"], task["config"]["frames"])
     if key in _FRAMES:
         _FRAMES.move_to_end(key)
@@ -59,6 +61,9 @@ def cached_frames(model, model_hash: str, task: dict, x_file):
                                                         cfg["input"]["seed"])
     STATS["forward_runs"] += 1
     acts = model.forward(x, outputs="all")
+    if cfg["input"]["sparsity"] is not None:  # events drawn at the profile's densities
+        from ..hardware.sparsity import apply_profile
+        acts = apply_profile(model, acts, cfg["input"]["sparsity"], seed=cfg["input"]["seed"])
     return _remember(_FRAMES, key, (x, acts), MAX_FRAMES)
 
 
@@ -78,10 +83,6 @@ def simulate_config(model, mapping, x, activations, cfg: dict) -> dict:
     """Simulate and estimate energy for one configuration; the metric columns."""
     from ..hardware.energy import estimate
     from ..hardware.timing import simulate
-    sparsity = cfg["input"]["sparsity"]
-    if sparsity is not None:
-        raise NsocError("sparsity profiles need nsoc.hardware.sparsity, which this version "
-                        "lacks; remove 'sparsity' from the inputs")
     timing = simulate(model, mapping, x, clock_mode=cfg["clock_mode"],
                       overrides=cfg["timing"] or None, activations=activations)
     energy = estimate(timing, mapping.device, overrides=cfg["energy"] or None)

@@ -78,7 +78,8 @@ def make_tasks(spec: SweepSpec, model_cache: str | None = None, build_many=None)
         key = config_key(m.hash, cfg, ih, dev_hash[dk])
         row = {"key": key, "model": cfg.model.label, "model_hash": m.hash,
                "model_params": dict(cfg.model.params), "input": cfg.input.label,
-               "sparsity": cfg.input.sparsity, "device": cfg.device.label, "mode": cfg.mode,
+               "sparsity": cfg.input.to_dict()["sparsity"], "device": cfg.device.label,
+               "mode": cfg.mode,
                "clock_mode": cfg.clock_mode, "frames": cfg.frames, "timing": dict(cfg.timing),
                "energy": dict(cfg.energy), "nsoc_version": __version__}
         out.tasks.append({"key": key, "model_hash": m.hash, "input_hash": ih,

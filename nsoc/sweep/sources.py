@@ -196,10 +196,7 @@ def device_fingerprint(ref: DeviceRef, model_ip: str) -> str:
 def input_key(ref: InputRef, frames: int) -> tuple[str, np.ndarray | None]:
     """(hash of the frames, the frames) of a file input; (hash of the recipe, None) for random
     frames (made on the worker)."""
-    sparsity = ref.sparsity
-    if isinstance(sparsity, str):
-        with open(sparsity, "rb") as f:
-            sparsity = sha256(f.read())
+    sparsity = ref.to_dict()["sparsity"]
     if ref.file is None:
         return sha256(canonical({"random": ref.seed, "frames": frames,
                                  "sparsity": sparsity}).encode()), None

@@ -93,11 +93,13 @@ class InputRef:
     label: str
     file: str | None = None
     seed: int = 0
-    sparsity: float | str | None = None  # number or JSON profile path; None: real activations
+    sparsity: float | tuple | None = None  # number, sorted (layer, sparsity) pairs, or None
+    #                                            (None: the real activations of the frames)
 
     def to_dict(self) -> dict:
+        sparsity = dict(self.sparsity) if isinstance(self.sparsity, tuple) else self.sparsity
         return {"label": self.label, "file": self.file, "seed": self.seed,
-                "sparsity": self.sparsity}
+                "sparsity": sparsity}
 
 
 @dataclass(frozen=True)
@@ -260,25 +262,28 @@ def _inputs(entries, base: str) -> list[InputRef]:
             if not os.path.isfile(path):
                 raise SpecError(f"inputs[{i}]: input file not found: {path}")
         for sp in _as_list(entry.get("sparsity"), f"inputs[{i}].sparsity"):
-            sp = _sparsity(sp, base, f"inputs[{i}].sparsity")
+            sp, profile_file = _sparsity(sp, base, f"inputs[{i}].sparsity")
             label = entry.get("label") or (os.path.basename(path) if path else f"random{seed}")
             if sp is not None:
-                label += f"@{os.path.basename(sp) if isinstance(sp, str) else sp}"
+                label += f"@sparsity={profile_file or sp}"
             out.append(InputRef(str(label), file=path, seed=seed, sparsity=sp))
     return out
 
 
 def _sparsity(value, base: str, key: str):
+    """A profile (:mod:`nsoc.hardware.sparsity`): a number, or a JSON file read here (so its
+    layers travel with the task) -> (sorted (layer, sparsity) pairs, file name)."""
+    from ..hardware.sparsity import parse_profile
     if value is None:
-        return None
+        return None, None
     if isinstance(value, str):
         path = os.path.abspath(os.path.join(base, value))
         if not os.path.isfile(path):
             raise SpecError(f"{key}: sparsity profile not found: {path}")
-        return path
+        return tuple(sorted(parse_profile(path).layers.items())), os.path.basename(path)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise SpecError(f"{key} is a number in [0, 1] or a JSON profile file, got {value!r}")
-    return float(value)
+    return float(value), None
 
 
 def _choice(doc, key: str, allowed, default) -> list[str]:
