@@ -290,3 +290,23 @@ def test_yolo_head_has_no_activation():
     v2 = _built("yolo", "v2")
     assert v2.get_layer("pw_detection_layer").params["activation"] == 0
     assert v2.layers[-1].TYPE == "Dequantizer"
+
+
+@pytest.mark.parametrize("target,weight_bits,act_bits", [("v2", 8, 8), ("v2", 2, 4),
+                                                         ("v1", 2, 2), ("v1", 8, 1)])
+def test_bit_width_parameters(target, weight_bits, act_bits):
+    m = nsoc.zoo.build("dscnn_kws", target=target, weight_bits=weight_bits, act_bits=act_bits,
+                       input_weight_bits=4)
+    compute = [lay for lay in m.layers if "weights" in lay.variables]
+    assert compute[0].params["weights_bits"] == 4
+    assert {lay.params["weights_bits"] for lay in compute[1:]} == {weight_bits}
+    w = np.concatenate([lay.variables["weights"].ravel() for lay in compute[1:]])
+    assert w.min() == -(1 << (weight_bits - 1)) and w.max() == (1 << (weight_bits - 1)) - 1
+    hidden = [lay for lay in compute if lay.params.get("activation") == 1
+              and lay.params.get("pool_type") != 2]
+    bits = {lay.params["act_bits" if target == "v1" else "output_bits"] for lay in hidden}
+    assert bits == {act_bits}
+    for layer, (density, saturated) in _densities(m).items():
+        assert 0.15 <= density <= 0.6, (layer, density)
+        if act_bits > 1:
+            assert saturated < 0.05, (layer, saturated)
