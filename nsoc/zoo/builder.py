@@ -133,7 +133,6 @@ class ZooBuilder:
         self.calibration = calibration_inputs(input_shape, calibration_frames, seed + 1)
         self.input_shape = tuple(int(d) for d in input_shape)
         self.layers: list[Layer] = []
-        self._model: Model | None = None
         self._cache: np.ndarray | None = None   # outputs of the last calibrated layer
         if target == "v2":
             x, y, c = self.input_shape
@@ -150,7 +149,7 @@ class ZooBuilder:
 
     def _append(self, layer: Layer) -> None:
         self.layers.append(layer)
-        self._model = Model(list(self.layers), self.target)
+        Model(list(self.layers), self.target)    # validates the graph so far
 
     def _inbounds(self) -> list:
         return [self.layers[-1].name] if self.layers else []
@@ -254,7 +253,7 @@ class ZooBuilder:
 
     def _finish_layer(self) -> None:
         """Validate the model so far and cache the calibrated last layer's outputs."""
-        self._model = Model(list(self.layers), self.target)
+        Model(list(self.layers), self.target)    # validates the graph so far
         self._cache = self._run_last(self.layers[-1])
 
     def _per_channel(self, samples: np.ndarray) -> bool:
@@ -393,14 +392,9 @@ class ZooBuilder:
         return Model(layers, self.target, metadata)
 
 
-def conv_output(size: int, stride: int) -> int:
-    """Spatial size after a 'same' convolution of ``stride`` (ceil(size / stride))."""
-    return -(-size // stride)
-
-
 def scaled(filters: int, alpha: float) -> int:
     """``int(filters * alpha)`` as akida_models scales widths (at least 1)."""
     return max(1, int(filters * alpha))
 
 
-__all__ = ["DEFAULT_DENSITY", "ZooBuilder", "calibration_inputs", "conv_output", "scaled"]
+__all__ = ["DEFAULT_DENSITY", "ZooBuilder", "calibration_inputs", "scaled"]
