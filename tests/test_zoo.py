@@ -310,3 +310,13 @@ def test_bit_width_parameters(target, weight_bits, act_bits):
         assert 0.15 <= density <= 0.6, (layer, density)
         if act_bits > 1:
             assert saturated < 0.05, (layer, saturated)
+
+
+def test_build_progress_reports_every_calibrated_layer():
+    from nsoc.zoo.builder import build_progress
+    seen = []
+    with build_progress(seen.append):
+        m = nsoc.zoo.build("ecg1d", target="v1", length=64)
+    assert seen == [lay.name for lay in m.layers]
+    nsoc.zoo.build("ecg1d", target="v1", length=64)
+    assert len(seen) == m.layer_count           # outside the block: no callback

@@ -61,6 +61,24 @@ def run_list(args) -> int:
     return 0
 
 
+def _build_with_progress(entry, target: str, params: dict):
+    """Build, with a tqdm bar over the calibrated layers when stderr is a terminal."""
+    from ..zoo.builder import build_progress
+    try:
+        if not sys.stderr.isatty():
+            raise ImportError
+        from tqdm import tqdm
+    except ImportError:
+        print(f"building {entry.name} for Akida {target} ...", file=sys.stderr)
+        return entry.build(target, **params)
+    with tqdm(desc=f"{entry.name} ({target})", unit=" layers", leave=False) as bar:
+        def advance(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update(1)
+        with build_progress(advance):
+            return entry.build(target, **params)
+
+
 def run_build(args) -> int:
     from .. import zoo
     from ..report.zoo_text import format_built
@@ -76,8 +94,7 @@ def run_build(args) -> int:
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
         raise InputError(f"output folder {parent} does not exist: create it or choose -o")
-    print(f"building {entry.name} for Akida {args.target} ...", file=sys.stderr)
-    model = entry.build(args.target, **params)
+    model = _build_with_progress(entry, args.target, params)
     model.save(out)
     print(format_built(out, model))
     return 0

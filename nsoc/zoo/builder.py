@@ -31,6 +31,10 @@ default density 0.35 (65 % sparsity) is an assumption: the calibration stand-ins
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
 
 from ..errors import InputError
@@ -51,6 +55,18 @@ SATURATION_QUANTILE = 0.995
 MIN_SAMPLES_PER_CHANNEL = 32
 CALIBRATION_PIXELS = 100_000   # calibration frames: enough for this many input positions
 _POOLS = {None: POOL_NONE, "max": POOL_MAX, "gap": POOL_AVG}
+_PROGRESS: ContextVar[Callable[[str], None] | None] = ContextVar("zoo_progress", default=None)
+
+
+@contextmanager
+def build_progress(callback: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, every :class:`ZooBuilder` calls ``callback(layer name)`` after
+    calibrating each layer (``nsoc zoo build`` drives a progress bar with it)."""
+    token = _PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 def calibration_inputs(shape: tuple, frames: int, seed: int) -> np.ndarray:
@@ -255,6 +271,9 @@ class ZooBuilder:
         """Validate the model so far and cache the calibrated last layer's outputs."""
         Model(list(self.layers), self.target)    # validates the graph so far
         self._cache = self._run_last(self.layers[-1])
+        callback = _PROGRESS.get()
+        if callback is not None:
+            callback(self.layers[-1].name)
 
     def _per_channel(self, samples: np.ndarray) -> bool:
         return samples.shape[0] >= MIN_SAMPLES_PER_CHANNEL
@@ -397,4 +416,4 @@ def scaled(filters: int, alpha: float) -> int:
     return max(1, int(filters * alpha))
 
 
-__all__ = ["DEFAULT_DENSITY", "ZooBuilder", "calibration_inputs", "scaled"]
+__all__ = ["DEFAULT_DENSITY", "ZooBuilder", "build_progress", "calibration_inputs", "scaled"]
