@@ -46,33 +46,47 @@ def _label(r) -> str:
                     + params)
 
 
+MARKERS = {"AllNps": "o", "Minimal": "s", "HwPr": "^"}
+
+
+def _scale(ax, xs, ys) -> None:
+    """Log axes for values spanning more than a factor 20, linear otherwise (readable ticks)."""
+    for values, setter in ((xs, ax.set_xscale), (ys, ax.set_yscale)):
+        low, high = min(values), max(values)
+        setter("log" if low > 0 and high / low > 20 else "linear")
+
+
 def _plot_pareto(rows, Figure):
+    from matplotlib.lines import Line2D
     devices = _by(_ok(rows), "device")
     n = max(len(devices), 1)
     cols = min(n, 3)
     nrows = -(-n // cols)
-    fig = Figure(figsize=(4.6 * cols, 3.8 * nrows))
+    height = 3.6 * nrows + 0.9
+    fig = Figure(figsize=(4.6 * cols, height))
     axes = fig.subplots(nrows, cols, squeeze=False).ravel()
     models = sorted({r["model"] for r in _ok(rows)})
     colors = {m: f"C{i % 10}" for i, m in enumerate(models)}
     for ax, (dev, drows) in zip(axes, sorted(devices.items()), strict=False):
-        for m in models:
-            pts = [(r["latency_us"], r["energy_uj"]) for r in drows if r["model"] == m]
-            if pts:
-                ax.scatter(*zip(*pts, strict=False), s=14, color=colors[m], label=m, alpha=0.8)
+        for r in drows:
+            ax.scatter(r["latency_us"], r["energy_uj"], s=16, color=colors[r["model"]],
+                       marker=MARKERS.get(r["mode"], "o"), alpha=0.75)
         pts = [(r["latency_us"], r["energy_uj"]) for r in drows]
         front = [pts[i] for i in pareto_front(pts)]
-        ax.step(*zip(*front, strict=False), where="post", color="k", lw=1, label="Pareto front")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        ax.step(*zip(*front, strict=True), where="post", color="k", lw=1)
+        _scale(ax, [p[0] for p in pts], [p[1] for p in pts])
         ax.set_title(dev, fontsize=10)
         ax.set_xlabel("latency (us)")
         ax.set_ylabel("dynamic energy (uJ/frame)")
     for ax in axes[len(devices):]:
         ax.axis("off")
-    if len(axes):
-        axes[0].legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    handles = [Line2D([], [], ls="", marker="o", color=colors[m], label=m) for m in models]
+    handles += [Line2D([], [], ls="", marker=mk, color="grey", label=mode)
+                for mode, mk in MARKERS.items() if any(r["mode"] == mode for r in rows)]
+    handles.append(Line2D([], [], color="k", lw=1, label="Pareto front"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8)
+    legend_in = 0.25 * -(-len(handles) // 4) + 0.15  # legend height in inches
+    fig.tight_layout(rect=(0, legend_in / height, 1, 1))
     return fig
 
 
@@ -116,7 +130,8 @@ def _plot_models(rows, Figure):
         ys = [i + j * h for i in range(len(models))]
         ax1.barh(ys, lat, height=h, label=dev, color=f"C{j % 10}")
         ax2.barh(ys, en, height=h, color=f"C{j % 10}")
-    ax1.set_yticks([i + 0.4 - h / 2 for i in range(len(models))], models, fontsize=8)
+    ax1.set_yticks([i + h * (len(devices) - 1) / 2 for i in range(len(models))], models,
+                   fontsize=8)
     ax1.invert_yaxis()
     ax1.set_xscale("log")
     ax2.set_xscale("log")
