@@ -336,3 +336,30 @@ def test_fifo_need_matches_reference(events, cut, fifo):
     ev = np.array(events, np.int64)
     n = max(1, len(ev) * cut // 100)
     np.testing.assert_array_equal(fifo_need(ev, n, fifo), fifo_need_ref(ev, n, fifo))
+
+
+def test_program_cycles_load_the_first_pass_once(v2_skip):
+    from nsoc.hardware.timing.costs import program_cycles
+    from nsoc.hardware.timing.simulate import program_bytes
+    m, mapping, x, acts = v2_skip
+    P = {k: v["value"] for k, v in timing_params(mapping.device).items()}
+    si, _, lms = mapping.hardware_passes()[0]
+    expect = round(program_cycles(program_bytes(mapping.sequences[si], lms, P), P))
+    one = simulate(m, mapping, x, activations=acts)
+    assert one.program_cycles == expect > 0 and one.to_dict()["program_cycles"] == expect
+    # a property of the program, not of the frames streamed
+    assert simulate(m, mapping, x, activations=acts, batch_size=5).program_cycles == expect
+    hw = m.map("FourNodesIPv2", mode="HwPr")
+    si, _, lms = hw.hardware_passes()[0]
+    assert simulate(m, hw, x, activations=acts).program_cycles == round(
+        program_cycles(program_bytes(hw.sequences[si], lms, P), P))
+
+
+def test_latency_is_one_forward_call_at_batch_1(mapped, mapping):
+    x, acts = _acts(mapped, 3, 0.3, seed=4)
+    stream = simulate(mapped, mapping, x, activations=acts, batch_size=6,
+                      overrides={"np_fire_block_rows": 1})
+    alone = simulate(mapped, mapping, x[:1], activations={k: v[:1] for k, v in acts.items()},
+                     overrides={"np_fire_block_rows": 1})
+    assert stream.latency_cycles == alone.latency_cycles == alone.frames[0]
+    assert stream.frames[0] >= stream.latency_cycles  # frame 0 may wait for frame 1's packets

@@ -36,7 +36,7 @@ def run(args) -> int:
 
 
 def add_report_arguments(parser) -> None:
-    """Add ``--report DIR`` and ``--energy-param KEY=VALUE`` to ``nsoc run``."""
+    """Add ``--report DIR``, ``--energy-param KEY=VALUE`` and ``--cut-cycles`` to ``nsoc run``."""
     parser.add_argument("--report", metavar="DIR",
                         help="simulate on --device and write DIR/report.json, layers.csv and "
                              "report.html (latency, fps, energy, power)")
@@ -50,6 +50,10 @@ def add_report_arguments(parser) -> None:
                              "activations)")
     parser.add_argument("--sparsity-seed", type=int, default=0, metavar="N",
                         help="seed of the events drawn for --sparsity (default 0)")
+    parser.add_argument("--cut-cycles", action="store_true",
+                        help="also report each layer's cycles as BrainChip measures them "
+                             "(model cut after the layer minus cut before it, Minimal mapping, "
+                             "batch 1): layers.csv column cut_cycles; one simulation per layer")
 
 
 def run_report(args, model, mapping, x):
@@ -64,4 +68,5 @@ def run_report(args, model, mapping, x):
         energy_overrides=parse_overrides(getattr(args, "energy_param", [])),
         batch_size=getattr(args, "stream_frames", None),
         sparsity=getattr(args, "sparsity_profile", None),
-        sparsity_seed=getattr(args, "sparsity_seed", 0))
+        sparsity_seed=getattr(args, "sparsity_seed", 0),
+        cut_cycles=getattr(args, "cut_cycles", False))

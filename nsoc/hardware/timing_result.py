@@ -80,6 +80,8 @@ class LayerTiming:
     (``span_cycles - busy - stall``) for that NP.  ``events_in``/``events_out`` count non-zero
     activations received / emitted; ``sparsity`` is the fraction of zero outputs.
     ``start_cycle``/``end_cycle``: first and last cycle of the layer in frame 0.
+    ``cut_cycles``: the layer's cycles as BrainChip measures them (cut-model difference, see
+    :mod:`nsoc.hardware.timing.cuts`) when computed, else None.
     """
 
     name: str
@@ -97,15 +99,17 @@ class LayerTiming:
     sequence: int = 0
     pass_index: int = 0
     actions: ActionCounts = field(default_factory=ActionCounts)
+    cut_cycles: int | None = None
 
     def to_dict(self) -> dict:
+        extra = {} if self.cut_cycles is None else {"cut_cycles": int(self.cut_cycles)}
         return {"name": self.name, "type": self.type, "np_types": list(self.np_types),
                 "n_nps": self.n_nps, "busy_cycles": int(self.busy_cycles),
                 "idle_cycles": int(self.idle_cycles), "stall_cycles": int(self.stall_cycles),
                 "events_in": int(self.events_in), "events_out": int(self.events_out),
                 "sparsity": float(self.sparsity), "start_cycle": int(self.start_cycle),
                 "end_cycle": int(self.end_cycle), "sequence": self.sequence,
-                "pass": self.pass_index, "actions": self.actions.to_dict()}
+                "pass": self.pass_index, "actions": self.actions.to_dict(), **extra}
 
 
 @dataclass
@@ -184,11 +188,12 @@ class DeferredList(UserList):
 class TimingResult:
     """Cycle-level timing of a batch of frames on a device.
 
-    ``latency_cycles``: on-chip inference clocks of one forward call of frame 0 at batch 1:
-    cycles from its first input event to its last output (including any reprogramming
-    between passes); ``frames``: cycles each frame occupied the pipeline from its start to its
-    completion; ``fps``: sustained frames per second of a stream (1 / steady-state initiation
-    interval at ``clock_hz``); ``program_cycles``: loading the model's (first) program;
+    ``latency_cycles``: on-chip inference clocks of one forward call of frame 0 at batch 1
+    (simulated alone): cycles from its first input event to its last output (including any
+    reprogramming between passes); ``frames``: in the stream of ``n_frames`` frames, frame 0's
+    latency, then the cycles each later frame adds (the gap between completions); ``fps``:
+    sustained frames per second of a stream (1 / steady-state initiation interval at
+    ``clock_hz``); ``program_cycles``: loading the model's (first) program;
     ``reconfig_cycles``: reprogramming per frame of a multi-pass model; ``critical_path``:
     layer names of the chain that bounds frame-0 latency, input to output.  ``nps`` / ``links``
     may be :class:`DeferredList` s, built on first use.

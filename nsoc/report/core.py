@@ -79,8 +79,8 @@ def report_dict(model, mapping, timing, energy) -> dict:
             "device": _device_dict(getattr(mapping, "device", None), t["device"]),
             "mapping": _mapping_dict(mapping)}
     for key in ("clock_mode", "clock_hz", "n_frames", "latency_cycles", "latency_us", "fps",
-                "frames", "interval_cycles", "total_cycles", "reconfig_cycles", "critical_path",
-                "actions"):
+                "frames", "interval_cycles", "total_cycles", "reconfig_cycles", "program_cycles",
+                "critical_path", "actions"):
         data[key] = t[key]
     data.update(layers=layers, nps=nps, links=links,
                 events={"in": ev_in, "out": ev_out, "in_per_frame": ev_in / n,
@@ -198,7 +198,7 @@ def build_report(model, x, mapping, *, clock_mode: str = "Performance",
                  timing_overrides: dict | None = None, energy_overrides: dict | None = None,
                  batch_size: int | None = None, progress: bool | None = None,
                  activations: dict | None = None, sparsity=None,
-                 sparsity_seed: int = 0) -> Report:
+                 sparsity_seed: int = 0, cut_cycles: bool = False) -> Report:
     """Run the cycle-level simulation of the frames ``x`` (NHWC batch) of ``model`` placed by
     ``mapping`` (:func:`nsoc.hardware.mapping.map_model`) and the energy model; returns the
     :class:`Report` that ``nsoc run --report`` writes.
@@ -210,7 +210,10 @@ def build_report(model, x, mapping, *, clock_mode: str = "Performance",
     already computed (``model.forward(x, outputs="all")``); ``sparsity``: a sparsity profile
     (:mod:`nsoc.hardware.sparsity`: a number, ``{layer: input sparsity}`` or a JSON file) whose
     layers get input events drawn at that density with ``sparsity_seed``.  ``events.source``
-    in the report says which events were simulated."""
+    in the report says which events were simulated; ``cut_cycles``: also compute each layer's
+    cycles as BrainChip measures them (cut models, Minimal, frame 0, the simulated events:
+    :func:`nsoc.hardware.timing.cuts.cut_layer_cycles`; one mapping and simulation per
+    layer) into the layers' ``cut_cycles``."""
     from ..hardware.energy import estimate
     from ..hardware.sparsity import apply_profile, events_record, resolve_profile
     from ..hardware.timing import simulate
@@ -224,6 +227,11 @@ def build_report(model, x, mapping, *, clock_mode: str = "Performance",
         activations = apply_profile(model, activations, sparsity, seed=sparsity_seed)
     timing = simulate(model, mapping, x, clock_mode=clock_mode, overrides=timing_overrides,
                       batch_size=batch_size, activations=activations)
+    if cut_cycles:
+        from ..hardware.timing.cuts import attach_cut_cycles, cut_layer_cycles
+        attach_cut_cycles(timing, cut_layer_cycles(
+            model, mapping.device, x, activations, clock_mode=clock_mode,
+            overrides=timing_overrides))
     energy = estimate(timing, mapping.device, overrides=energy_overrides)
     report = Report.from_results(model, mapping, timing, energy)
     report.data["events"].update(events_record(model, sparsity, sparsity_seed, activations))

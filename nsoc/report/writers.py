@@ -11,7 +11,7 @@ from .schema import ReportError, validate_report
 JSON_NAME, CSV_NAME, HTML_NAME = "report.json", "layers.csv", "report.html"
 
 _CSV_TIMING = ("name", "type", "np_types", "n_nps", "sequence", "pass", "start_cycle",
-               "end_cycle", "busy_cycles", "stall_cycles", "idle_cycles", "events_in",
+               "end_cycle", "busy_cycles", "cut_cycles", "stall_cycles", "idle_cycles", "events_in",
                "events_out", "sparsity", "energy_uj")
 
 

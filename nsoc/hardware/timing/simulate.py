@@ -58,6 +58,10 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
     more repeats the inputs cyclically).  ``overrides``: {timing parameter: number}.
     ``cache``: reuse the stage plan built for this mapping, parameters and frame count by an
     earlier call (the result is identical; ``False`` rebuilds it).
+
+    ``latency_cycles`` of the result is the on-chip time of one forward call of frame 0 at
+    batch 1 (what Akida's ``inference_clk`` counts; simulated on its own when several frames
+    are streamed); ``frames[0]`` is frame 0's latency within the stream.
     """
     if clock_mode not in CLOCK_MODES:
         raise TimingParamError(f"unknown clock mode {clock_mode!r}; use one of {CLOCK_MODES}")
@@ -95,7 +99,17 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
                                     else 0))
     if not outcomes:
         raise MappingError("the model has no layer mapped on hardware: nothing to time")
-    return _result(model, outcomes, P, params, dev.name, clock_mode, clock, n_frames, multi)
+    result = _result(model, outcomes, P, params, dev.name, clock_mode, clock, n_frames, multi)
+    # the first pass's program is loaded once, before the first inference
+    si0, _, lms0 = next(p for p in passes if p[0] == outcomes[0].sequence
+                        and p[1] == outcomes[0].pass_index)
+    result.program_cycles = int(round(program_cycles(
+        program_bytes(mapping.sequences[si0], lms0, P), P)))
+    if n_frames > 1:  # latency: one forward call of frame 0 at batch 1, alone on the chip
+        result.latency_cycles = simulate(
+            model, mapping, xs[:1], {k: v[:1] for k, v in acts.items()},
+            clock_mode=clock_mode, overrides=overrides, batch_size=1, cache=cache).latency_cycles
+    return result
 
 
 def _result(model, outcomes: list[PassOutcome], P: dict, params: dict, device: str,
