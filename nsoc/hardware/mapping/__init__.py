@@ -1,35 +1,26 @@
 """Placing a model on a device: layers to NP components, sequences and passes.
 
-The policy and the memory formulas reproduce what akida 2.19 reports for its virtual devices
-(learned from the public ``mapping.json`` of the reference cases); where those data do not
-determine a rule, the choice is stated in the function's docstring.
+The rules reproduce BrainChip's mapper (akida 2.19) on its virtual devices; each is a named
+function or table whose comment says what in Akida's mappings shows it (the reference cases
+and the mapping corpus that ``tools/check_mapcorpus.py`` compares with).  Modules:
 
-Allocation in one pass (all modes):
+* :mod:`.constraints`: modes, layer kinds, ``MapConstraints``, layer geometry;
+* :mod:`.rules`: when a layer cannot run on the NPs, with Akida's wording;
+* :mod:`.memory`: input, weight and external memory per NP;
+* :mod:`.requirements`: NP kind, filters per NP and column bands of a layer;
+* :mod:`.allocate`: NP order and the allocation of one pass;
+* :mod:`.passes`: pass formation in the AllNps, Minimal and HwPr modes;
+* :mod:`.program`: program sizes and the smallest device a model fits on.
 
-* InputConv2D / InputConvolutional run on the HRC; Quantizer, InputData and Dequantizer use no
-  NP; Add / Concatenate use a skip-DMA channel (store on the first inbound, load on the layer).
-* Conv2D, DepthwiseConv2D, Convolutional and SeparableConvolutional run on CNPs (separable
-  layers take CNP2-capable NPs first, at most 64 filters per NP; ``separable_cnp2_only``
-  restricts them to CNP2 NPs).  Filters are split in groups of ``ceil(F / n)`` over ``n`` NPs;
-  layers wider than ``cnp_max_width`` (v1: ``cnp_max_width_v1``) columns, or whose input does
-  not fit an NP's input SRAM, are also split in column bands (one NP per band and filter
-  group).  With these rules the published AKD1000 mappings of DS-CNN KWS (AllNps 65 NPs,
-  Minimal 5) and AkidaNet 0.5 224 (AllNps 68, every layer's count) are reproduced.
-* CNPs are taken in this order: NPs with no FNP type in nodes without an FNP3, then those in
-  nodes with an FNP3 (both column-major), then FNP3 slots, then FNP2 slots.
-* Dense1D / FullyConnected take the first free FNP3 (weights on chip) if the weights fit its
-  weight SRAM, else the first free FNP2 (weights in external memory), else several FNP3.
-* ``AllNps`` spreads the CNP layers over the free NPs minimising the largest number of filters
-  any NP holds (one NP kept per dense layer); ``Minimal`` gives each layer the fewest NPs;
-  ``HwPr`` gives every NP layer its own pass with the whole device (partial reconfiguration).
-  A pass closes when the next layer no longer fits with the fewest NPs.
+Layers that cannot run on the device run in software (their own sequence) unless
+``hw_only``; input layers follow the next layer and the Dequantizer the previous one.
 """
 from __future__ import annotations
 
 from ...errors import MappingError
 from ..device import get_device
 from ..types import Device, LayerMapping, Mapping, Sequence
-from .allocate import _assign, _Mesh, _NoFit
+from .allocate import MeshOrder, not_enough
 from .constraints import MODES, MapConstraints
 from .memory import (
     cnp_input_size,
@@ -38,55 +29,58 @@ from .memory import (
     fnp_weight_size,
     hrc_weight_size,
 )
-from .passes import _plan_hw_sequence
-from .requirements import _requirement, _Unmappable
+from .passes import plan_sequence
+from .requirements import requirement
+from .rules import Unmappable
 
 
-# ----- public API -------------------------------------------------------------------------
+def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_only: bool):
+    """({layer name: Req} of the hardware layers, backend of every layer)."""
+    reqs, backends = {}, []
+    n_cnp = len(order.cnp_order)
+    for layer in model.layers:
+        try:
+            req = requirement(layer, model, device, cons)
+            if req.kind == "cnp" and not hw_only and req.count(req.cap) > n_cnp:
+                raise Unmappable(not_enough("CNP1", req.count(req.cap), n_cnp))
+            if req.kind == "fnp" and not req.fnp3_fits and not order.fnp2:
+                raise Unmappable(not_enough("FNP2", 1, 0))
+            reqs[layer.name] = req
+            backends.append("Hardware")
+        except Unmappable as exc:
+            if hw_only:
+                raise MappingError(f"Cannot map layer '{layer.name}'. {exc}") from None
+            backends.append("Software")
+    layers = model.layers
+    # layers without NPs follow their neighbour: input layers the next, the Dequantizer the last
+    for i, layer in enumerate(layers):
+        if layer.TYPE in ("Quantizer", "InputData"):
+            backends[i] = next((backends[j] for j in range(i + 1, len(layers))
+                                if layers[j].TYPE not in ("Quantizer", "InputData")),
+                               backends[i])
+    for i in range(len(layers) - 1, 0, -1):
+        if layers[i].TYPE == "Dequantizer":
+            backends[i] = backends[i - 1]
+    return reqs, backends
+
+
 def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
               constraints: MapConstraints | None = None) -> Mapping:
     """Map ``model`` onto ``device`` (a Device, a built-in name or ``custom:...``) and return
     the :class:`~nsoc.hardware.types.Mapping`; the model is not changed.
 
     Raises MappingError on a version mismatch, an unknown mode, or (``hw_only=True``) the first
-    layer that cannot run on the device, naming the layer and the limit.
+    layer that cannot run on the device, with Akida's message.
     """
     if mode not in MODES:
         raise MappingError(f"unknown mapping mode {mode!r}; use one of {', '.join(MODES)}")
     dev = get_device(device)
     check_version(model, dev)
     cons = constraints or MapConstraints()
-    mesh = _Mesh(dev)
-    backends = []
-    reqs = {}
-    for layer in model.layers:
-        try:
-            req = _requirement(layer, model, dev, cons)
-            if req.kind in ("cnp", "fnp"):
-                try:
-                    _assign([req], mesh, spread=False)
-                except _NoFit as exc:
-                    raise _Unmappable(f"{exc.reason} {dev.name} has {len(mesh.cnp_order)} "
-                                      f"CNPs ({len(mesh.cnp2)} CNP2) and "
-                                      f"{len(mesh.fnp3) + len(mesh.fnp2)} FNPs.") from None
-            reqs[layer.name] = req
-            backends.append("Hardware")
-        except _Unmappable as exc:
-            if hw_only:
-                raise MappingError(f"Cannot map layer '{layer.name}'. {exc}") from None
-            backends.append("Software")
-    # layers without NPs follow their neighbour: input layers the next, the Dequantizer the last
-    layers = model.layers
-    for i, layer in enumerate(layers):
-        if layer.TYPE in ("Quantizer", "InputData"):
-            nxt = next((backends[j] for j in range(i + 1, len(layers))
-                        if layers[j].TYPE not in ("Quantizer", "InputData")), backends[i])
-            backends[i] = nxt
-    for i in range(len(layers) - 1, -1, -1):
-        if layers[i].TYPE == "Dequantizer" and i > 0:
-            backends[i] = backends[i - 1]
+    order = MeshOrder(dev)
+    reqs, backends = _backends(model, dev, cons, order, hw_only)
     runs: list[tuple[str, list]] = []
-    for layer, backend in zip(layers, backends, strict=False):
+    for layer, backend in zip(model.layers, backends):
         if runs and runs[-1][0] == backend:
             runs[-1][1].append(layer)
         else:
@@ -98,7 +92,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             sequences.append(Sequence(f"SW/{name}", "Software",
                                       [[LayerMapping(lay.name, lay.TYPE) for lay in run]]))
             continue
-        passes = _plan_hw_sequence([reqs[lay.name] for lay in run], mesh, mode)
+        passes = plan_sequence([reqs[lay.name] for lay in run], order, mode)
         sequences.append(Sequence(f"HW/{name}", "Hardware", passes))
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))
 

@@ -1,28 +1,44 @@
-"""Allocation of one pass: NP orders of a mesh and the assignment of NPs to layers."""
+"""Allocation of one pass: the NP order of a mesh and the assignment of NPs to layers.
+
+Rules (corpus of ``tools/check_mapcorpus.py``):
+
+* Every convolution (v1 and v2, separable included) runs on CNP1 components: Akida's corpus
+  mappings never use the CNP2 type.
+* CNPs are taken in this order: NPs with no FNP type in nodes without an FNP3, then those in
+  nodes with an FNP3 (both column-major), then FNP3 slots, then FNP2 slots.
+* A dense layer takes the first free FNP3 when its weights fit one, else the first free FNP2
+  (weights in external memory); CNPs are placed first, so a spread pass may leave it the FNP2.
+"""
 from __future__ import annotations
 
 from ..types import Device, LayerMapping, NPComponent
 from .memory import (
-    _ceil,
     cnp_input_size,
     cnp_weight_size,
-    fnp_weight_size,
+    fnp_input_size,
     hrc_weight_size,
 )
-from .requirements import _Req
+from .requirements import Req
 
 
-# ----- allocation in one pass -------------------------------------------------------------
-class _NoFit(Exception):
-    """A pass cannot be allocated: ``layer`` is the layer that did not get its NPs."""
+class NoFit(Exception):
+    """A pass cannot be allocated; ``message`` is Akida's wording for it."""
 
-    def __init__(self, layer: str, reason: str):
-        super().__init__(f"Cannot map layer '{layer}': {reason}")
+    def __init__(self, layer: str, message: str):
+        super().__init__(f"Cannot map layer '{layer}'. {message}")
         self.layer = layer
-        self.reason = reason
+        self.message = message
 
 
-class _Mesh:
+def not_enough(kind: str, needed: int, available: int) -> str:
+    """Akida's message when a layer does not get its NPs."""
+    verb = "is" if needed == 1 else "are"
+    verb2 = "is" if available == 1 else "are"
+    return (f"Not enough hardware components of type {kind} available. {needed} {verb} needed "
+            f"but {available} {verb2} available.")
+
+
+class MeshOrder:
     """The NP orders used by the allocator (computed once per device)."""
 
     def __init__(self, device: Device):
@@ -36,89 +52,24 @@ class _Mesh:
                     n.ident.col, n.ident.row, n.ident.id)
 
         self.cnp_order = [n.ident for n in sorted(nps, key=key) if "CNP1" in n.types]
-        self.cnp2 = {n.ident for n in nps if "CNP2" in n.types}
-        self.cnp2_order = [i for i in self.cnp_order if i in self.cnp2] + \
-            [i for i in self.cnp_order if i not in self.cnp2]
         self.fnp3 = sorted(n.ident for n in nps if "FNP3" in n.types)
         self.fnp2 = sorted(n.ident for n in nps if "FNP2" in n.types)
+        self.n_fnp = len(set(self.fnp3) | set(self.fnp2))
 
 
-def _cnp_count(req: _Req, t: int) -> int:
-    return len(req.parts) * _ceil(req.filters, min(t, req.cap))
+def fnp_need(reqs) -> int:
+    return sum(1 for r in reqs if r.kind == "fnp")
 
 
-def _fnp_count(req: _Req, mesh: _Mesh) -> int:
-    if req.fnp3_units >= req.filters or mesh.fnp2:
-        return 1
-    return _ceil(req.filters, req.fnp3_units) if req.fnp3_units else 1
-
-
-def _spread_t(reqs, budget: int, budget_cnp2: int) -> int | None:
-    """Smallest filters-per-NP bound whose CNP count fits the budget, with the CNP2-only layers
-    within the CNP2 NPs (None: does not fit even at each layer's largest filters per NP)."""
-    cnps = [r for r in reqs if r.kind == "cnp"]
-    if not cnps:
-        return 1
-
-    def fits(t):
-        return sum(_cnp_count(r, t) for r in cnps) <= budget and \
-            sum(_cnp_count(r, t) for r in cnps if r.cnp2) <= budget_cnp2
-
-    hi = max(r.cap for r in cnps)
-    if not fits(hi):
-        return None
-    lo = 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if fits(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-def _free_cnps(r: _Req, mesh: _Mesh, used: set, need: int, reserved_cnp2: int) -> list:
-    """The CNPs a layer takes: CNP2-only layers from the CNP2 NPs; other layers in the
-    allocation order but leaving ``reserved_cnp2`` CNP2 NPs for the CNP2-only layers after them
-    (separable layers take CNP2-capable NPs first)."""
-    if r.cnp2:
-        return [i for i in mesh.cnp_order if i not in used and i in mesh.cnp2][:need]
-    order = mesh.cnp2_order if r.prefer_cnp2 else mesh.cnp_order
-    spare = sum(1 for i in mesh.cnp2 if i not in used) - reserved_cnp2
-    free = []
-    for i in order:
-        if len(free) == need:
-            break
-        if i in used:
-            continue
-        if i in mesh.cnp2:
-            if spare <= 0:
-                continue
-            spare -= 1
-        free.append(i)
-    return free
-
-
-def _assign(reqs, mesh: _Mesh, spread: bool):
-    """Allocate one pass: {layer name: LayerMapping}; raises _NoFit naming the first layer that
-    does not get its NPs.  ``spread`` (AllNps): the fewest filters per NP that fit the budget;
-    else each layer at its largest filters per NP."""
-    device = mesh.device
-    sram = device.mesh.np_sram_size
-    n_fnp = sum(_fnp_count(r, mesh) for r in reqs if r.kind == "fnp")
-    if n_fnp > len(mesh.fnp3) + len(mesh.fnp2):
-        first = next(r for r in reqs if r.kind == "fnp")
-        raise _NoFit(first.layer.name, f"The pass needs {n_fnp} FNPs and {device.name} has "
-                                       f"{len(mesh.fnp3) + len(mesh.fnp2)}.")
-    t = None
-    if spread:
-        t = _spread_t(reqs, len(mesh.cnp_order) - n_fnp, len(mesh.cnp2))
-    if t is None:
-        t = max([r.cap for r in reqs if r.kind == "cnp"], default=1)
-    reserved_cnp2 = sum(_cnp_count(r, t) for r in reqs if r.kind == "cnp" and r.cnp2)
+def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
+    """Allocate one pass: {layer name: LayerMapping}.  ``t_of(req)`` is the bound on filters
+    per NP of each CNP layer.  Raises :class:`NoFit` naming the first layer without NPs."""
+    device = order.device
     used: set = set()
     out = {}
+    per_np_filters = {}
     skip_i = 0
+    n_cnp = len(order.cnp_order)
     for r in reqs:
         lm = LayerMapping(r.layer.name, r.layer.TYPE)
         out[r.layer.name] = lm
@@ -131,63 +82,37 @@ def _assign(reqs, mesh: _Mesh, spread: bool):
             lm.skipdma_stores.append(NPComponent(ch, "SKIP_DMA_STORE", r.layer.filters_out))
             lm.skipdma_loads.append(NPComponent(ch, "SKIP_DMA_LOAD", r.layer.filters_out))
         elif r.kind == "cnp":
-            per = min(t, r.cap)
-            per = _ceil(r.filters, _ceil(r.filters, per))
-            need = _cnp_count(r, per)
-            free = _free_cnps(r, mesh, used, need, reserved_cnp2)
-            if len(free) < need:
-                kind = "CNP2 NPs" if r.cnp2 else "CNPs"
-                raise _NoFit(r.layer.name, f"It needs {need} {kind} ({len(r.parts)} column "
-                             f"band(s) x {_ceil(r.filters, per)} group(s) of at most {per} "
-                             f"filters) and only {len(free)} are left for it on "
-                             f"{device.name}.")
-            if r.cnp2:
-                reserved_cnp2 -= need
-            k = 0
-            for _, width in r.parts:
-                for start in range(0, r.filters, per):
-                    f = min(per, r.filters - start)
-                    ident = free[k]
-                    k += 1
-                    used.add(ident)
-                    kind = "CNP2" if (r.cnp2 or r.prefer_cnp2) and ident in mesh.cnp2 \
-                        else "CNP1"
-                    lm.nps.append(NPComponent(ident, kind, f, start, False, {
-                        "input_size": cnp_input_size(r.layer, width, f),
-                        "weight_size": cnp_weight_size(r.layer, f), "external_size": 0}))
+            plan = r.plan(t_of(r))
+            free = [i for i in order.cnp_order if i not in used][:len(plan)]
+            if len(free) < len(plan):
+                raise NoFit(r.layer.name, not_enough("CNP1", len(plan), n_cnp - len(used)))
+            banded = len({off for off, _, _, _ in plan}) > 1
+            held_in = r.layer.input_dims[2]
+            for ident, (off, cols, start, f) in zip(free, plan):
+                used.add(ident)
+                held = f if r.layer.TYPE == "DepthwiseConv2D" else held_in
+                lm.nps.append(NPComponent(ident, "CNP1", f, start, False, {
+                    "input_size": cnp_input_size(r.layer, cols, held, banded, r.after_add),
+                    "weight_size": cnp_weight_size(r.layer, f), "external_size": 0}))
+            per_np_filters[r.layer.name] = max(f for _, _, _, f in plan)
     for r in reqs:
         if r.kind != "fnp":
             continue
-        lm = out[r.layer.name]
-        in_size = r.fnp_input
-        f3 = [i for i in mesh.fnp3 if i not in used]
-        f2 = [i for i in mesh.fnp2 if i not in used]
-        weights = fnp_weight_size(r.layer, r.filters, in_size)
-        if f3 and weights <= sram.weight_bytes:
-            used.add(f3[0])
-            lm.nps.append(NPComponent(f3[0], "FNP3", r.filters, 0, True, {
-                "input_size": in_size, "weight_size": weights, "external_size": 0}))
+        f3 = [i for i in order.fnp3 if i not in used]
+        f2 = [i for i in order.fnp2 if i not in used]
+        from_cnp = r.inbound is not None and r.inbound.name in per_np_filters
+        if f3 and r.fnp3_fits:
+            ident, kind = f3[0], "FNP3"
         elif f2:
-            used.add(f2[0])
-            lm.nps.append(NPComponent(f2[0], "FNP2", r.filters, 0, True, {
-                "input_size": in_size, "weight_size": 0, "external_size": weights}))
-        elif r.fnp3_units and len(f3) >= _ceil(r.filters, r.fnp3_units):
-            for k, start in enumerate(range(0, r.filters, r.fnp3_units)):
-                u = min(r.fnp3_units, r.filters - start)
-                used.add(f3[k])
-                lm.nps.append(NPComponent(f3[k], "FNP3", u, start, True, {
-                    "input_size": in_size,
-                    "weight_size": fnp_weight_size(r.layer, u, in_size), "external_size": 0}))
+            ident, kind = f2[0], "FNP2"
         else:
-            raise _NoFit(r.layer.name, f"No free FNP3 or FNP2 for its {weights} B of weights "
-                                       f"is left in this pass on {device.name} (the CNPs of "
-                                       f"the pass took them).")
+            raise NoFit(r.layer.name, not_enough("FNP2", 1, 0))
+        used.add(ident)
+        in_size = fnp_input_size(r.layer, r.inbound, from_cnp)
+        mem = {"input_size": in_size, "weight_size": r.fnp_weights if kind == "FNP3" else 0,
+               "external_size": 0 if kind == "FNP3" else r.fnp_weights}
+        out[r.layer.name].nps.append(NPComponent(ident, kind, r.filters, 0, True, mem))
     return out
 
 
-def _fits(reqs, mesh: _Mesh, spread: bool = False) -> bool:
-    try:
-        _assign(reqs, mesh, spread)
-    except _NoFit:
-        return False
-    return True
+__all__ = ["MeshOrder", "NoFit", "assign", "fnp_need", "not_enough"]

@@ -1,4 +1,5 @@
-"""Mapping constants: layer kinds, modes and the limits of Akida's NPs (``MapConstraints``)."""
+"""Mapping constants: layer kinds, modes, the limits of Akida's NPs (``MapConstraints``) and
+the layer geometry the rules read (kernel, stride, pooling)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,26 +11,66 @@ CNP_TYPES = frozenset({"Conv2D", "DepthwiseConv2D", "Convolutional", "SeparableC
 FNP_TYPES = frozenset({"Dense1D", "FullyConnected"})
 SKIP_TYPES = frozenset({"Add", "Concatenate"})
 
+#: hw_version of the devices built on the NSoC_v2 silicon (AKD1000): no partial
+#: reconfiguration (its HwPr mappings equal AllNps in the corpus: 32 of 32 models) and no
+#: 3x3 max pooling ("Pooling size 3 is not supported on NSoC_v2", AKD1000 only).
+NSOC_V2_HW_VERSIONS = frozenset({"BC.00.000.002"})
+
 
 @dataclass(frozen=True)
 class MapConstraints:
-    """Mapping limits (akida's ``MapConstraints`` defaults plus the published FNP/HRC limits)."""
+    """Mapping limits; each one's comment says what in Akida's mappings shows it."""
 
+    # most filters one CNP holds (Akida's MapConstraints default; corpus: 512-filter layers
+    # on one NP when their weights fit)
     cnp_max_filters: int = 512
-    cnp_max_height: int = 256
+    # widest input band of a v2 CNP: 256-column inputs split in 4 bands of 64, 100 in 2 of 50,
+    # 128 in 2 of 64 (corpus, every v2 device)
     cnp_max_width: int = 64
-    # v1 column bands: at most 32 columns, each band also holding the kernel_width - 1 columns
-    # its neighbours share (no refcase splits a v1 layer; these reproduce the published
-    # AkidaNet 0.5 AKD1000 counts conv_1 4, conv_2 6, conv_3 3 NPs and 3/2/1 separable bands)
+    # widest input band of a v1 CNP: 256 columns in 8 bands of 32, 64 in 2 of 32, 48 in 2 of 24
     cnp_max_width_v1: int = 32
-    fnp_max_inputs_v2: int = 2048    # Dense1D fan-in
+    cnp_max_height: int = 256
+    # Dense1D fan-in (no corpus layer is larger; 2048 inputs map)
+    fnp_max_inputs_v2: int = 2048
     fnp_max_inputs_v1: int = 57334   # FullyConnected H*W*C (hardware.md)
+    # Dense1D input shifts: "Input shift exceeds memory. Maximum size is 768 bytes." (corpus)
+    fnp_input_shift_bytes: int = 768
     hrc_max_width: int = 256         # InputConv line width
     hrc_max_filters: int = 512
-    cnp_max_filters_avg_pool: int = 32  # a CNP doing global average pooling (v2)
-    # SeparableConvolutional (v1): at most 64 filters per NP, as the published AKD1000 mappings
-    # of AkidaNet 0.5 (separable_4..13 at 64 filters per NP) and DS-CNN (Minimal, 64 per NP) show
-    cnp_max_filters_separable: int = 64
-    # True: SeparableConvolutional only on CNP2-capable NPs (54 on AKD1000); False (default):
-    # on any CNP, CNP2-capable first (the published DS-CNN AllNps uses 64 NPs for them)
-    separable_cnp2_only: bool = False
+    # v2 global average pooling: "input height cannot exceed 64" (corpus, 45 entries)
+    gap_max_height_v2: int = 64
+    # v1 global average pooling: "the output of the convolution must have at least 3 rows"
+    gap_min_rows_v1: int = 3
+    # v2 max pooling: "Pooling size must be 1 or 2." (corpus, 72 entries with size 3)
+    v2_pool_sizes: tuple = (1, 2)
+
+
+# ----- geometry ---------------------------------------------------------------------------
+def kernel_hw(layer) -> tuple[int, int]:
+    """(kernel height, kernel width) of a convolution (v2 square ``kernel_size``)."""
+    p = layer.params
+    if "kernel_size" in p:
+        return p["kernel_size"], p["kernel_size"]
+    return p["kernel_height"], p["kernel_width"]
+
+
+def stride_of(layer) -> int:
+    p = layer.params
+    return p.get("kernel_stride", p.get("stride_x", 1))
+
+
+def max_pool_size(layer) -> int:
+    """Max pooling window (0 without max pooling)."""
+    p = layer.params
+    if p.get("pool_type") != 1:
+        return 0
+    return p.get("pool_size", p.get("pooling_width", 0))
+
+
+def conv_output_rows(layer) -> int:
+    """Rows (dims[1]) of the convolution before any pooling."""
+    from ...layers import conv_output_size
+    kh, _ = kernel_hw(layer)
+    p = layer.params
+    stride = p.get("kernel_stride", p.get("stride_y", 1))
+    return conv_output_size(layer.input_dims[1], kh, stride, p["padding"])

@@ -1,105 +1,189 @@
-"""Memory each NP reserves for a layer (bytes), as Akida reports it in ``mem_info``."""
+"""Memory each NP reserves for a layer (bytes), as Akida reports it in ``mem_info``.
+
+Every formula states the corpus observations it reproduces (``tools/check_mapcorpus.py``
+measures them on all 120 corpus models).  v2 weight SRAM words are 100 bits (4K x 100b),
+v1 words 50 bits (7K x 50b).
+"""
 from __future__ import annotations
 
-import math
-
 from ...layers import POOL_AVG
+from .constraints import kernel_hw
 
-# ----- memory formulas (bytes) -----------------------------------------------------------
-V2_WORD_BITS = 100   # v2 weight SRAM word (4K x 100b)
-V1_WORD_BITS = 50    # v1 weight SRAM word (7K x 50b)
+V2_WORD_BITS = 100
+V1_WORD_BITS = 50
+#: Input SRAM the v2 CNP keeps for the second operand of an Add feeding it (corpus: every
+#: Conv2D whose inbound is an Add reserves 2048 B more than the same layer elsewhere)
+V2_ADD_INPUT_BYTES = 2048
+
+#: v2 Conv2D (kernel >= 3) weight words per input channel for a group of 8 filters, by
+#: (kernel size, weight bits): 3x3 one word per kernel row per 4 bits, larger kernels as
+#: observed (corpus: 5x5 4-bit 8 words, 8-bit 20; 7x7 4-bit 21, 8-bit 56).
+V2_CONV_WORDS_PER_8_FILTERS = {(3, 4): 3, (3, 8): 6, (5, 4): 8, (5, 8): 20, (7, 4): 21,
+                               (7, 8): 56}
 
 
-def _ceil(a, b):
+def _ceil(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _round_up(a, b):
+def _round_up(a: int, b: int) -> int:
     return _ceil(a, b) * b
 
 
-def _even(x):
-    return x + 1 if x > 1 and x % 2 else x
+def _words_to_bytes(words: int, word_bits: int) -> int:
+    return _ceil(words * word_bits, 8)
 
 
-def _conv_kernel(layer):
-    p = layer.params
-    if "kernel_size" in p:
-        return p["kernel_size"], p["kernel_size"]
-    return p["kernel_height"], p["kernel_width"]
+# ----- CNP input ---------------------------------------------------------------------------
+def v2_row_bytes(columns: int, bits: int) -> int:
+    """Bytes of one row of one channel in a v2 CNP input buffer: columns x bits rounded up to
+    32 bits (corpus: 8-bit inputs pad x to a multiple of 4, 4-bit to a multiple of 8)."""
+    return _round_up(columns * bits, 32) // 8
 
 
-def cnp_input_size(layer, x_part: int, filters: int) -> int:
-    """Input SRAM (bytes) of one CNP holding ``x_part`` input columns (and ``filters`` channels
-    of a depthwise layer).
+def cnp_input_size(layer, columns: int, channels: int, banded: bool, after_add: bool) -> int:
+    """Input SRAM (bytes) of one CNP holding ``columns`` input columns of ``channels``
+    channels (a depthwise NP holds only its own channels).
 
-    v2: rows of ``x*c*bits`` rounded up to 128 bytes, times ``y``; depthwise: per channel, rows
-    of ``x*bits`` rounded up to 8 bytes.  v1: ``x*y*c*bits/8`` with x rounded up to even.
+    v2: rows of 32-bit aligned columns; a band also holds the ``kernel - 1`` columns it shares
+    with its neighbours (corpus: a 112-wide 4-bit input in bands of 38 reserves 40 columns);
+    plus :data:`V2_ADD_INPUT_BYTES` after an Add.  v1: the whole input (a banded v1 layer
+    still reserves every column: 64x64x32 4-bit in 2 bands reserves 65536 B per NP), rows of
+    ``x * bits`` rounded up to a byte (1-bit 4 columns take 1 byte).
     """
-    _, y, c = layer.input_dims
+    x, y, c = layer.input_dims
     bits = layer.input_bits
-    if layer.TYPE == "DepthwiseConv2D":
-        return filters * y * _round_up(_ceil(x_part * bits, 8), 8)
-    if layer.TYPE in ("Conv2D",):
-        return y * _round_up(_ceil(x_part * c * bits, 8), 128)
-    return _ceil(_even(x_part) * y * c * bits, 8)
+    if layer.TYPE in ("Conv2D", "DepthwiseConv2D"):
+        held = columns + (kernel_hw(layer)[1] - 1 if banded else 0)
+        size = v2_row_bytes(held, bits) * y * channels
+        return size + (V2_ADD_INPUT_BYTES if after_add else 0)
+    return y * c * _ceil(x * bits, 8)
+
+
+# ----- CNP weights ---------------------------------------------------------------------------
+def v2_conv_weight_words(kernel: int, weight_bits: int, cin: int, filters: int) -> int:
+    """100-bit words of a v2 Conv2D holding ``filters`` filters: 1x1 kernels in groups of 24
+    filters, one word per input channel per 4 weight bits (corpus: 24 filters 1 group, 26 two;
+    8-bit 2 words); larger kernels in groups of 8 (:data:`V2_CONV_WORDS_PER_8_FILTERS`)."""
+    if kernel == 1:
+        return _ceil(filters, 24) * cin * _ceil(weight_bits, 4)
+    per8 = V2_CONV_WORDS_PER_8_FILTERS.get((kernel, max(4, weight_bits)))
+    if per8 is None:  # outside the corpus: one word per kernel row per 96 bits of 8 filters
+        per8 = kernel * _ceil(8 * kernel * weight_bits, 96)
+    return _ceil(filters, 8) * cin * per8
+
+
+def v2_depthwise_weight_words(kernel: int, weight_bits: int, channels: int) -> int:
+    """100-bit words of a v2 DepthwiseConv2D holding ``channels`` channels: each kernel takes
+    half-words of 12 4-bit weights, whole kernel rows per half-word, once per 4 weight bits
+    (corpus: 3x3 4-bit 2 channels per word, 5x5 1.5 words, 7x7 3.5 words, 8-bit twice)."""
+    rows_per_half = max(1, 12 // kernel)
+    halves = _ceil(weight_bits, 4) * _ceil(kernel, rows_per_half)
+    return _ceil(channels * halves, 2)
+
+
+def v1_conv_weight_words(kernel_taps: int, weight_bits: int, cin: int, filters: int) -> int:
+    """50-bit words of a v1 Convolutional: per input channel, the filters' kernels at 48 data
+    bits per word, in blocks of ``4 * weight_bits`` words (corpus: 3x3 4-bit 16 filters in one
+    block of 16 words per input channel, 1x1 4-bit up to 192 filters)."""
+    block = 4 * max(weight_bits, 2)
+    per_cin = _round_up(_ceil(filters * kernel_taps * weight_bits, 48), block)
+    return per_cin * cin
+
+
+def v1_separable_weight_words(kernel: int, weight_bits: int, cin: int, filters: int) -> int:
+    """50-bit words of a v1 SeparableConvolutional: per input channel its depthwise kernel in
+    whole rows of 48 data bits, plus its pointwise weights for the filters rounded up to 8,
+    at 48 data bits per word (corpus, 4-bit: 3x3 1 word, 5x5 3, 7x7 7; 16 filters 2 words,
+    64 filters 6).  2-bit kernels pack several channels per word."""
+    row_bits = kernel * weight_bits
+    if weight_bits > 2:
+        depthwise = cin * _ceil(kernel, max(1, 48 // row_bits))
+    else:
+        depthwise = _ceil(cin, max(1, 48 // (kernel * row_bits)))
+    pointwise = cin * _ceil(_round_up(filters, 8) * weight_bits, 48)
+    return depthwise + pointwise
 
 
 def cnp_weight_size(layer, filters: int) -> int:
-    """Weight SRAM (bytes) of one CNP holding ``filters`` filters.
-
-    v2 convolution: filters in groups of ``G`` (8 for a 3-wide kernel, 16 for 1x1), one 100-bit
-    word per (kernel row, input channel, group) holding ``G*kw*bits`` of at most 96 bits.
-    v2 depthwise: as many channels per word as whole kernels fit in 100 bits.  v1: 50-bit words
-    of twelve 4-bit weights, kernels padded to a power of two; Convolutional: one word per
-    (12-filter group, input channel, kernel position) (a fit of the refcases).
-    v1 SeparableConvolutional (no refcase; chosen so that AkidaNet 0.5's 512-channel layers fit
-    at 64 filters per NP as published): the depthwise kernels once per NP, 12 channels per word
-    and kernel position, plus the pointwise one word per (12-filter group, input channel).
-    """
-    kh, kw = _conv_kernel(layer)
+    """Weight SRAM (bytes) of one CNP holding ``filters`` filters (channels for depthwise)."""
+    kh, kw = kernel_hw(layer)
     cin = layer.input_dims[2]
     bits = layer.params["weights_bits"]
-    if layer.TYPE == "DepthwiseConv2D":
-        per_word = max(1, V2_WORD_BITS // (kh * kw * bits))
-        return _ceil(_ceil(filters, per_word) * V2_WORD_BITS, 8)
     if layer.TYPE == "Conv2D":
-        group = min(16, 1 << int(math.log2(max(1, 24 // kw)))) if kw <= 24 else 1
-        words = _ceil(filters, group) * kh * cin * _ceil(group * kw * bits, 96)
-        return _ceil(words * V2_WORD_BITS, 8)
-    kernel = 1 << (kh * kw - 1).bit_length()
-    per_weight = max(1, _ceil(bits, 4))
+        return _words_to_bytes(v2_conv_weight_words(kw, bits, cin, filters), V2_WORD_BITS)
+    if layer.TYPE == "DepthwiseConv2D":
+        return _words_to_bytes(v2_depthwise_weight_words(kw, bits, filters), V2_WORD_BITS)
     if layer.TYPE == "SeparableConvolutional":
-        words = (_ceil(cin, 12) * kernel + _ceil(filters, 12) * cin) * per_weight
-    else:
-        words = _ceil(filters, 12) * cin * kernel * per_weight
-    return _ceil(words * V1_WORD_BITS, 8)
+        return _words_to_bytes(v1_separable_weight_words(kw, bits, cin, filters), V1_WORD_BITS)
+    return _words_to_bytes(v1_conv_weight_words(kh * kw, bits, cin, filters), V1_WORD_BITS)
 
 
+# ----- HRC ------------------------------------------------------------------------------------
 def hrc_weight_size(layer) -> int:
-    """HRC weight memory (bytes): per filter 8 bytes plus, per input channel, the kernel
-    rounded up to 12 bytes (fits the refcases' 3x3x1, 3x3x3 and 5x5x1 kernels)."""
-    kh, kw = _conv_kernel(layer)
-    return layer.params["filters"] * (8 + layer.input_dims[2] * _round_up(kh * kw, 12))
+    """HRC weight memory (bytes): per filter 8 bytes plus, per input channel, 3(k^2-1)/2 bytes
+    (corpus: 3x3 12 B, 5x5 36 B, 7x7 72 B per channel, whatever the weight bits)."""
+    k = kernel_hw(layer)[1]
+    return layer.params["filters"] * (8 + layer.input_dims[2] * 3 * (k * k - 1) // 2)
 
 
-def fnp_input_size(layer, inbound) -> int:
-    """FNP input memory (bytes).  v2: the (x, y, c) input with x rounded up to even, at the
-    input bit width (8 bits after a global average pooling).  v1: one bit per input, rounded
-    up to 4 bytes."""
+# ----- FNP ------------------------------------------------------------------------------------
+def gap_bits(bits: int) -> int:
+    """Bits of a value after a v2 global average pooling (corpus: Dense1D weights after a 4-bit
+    pooled layer are sized for 8-bit inputs, after an 8-bit one for 32-bit inputs)."""
+    return 8 if bits <= 4 else 32
+
+
+def v2_fnp_x(x: int, bits: int) -> int:
+    """Columns a v2 FNP input row takes when a CNP of the same pass feeds it: even for 4-bit,
+    a multiple of 4 for 8-bit (corpus: 3x3x64 4-bit 384 B, 6x6x32 8-bit 1536 B; a 25x5x16
+    input from the HRC 1000 B)."""
+    return _round_up(x, 2 if bits <= 4 else 4)
+
+
+def fnp_input_size(layer, inbound, from_cnp_in_pass: bool) -> int:
+    """FNP input memory (bytes).  v2: the (x, y, c) input at the input bits; when a CNP of the
+    same pass feeds it, rows padded (:func:`v2_fnp_x`) and, after a global average pooling,
+    :func:`gap_bits` per value (corpus: the same pooled 192x8-bit input takes 768 B in the
+    pass of its CNP and 192 B from a previous pass or from software).  v1: one bit per input
+    rounded up to 4 bytes."""
     x, y, c = layer.input_dims
     if layer.TYPE == "FullyConnected":
         return _round_up(_ceil(x * y * c, 8), 4)
-    bits = 8 if inbound is not None and inbound.params.get("pool_type") == POOL_AVG \
-        else layer.input_bits
-    return _ceil(_even(x) * y * c * bits, 8)
+    bits = layer.input_bits
+    if not from_cnp_in_pass:
+        return _ceil(x * y * c * bits, 8)
+    if inbound.params.get("pool_type") == POOL_AVG:
+        return _ceil(x * y * c * gap_bits(bits), 8)
+    return _ceil(v2_fnp_x(x, bits) * y * c * bits, 8)
+
+
+def fnp_full_input_size(layer, inbound) -> int:
+    """FNP input bytes the weights are sized for: as fed by a CNP of the same pass (corpus:
+    weights per unit = that input + 8 even when the input came from elsewhere)."""
+    from_cnp = inbound is not None and inbound.TYPE in ("Conv2D", "DepthwiseConv2D")
+    return fnp_input_size(layer, inbound, from_cnp)
+
+
+def v1_fc_unit_bytes(fan_in: int, weight_bits: int) -> int:
+    """Bytes per unit of a v1 FullyConnected: the fan-in rounded up to 32, at 6 bits per input
+    for 4-bit weights (2 for 2-bit), plus 16 bytes (corpus: 24 and 32 inputs 40 B, 512 inputs
+    400 B, 2-bit 256 inputs 80 B; refcases: 784 inputs 616 B)."""
+    bits = 6 if weight_bits > 2 else 2
+    return _round_up(fan_in, 32) * bits // 8 + 16
 
 
 def fnp_weight_size(layer, units: int, input_size: int) -> int:
-    """FNP weight memory (bytes).  v2: ``units * (input_size + 8)``.  v1: per unit, the
-    fan-in at ``48 // (bits + 2)`` weights per 50-bit word, rounded up to 8 bytes."""
+    """FNP weight memory (bytes).  v2: ``units * (input_size + 8)`` (corpus, every Dense1D).
+    v1: :func:`v1_fc_unit_bytes` per unit."""
     if layer.TYPE == "FullyConnected":
-        fan_in = int(math.prod(layer.input_dims))
-        per_word = max(1, 48 // (layer.params["weights_bits"] + 2))
-        return units * _round_up(_ceil(_ceil(fan_in, per_word) * V1_WORD_BITS, 8), 8)
+        fan_in = layer.input_dims[0] * layer.input_dims[1] * layer.input_dims[2]
+        return units * v1_fc_unit_bytes(fan_in, layer.params["weights_bits"])
     return units * (input_size + 8)
+
+
+def dense_input_shift_bytes(layer) -> int:
+    """Bytes of a v2 Dense1D's per-input shifts: 3 bits per channel, per (even x, y) position
+    (corpus: 16x16x8 768 B maps, 25x5x16 780 B is refused)."""
+    x, y, c = layer.input_dims
+    return _round_up(x, 2) * y * _ceil(3 * c, 8)

@@ -1,75 +1,102 @@
-"""Pass formation: cutting a run of hardware layers into passes in each mapping mode."""
+"""Pass formation: cutting a run of hardware layers into passes in each mapping mode.
+
+* ``Minimal``: every CNP layer at its largest filters per NP; a pass closes when the next
+  layer's NPs no longer fit the device.
+* ``AllNps``: passes as in Minimal, then each pass spread over the device: the smallest bound
+  ``t`` on filters per NP whose NPs fit (corpus: 5 layers of 8-32 filters on 15 free NPs get
+  t = 6).
+* ``HwPr`` (partial reconfiguration): one bound ``t`` for the whole sequence, the smallest
+  that keeps the largest layer within half the device, then passes packed greedily at ``t``
+  (corpus: the largest layer of a TwelveNodesIPv2 HwPr mapping has at most 24 NPs in most
+  models; this rule reproduces about half of the corpus HwPr mappings).  Devices on the
+  NSoC_v2 silicon (AKD1000) have no partial reconfiguration: their HwPr equals AllNps.
+"""
 from __future__ import annotations
 
 from ...errors import MappingError
 from ..types import LayerMapping
-from .allocate import _assign, _cnp_count, _fits, _fnp_count, _Mesh, _NoFit
-from .requirements import _Req
+from .allocate import MeshOrder, NoFit, assign, fnp_need, not_enough
+from .constraints import NSOC_V2_HW_VERSIONS
+from .requirements import Req
 
 
-def _min_counts(r: _Req, mesh: _Mesh) -> tuple[int, int, int, int]:
-    """(CNPs, CNP2-only CNPs, FNPs, HRCs) a layer needs at the fewest NPs."""
-    if r.kind == "cnp":
-        n = _cnp_count(r, r.cap)
-        return n, n if r.cnp2 else 0, 0, 0
-    if r.kind == "fnp":
-        return 0, 0, _fnp_count(r, mesh), 0
-    return 0, 0, 0, int(r.kind == "hrc")
+def _cnp_count(reqs, t: int | None) -> int:
+    return sum(r.count(r.cap if t is None else t) for r in reqs if r.kind == "cnp")
 
 
-def _greedy_groups(reqs, mesh: _Mesh, mode: str, exact: bool) -> list[list[_Req]]:
-    """Cut a run of layers into passes: a pass closes when the next layer does not fit with
-    the fewest NPs (``exact``: by a full allocation, else by NP counts)."""
-    groups: list[list[_Req]] = [[]]
-    tot = [0, 0, 0, 0]
-    limits = (len(mesh.cnp_order), len(mesh.cnp2), len(mesh.fnp3) + len(mesh.fnp2), 1)
+def _fits(reqs, order: MeshOrder, t: int | None) -> bool:
+    n_fnp = fnp_need(reqs)
+    return n_fnp <= order.n_fnp and _cnp_count(reqs, t) + n_fnp <= len(order.cnp_order)
+
+
+def group_passes(reqs: list[Req], order: MeshOrder, t: int | None) -> list[list[Req]]:
+    """Greedy passes: a pass closes when the next layer does not fit at bound ``t`` (None:
+    each layer at its largest filters per NP).  A layer larger than the device raises
+    :class:`NoFit` with Akida's "Not enough hardware components" message."""
+    groups: list[list[Req]] = [[]]
+    n_cnp = len(order.cnp_order)
     for r in reqs:
-        need = _min_counts(r, mesh)
-        if r.kind == "none" or not groups[-1]:
+        if r.kind == "cnp":
+            need = r.count(r.cap if t is None else t)
+            if need > n_cnp:
+                free = n_cnp - _cnp_count(groups[-1], t) - fnp_need(groups[-1])
+                raise NoFit(r.layer.name, not_enough("CNP1", need, max(0, free)))
+        if r.kind in ("none", "skip") or _fits(groups[-1] + [r], order, t):
             groups[-1].append(r)
-            tot = [a + b for a, b in zip(tot, need, strict=False)]
-            continue
-        uses_np = any(q.kind != "none" for q in groups[-1])
-        new = [a + b for a, b in zip(tot, need, strict=False)]
-        if exact:
-            fits = _fits(groups[-1] + [r], mesh)
         else:
-            fits = new[0] + new[2] <= limits[0] and \
-                all(a <= b for a, b in zip(new[1:], limits[1:], strict=False))
-        if (mode == "HwPr" and uses_np) or not fits:
             groups.append([r])
-            tot = list(need)
-        else:
-            groups[-1].append(r)
-            tot = new
-    return groups
-
-
-def _plan_hw_sequence(reqs, mesh: _Mesh, mode: str) -> list[list[LayerMapping]]:
-    """Split a run of mappable layers into passes and allocate each pass (AllNps and HwPr
-    spread the filters; a pass whose spread cannot be placed falls back to the fewest NPs)."""
-    groups = []
-    for g in _greedy_groups(reqs, mesh, mode, exact=False):
-        # the count test is a fast screen; a group the allocator rejects is re-cut exactly
-        if not _fits(g, mesh):
-            groups += _greedy_groups(g, mesh, mode, exact=True)
-        else:
-            groups.append(g)
     # layers without NPs that start a pass belong to the previous pass (e.g. the Dequantizer)
     for g in range(len(groups) - 1, 0, -1):
-        while groups[g] and groups[g][0].kind == "none" and \
-                all(q.kind == "none" for q in groups[g]):
-            groups[g - 1].append(groups[g].pop(0))
-        if not groups[g]:
-            groups.pop(g)
-    passes = []
-    for g in groups:
-        try:
-            try:
-                allocated = _assign(g, mesh, spread=mode != "Minimal")
-            except _NoFit:
-                allocated = _assign(g, mesh, spread=False)
-        except _NoFit as exc:
-            raise MappingError(str(exc)) from None
-        passes.append([allocated[r.layer.name] for r in g])
+        if all(q.kind == "none" for q in groups[g]):
+            groups[g - 1].extend(groups.pop(g))
+    return [g for g in groups if g]
+
+
+def spread_t(reqs: list[Req], budget: int) -> int | None:
+    """Smallest bound on filters per NP whose CNPs fit ``budget`` (None: not even at cap)."""
+    cnps = [r for r in reqs if r.kind == "cnp"]
+    if not cnps:
+        return None
+    hi = max(r.cap for r in cnps)
+    if _cnp_count(cnps, hi) > budget:
+        return None
+    lo = 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _cnp_count(cnps, mid) <= budget:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def hwpr_t(reqs: list[Req], order: MeshOrder) -> int | None:
+    """HwPr bound: the smallest t keeping every layer within half the device's NPs."""
+    cnps = [r for r in reqs if r.kind == "cnp"]
+    if not cnps:
+        return None
+    half = max(1, (len(order.cnp_order)) // 2)
+    for t in range(1, max(r.cap for r in cnps) + 1):
+        if max(r.count(t) for r in cnps) <= half:
+            return t
+    return None
+
+
+def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str) -> list[list[LayerMapping]]:
+    """Split a run of hardware layers into passes and allocate each pass."""
+    if mode == "HwPr" and order.device.hw_version in NSOC_V2_HW_VERSIONS:
+        mode = "AllNps"
+    try:
+        t_global = hwpr_t(reqs, order) if mode == "HwPr" else None
+        groups = group_passes(reqs, order, t_global)
+        passes = []
+        for g in groups:
+            if mode == "AllNps":
+                t = spread_t(g, len(order.cnp_order) - fnp_need(g))
+            else:
+                t = t_global
+            allocated = assign(g, order, lambda r, t=t: r.cap if t is None else t)
+            passes.append([allocated[r.layer.name] for r in g])
+    except NoFit as exc:
+        raise MappingError(str(exc)) from None
     return passes

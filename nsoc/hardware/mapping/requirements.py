@@ -1,11 +1,9 @@
-"""Per-layer requirements: which NP kind a layer needs, its filters per NP and column bands,
-or why it cannot run on the device (``Unmappable``)."""
+"""Per-layer requirements: the NP kind a layer needs, the most filters one NP holds, how its
+input is cut in column bands, and the NP plan for a given bound on filters per NP."""
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ...layers import POOL_AVG, POOL_NONE
 from ..types import Device
 from .constraints import (
     CNP_TYPES,
@@ -17,105 +15,113 @@ from .constraints import (
 )
 from .memory import (
     _ceil,
-    _conv_kernel,
     cnp_input_size,
     cnp_weight_size,
-    fnp_input_size,
+    fnp_full_input_size,
     fnp_weight_size,
 )
+from .rules import Unmappable, check_layer
 
-
-# ----- per-layer requirements -------------------------------------------------------------
-class _Unmappable(Exception):
-    pass
+#: FNP3 weight SRAM (bytes) of a v2 device.  Assumption within the corpus bounds: Dense1D
+#: weights of 38912 B stay on an FNP3, 49664 B go to an FNP2 (external memory).
+V2_FNP3_WEIGHT_BYTES = 49152
 
 
 @dataclass
-class _Req:
+class Req:
+    """What one layer needs from the mesh."""
+
     layer: object
     kind: str                  # none | hrc | cnp | fnp | skip
     filters: int = 0
-    parts: list = field(default_factory=list)   # CNP column bands: (x_offset, columns held)
-    cap: int = 0               # max filters per CNP
-    cnp2: bool = False         # only on CNP2-capable NPs
-    prefer_cnp2: bool = False  # CNP2-capable NPs first (component type CNP2 there)
-    fnp_input: int = 0
-    fnp3_units: int = 0        # max units per FNP3 (0: does not fit on chip)
+    cap: int = 0               # most filters (channels for depthwise) one CNP holds
+    max_width: int = 0         # widest column band
+    after_add: bool = False    # a v2 CNP fed by an Add
+    fnp_weights: int = 0       # FNP weight bytes of the whole layer
+    fnp3_fits: bool = True     # the weights fit an FNP3 (else FNP2, external memory)
+    inbound: object = None     # the first inbound layer (None for an input layer)
+    device: object = None
+
+    # ----- CNP plans -------------------------------------------------------------------
+    def bands(self, channels: int) -> list[tuple[int, int]]:
+        """Column bands ``(x offset, columns)`` of the input for an NP holding ``channels``
+        filters: the fewest bands of at most ``max_width`` columns whose input (v2, with the
+        ``kernel - 1`` shared columns once banded) fits the input SRAM; equal widths but the
+        last (corpus: 112 columns 38, 38, 36; 28 columns 10, 10, 8)."""
+        x = self.layer.input_dims[0]
+        n = _ceil(x, self.max_width)
+        if self.layer.TYPE in ("Conv2D", "DepthwiseConv2D"):
+            sram = self.device.mesh.np_sram_size.input_bytes
+            held = channels if self.layer.TYPE == "DepthwiseConv2D" else \
+                self.layer.input_dims[2]
+            while n < x:
+                width = _ceil(x, n)
+                size = cnp_input_size(self.layer, width, held, n > 1, self.after_add)
+                if size <= sram:
+                    break
+                n += 1
+        width = _ceil(x, n)
+        return [(o, min(width, x - o)) for o in range(0, x, width)]
+
+    def plan(self, t: int) -> list[tuple[int, int, int, int]]:
+        """NPs ``(x offset, columns, start filter, filters)`` at most ``t`` filters per NP:
+        ``ceil(F / t)`` groups of ``ceil(F / groups)`` filters (the last takes the rest),
+        times the column bands (corpus: 32 filters at t = 6 give 6, 6, 6, 6, 6, 2)."""
+        per = min(t, self.cap)
+        groups = _ceil(self.filters, per)
+        per = _ceil(self.filters, groups)
+        out = []
+        for start in range(0, self.filters, per):
+            f = min(per, self.filters - start)
+            for off, cols in self.bands(per):
+                out.append((off, cols, start, f))
+        return out
+
+    def count(self, t: int) -> int:
+        per = min(t, self.cap)
+        groups = _ceil(self.filters, per)
+        per = _ceil(self.filters, groups)
+        return groups * len(self.bands(per))
 
 
-def _requirement(layer, model, device: Device, cons: MapConstraints) -> _Req:
+def requirement(layer, model, device: Device, cons: MapConstraints) -> Req:
+    """The requirement of ``layer`` on ``device``; raises :class:`Unmappable` (Akida's wording)
+    when a layer rule refuses it."""
     t = layer.TYPE
-    sram = device.mesh.np_sram_size
     if t in NO_NP_TYPES:
-        return _Req(layer, "none")
+        return Req(layer, "none")
+    check_layer(layer, device, cons)
     if t in HRC_TYPES:
-        if device.mesh.hrc is None:
-            raise _Unmappable("The device has no HRC for an input convolution.")
-        x, _, c = layer.input_dims
-        f = layer.params["filters"]
-        if x > cons.hrc_max_width:
-            raise _Unmappable(f"Input width {x} is too large for the HRC. The maximum value is "
-                              f"{cons.hrc_max_width}.")
-        if t == "InputConvolutional" and c not in (1, 3):
-            raise _Unmappable(f"The HRC supports 1 or 3 input channels, not {c}.")
-        if f > cons.hrc_max_filters:
-            raise _Unmappable(f"{f} filters are too many for the HRC. The maximum value is "
-                              f"{cons.hrc_max_filters}.")
-        return _Req(layer, "hrc", filters=f)
+        return Req(layer, "hrc", filters=layer.params["filters"])
     if t in SKIP_TYPES:
-        if not device.mesh.skip_dmas:
-            raise _Unmappable(f"{t} needs a skip DMA and the device has none.")
-        return _Req(layer, "skip")
+        if device.ip_version != "v2" or not device.mesh.skip_dmas:
+            raise Unmappable(f"{t} needs a skip DMA and the device has none.")
+        return Req(layer, "skip")
     if t in FNP_TYPES:
-        fan_in = int(math.prod(layer.input_dims))
-        limit = cons.fnp_max_inputs_v2 if t == "Dense1D" else cons.fnp_max_inputs_v1
-        if fan_in > limit:
-            raise _Unmappable(f"Input dimensions are too large to fit in a FNP. The maximum "
-                              f"value is {limit}.")
         inbound = model.get_layer(layer.inbounds[0]) if layer.inbounds else None
-        in_size = fnp_input_size(layer, inbound)
-        if in_size > sram.input_bytes:
-            raise _Unmappable(f"The input ({in_size} B) does not fit in a FNP input memory "
-                              f"of {sram.input_bytes} B.")
-        per_unit = fnp_weight_size(layer, 1, in_size)
-        return _Req(layer, "fnp", filters=layer.params["units"], fnp_input=in_size,
-                    fnp3_units=sram.weight_bytes // per_unit)
+        units = layer.params["units"]
+        weights = fnp_weight_size(layer, units, fnp_full_input_size(layer, inbound))
+        fnp3 = V2_FNP3_WEIGHT_BYTES if device.ip_version == "v2" else \
+            device.mesh.np_sram_size.weight_bytes
+        return Req(layer, "fnp", filters=units, fnp_weights=weights, fnp3_fits=weights <= fnp3,
+                   inbound=inbound, device=device)
     if t in CNP_TYPES:
-        p = layer.params
-        stride = p.get("kernel_stride", p.get("stride_x", 1))
-        if p["pool_type"] != POOL_NONE and stride > 1:
-            raise _Unmappable("The CNP cannot support both pooling and stride.")
-        x, y, _ = layer.input_dims
-        if y > cons.cnp_max_height:
-            raise _Unmappable(f"Input height {y} is too large for a CNP. The maximum value is "
-                              f"{cons.cnp_max_height}.")
         f = layer.filters_out
-        cap = cons.cnp_max_filters
-        if p["pool_type"] == POOL_AVG and device.ip_version == "v2":
-            cap = min(cap, cons.cnp_max_filters_avg_pool)
-        if t == "SeparableConvolutional":
-            cap = min(cap, cons.cnp_max_filters_separable)
-        while cap > 0 and cnp_weight_size(layer, min(cap, f)) > sram.weight_bytes:
-            cap = min(cap, f) - 1
-        if cap < 1:
-            raise _Unmappable(f"The weights of one filter ({cnp_weight_size(layer, 1)} B) do "
-                              f"not fit in a CNP weight memory of {sram.weight_bytes} B.")
-        v1 = device.ip_version == "v1"
-        max_w = cons.cnp_max_width_v1 if v1 else cons.cnp_max_width
-        halo = _conv_kernel(layer)[1] - 1 if v1 else 0
-        n_bands = _ceil(x, max_w)
-        while True:
-            width = _ceil(x, n_bands)
-            held = width if n_bands == 1 else min(x, width + halo)
-            if cnp_input_size(layer, held, min(cap, f)) <= sram.input_bytes:
-                break
-            if width == 1:
-                raise _Unmappable(f"The input ({cnp_input_size(layer, held, min(cap, f))} B "
-                                  f"for one column) does not fit in a CNP input memory of "
-                                  f"{sram.input_bytes} B.")
-            n_bands += 1
-        bands = [(o, held if n_bands > 1 else min(width, x - o)) for o in range(0, x, width)]
-        return _Req(layer, "cnp", filters=f, parts=bands, cap=min(cap, f),
-                    cnp2=t == "SeparableConvolutional" and cons.separable_cnp2_only,
-                    prefer_cnp2=t == "SeparableConvolutional")
-    raise _Unmappable(f"Layers of type {t} cannot be mapped on a {device.ip_version} device.")
+        cap = min(cons.cnp_max_filters, f)
+        sram_w = device.mesh.np_sram_size.weight_bytes
+        while cap > 1 and cnp_weight_size(layer, cap) > sram_w:
+            cap -= 1
+        max_width = cons.cnp_max_width if device.ip_version == "v2" else cons.cnp_max_width_v1
+        inbound = model.get_layer(layer.inbounds[0]) if layer.inbounds else None
+        req = Req(layer, "cnp", filters=f, cap=max(1, cap), max_width=max_width,
+                  after_add=inbound is not None and inbound.TYPE == "Add", inbound=inbound,
+                  device=device)
+        if device.ip_version == "v2":
+            x, _, c = layer.input_dims
+            one = cnp_input_size(layer, 1, 1 if t == "DepthwiseConv2D" else c,
+                                 x > 1, req.after_add)
+            if one > device.mesh.np_sram_size.input_bytes:
+                raise Unmappable(f"The input ({one} B for one column) does not fit in a CNP "
+                                 f"input memory of {device.mesh.np_sram_size.input_bytes} B.")
+        return req
+    raise Unmappable(f"Layers of type {t} cannot be mapped on a {device.ip_version} device.")

@@ -1,0 +1,143 @@
+"""Layer rules: when a layer cannot run on a device's NPs, with Akida's own wording.
+
+Each check is a named function; its docstring says what in Akida's mappings (the corpus of
+``tools/check_mapcorpus.py``) shows it.  A failing check raises :class:`Unmappable`: with
+``hw_only`` the mapping fails with ``Cannot map layer '<name>'. <message>``, else the layer
+runs in software.
+"""
+from __future__ import annotations
+
+import math
+
+from ...layers import ACT_RELU, POOL_AVG
+from ..types import Device
+from .constraints import (
+    CNP_TYPES,
+    FNP_TYPES,
+    HRC_TYPES,
+    NSOC_V2_HW_VERSIONS,
+    MapConstraints,
+    conv_output_rows,
+    max_pool_size,
+)
+from .memory import cnp_weight_size, dense_input_shift_bytes
+
+
+class Unmappable(Exception):
+    """A layer cannot run on the device's NPs; the message is Akida's."""
+
+
+def check_v2_output_bits(layer) -> None:
+    """Akida 2.0 outputs 4 or 8 bits (or > 8-bit potentials without activation).  The HRC:
+    "Output should be 4-bit or 8-bit. 2 given." (corpus: every 2-bit InputConv2D); CNP/FNP
+    layers: "Output bits should be 4, 8 or > 8. With activation output bitwidth should be 4 or
+    8." (corpus: 2-bit Dense1D)."""
+    if layer.TYPE not in ("InputConv2D", "Conv2D", "DepthwiseConv2D", "Dense1D"):
+        return
+    bits = layer.params["output_bits"]
+    relu = layer.params.get("activation", 0) == ACT_RELU
+    if layer.TYPE == "InputConv2D":
+        if bits not in (4, 8):
+            raise Unmappable(f"Output should be 4-bit or 8-bit. {bits} given.")
+        return
+    if (relu and bits not in (4, 8)) or (not relu and bits not in (4, 8) and bits <= 8):
+        raise Unmappable("Output bits should be 4, 8 or > 8. With activation output bitwidth "
+                         "should be 4 or 8.")
+
+
+def check_pooling(layer, device: Device, cons: MapConstraints) -> None:
+    """Max pooling windows: Akida 2.0 takes 1 or 2 ("Pooling size must be 1 or 2.", corpus: every
+    3-wide window on every v2 device); the NSoC_v2 silicon (AKD1000) refuses 3 ("Pooling size 3
+    is not supported on NSoC_v2.", AKD1000 only: AKD1500 and TwoNodesIPv1 map them)."""
+    size = max_pool_size(layer)
+    if not size:
+        return
+    if device.ip_version == "v2":
+        if size not in cons.v2_pool_sizes:
+            raise Unmappable(f"Pooling size must be {' or '.join(map(str, cons.v2_pool_sizes))}.")
+    elif size == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
+        raise Unmappable("Pooling size 3 is not supported on NSoC_v2.")
+
+
+def check_global_average_pooling(layer, device: Device, cons: MapConstraints) -> None:
+    """v2: "When using Global Average Pooling, input height cannot exceed 64." (dims[0] > 64,
+    corpus: 100 and 128 refused); v1: "... the output of the convolution must have at least 3
+    rows (currently N)." (corpus: 1- and 2-row outputs refused on every v1 device)."""
+    if layer.params.get("pool_type") != POOL_AVG or layer.TYPE not in CNP_TYPES:
+        return
+    if device.ip_version == "v2":
+        if layer.input_dims[0] > cons.gap_max_height_v2:
+            raise Unmappable(f"When using Global Average Pooling, input height cannot exceed "
+                             f"{cons.gap_max_height_v2}.")
+        return
+    rows = conv_output_rows(layer)
+    if rows < cons.gap_min_rows_v1:
+        raise Unmappable(f"When using Global Average Pooling, the output of the convolution "
+                         f"must have at least {cons.gap_min_rows_v1} rows (currently {rows}).")
+
+
+def check_filter_fits(layer, device: Device) -> None:
+    """v1: one filter's weights must fit a CNP's weight SRAM ("Filter size is too big to fit in a
+    CNP: try decreasing the input channels or the bitwidth.", corpus: 3x3x512 4-bit filters)."""
+    if layer.TYPE not in ("Convolutional", "SeparableConvolutional"):
+        return
+    if cnp_weight_size(layer, 1) > device.mesh.np_sram_size.weight_bytes:
+        raise Unmappable("Filter size is too big to fit in a CNP: try decreasing the input "
+                         "channels or the bitwidth.")
+
+
+def check_dense_inputs(layer, cons: MapConstraints) -> None:
+    """Dense1D input shifts live in a 768-byte memory ("Input shift exceeds memory. Maximum size
+    is 768 bytes. (got 780 bytes).", corpus: a 25x5x16 input)."""
+    if layer.TYPE != "Dense1D":
+        return
+    got = dense_input_shift_bytes(layer)
+    if got > cons.fnp_input_shift_bytes:
+        raise Unmappable(f"Input shift exceeds memory. Maximum size is "
+                         f"{cons.fnp_input_shift_bytes} bytes. (got {got} bytes).")
+    fan_in = math.prod(layer.input_dims)
+    if fan_in > cons.fnp_max_inputs_v2:
+        raise Unmappable(f"Input dimensions are too large to fit in a FNP. The maximum value "
+                         f"is {cons.fnp_max_inputs_v2}.")
+
+
+def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
+    """The input convolution runs on the HRC: the device needs one, within its line width and
+    filter count."""
+    if layer.TYPE not in HRC_TYPES:
+        return
+    if device.mesh.hrc is None:
+        raise Unmappable("The device has no HRC for an input convolution.")
+    x, _, c = layer.input_dims
+    if x > cons.hrc_max_width:
+        raise Unmappable(f"Input width {x} is too large for the HRC. The maximum value is "
+                         f"{cons.hrc_max_width}.")
+    if layer.TYPE == "InputConvolutional" and c not in (1, 3):
+        raise Unmappable(f"The HRC supports 1 or 3 input channels, not {c}.")
+    if layer.params["filters"] > cons.hrc_max_filters:
+        raise Unmappable(f"{layer.params['filters']} filters are too many for the HRC. The "
+                         f"maximum value is {cons.hrc_max_filters}.")
+
+
+def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
+    if layer.TYPE == "FullyConnected" and math.prod(layer.input_dims) > cons.fnp_max_inputs_v1:
+        raise Unmappable(f"Input dimensions are too large to fit in a FNP. The maximum value "
+                         f"is {cons.fnp_max_inputs_v1}.")
+
+
+def check_layer(layer, device: Device, cons: MapConstraints) -> None:
+    """Every layer rule, in Akida's order (output bits first, then pooling, then memory)."""
+    if device.ip_version == "v2":
+        check_v2_output_bits(layer)
+    if layer.TYPE in CNP_TYPES:
+        check_pooling(layer, device, cons)
+        check_global_average_pooling(layer, device, cons)
+        check_filter_fits(layer, device)
+        if layer.input_dims[1] > cons.cnp_max_height:
+            raise Unmappable(f"Input height {layer.input_dims[1]} is too large for a CNP. The "
+                             f"maximum value is {cons.cnp_max_height}.")
+    elif layer.TYPE in FNP_TYPES:
+        check_dense_inputs(layer, cons)
+        check_v1_fully_connected(layer, cons)
+    else:
+        check_hrc(layer, device, cons)
