@@ -31,7 +31,7 @@ from .memory import (
 )
 from .passes import plan_sequence
 from .requirements import requirement
-from .rules import Unmappable
+from .rules import Unmappable, max_pool_before_dense
 
 
 def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_only: bool):
@@ -39,7 +39,16 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
     reqs, backends = {}, []
     n_cnp = len(order.cnp_order)
     for layer in model.layers:
+        if layer.TYPE == "InputData" and device.ip_version == "v1":
+            backends.append(None)  # v1 input data are in no sequence (corpus, v1 legacy)
+            continue
         try:
+            if device.ip_version == "v2":
+                msg = max_pool_before_dense(layer, model)
+                if msg is not None:
+                    if hw_only:
+                        raise MappingError(f"Cannot map layer '{layer.name}'{msg}")
+                    raise Unmappable(msg)
             req = requirement(layer, model, device, cons)
             if req.kind == "cnp" and not hw_only and req.count(req.cap) > n_cnp:
                 raise Unmappable(not_enough("CNP1", req.count(req.cap), n_cnp))
@@ -54,9 +63,10 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
     layers = model.layers
     # layers without NPs follow their neighbour: input layers the next, the Dequantizer the last
     for i, layer in enumerate(layers):
-        if layer.TYPE in ("Quantizer", "InputData"):
+        if layer.TYPE in ("Quantizer", "InputData") and backends[i] is not None:
             backends[i] = next((backends[j] for j in range(i + 1, len(layers))
-                                if layers[j].TYPE not in ("Quantizer", "InputData")),
+                                if layers[j].TYPE not in ("Quantizer", "InputData")
+                                and backends[j] is not None),
                                backends[i])
     for i in range(len(layers) - 1, 0, -1):
         if layers[i].TYPE == "Dequantizer":
@@ -81,6 +91,8 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     reqs, backends = _backends(model, dev, cons, order, hw_only)
     runs: list[tuple[str, list]] = []
     for layer, backend in zip(model.layers, backends):
+        if backend is None:
+            continue
         if runs and runs[-1][0] == backend:
             runs[-1][1].append(layer)
         else:
@@ -92,9 +104,41 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             sequences.append(Sequence(f"SW/{name}", "Software",
                                       [[LayerMapping(lay.name, lay.TYPE) for lay in run]]))
             continue
-        passes = plan_sequence([reqs[lay.name] for lay in run], order, mode)
-        sequences.append(Sequence(f"HW/{name}", "Hardware", passes))
+        sequences.extend(_hardware_sequences([reqs[lay.name] for lay in run], order, mode,
+                                             hw_only))
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))
+
+
+def _hardware_sequences(reqs, order: MeshOrder, mode: str, hw_only: bool) -> list[Sequence]:
+    """Hardware sequences of a run of hardware layers: a dense layer whose weights need external
+    memory (too large for an FNP3) must be in the first pass of its sequence (corpus: a
+    multi-pass v1 model
+    refuses it, "Not enough hardware components of type FNP2 available. 1 is needed but 0 are
+    available.", and without hw_only runs it in a sequence of its own)."""
+    out = []
+    while reqs:
+        passes = plan_sequence(reqs, order, mode)
+        cut = next((i for i, r in enumerate(reqs) if mode != "HwPr" and r.kind == "fnp" and
+                    not r.fnp3_fits and
+                    any(c.type == "FNP2" for p in passes[1:] for lm in p
+                        if lm.layer == r.layer.name for c in lm.nps)), None)
+        if cut is None or cut == 0:
+            names = [r.layer.name for r in reqs]
+            out.append(Sequence(_seq_name("HW", names), "Hardware", passes))
+            break
+        if hw_only:
+            raise MappingError(f"Cannot map layer '{reqs[cut].layer.name}'. "
+                               f"{not_enough('FNP2', 1, 0)}")
+        head = reqs[:cut]
+        names = [r.layer.name for r in head]
+        out.append(Sequence(_seq_name("HW", names), "Hardware",
+                            plan_sequence(head, order, mode)))
+        reqs = reqs[cut:]
+    return out
+
+
+def _seq_name(prefix: str, names: list[str]) -> str:
+    return f"{prefix}/{names[0]}" if len(names) == 1 else f"{prefix}/{names[0]}-{names[-1]}"
 
 
 def check_version(model, device: Device) -> None:

@@ -25,8 +25,12 @@ def _cnp_count(reqs, t: int | None) -> int:
 
 
 def _fits(reqs, order: MeshOrder, t: int | None) -> bool:
+    """The pass's CNPs and FNPs fit the device (dense layers too large for an FNP3 need an
+    FNP2 each)."""
     n_fnp = fnp_need(reqs)
-    return n_fnp <= order.n_fnp and _cnp_count(reqs, t) + n_fnp <= len(order.cnp_order)
+    external = sum(1 for r in reqs if r.kind == "fnp" and not r.fnp3_fits)
+    return n_fnp <= order.n_fnp and external <= len(order.fnp2) and \
+        _cnp_count(reqs, t) + n_fnp <= len(order.cnp_order)
 
 
 def group_passes(reqs: list[Req], order: MeshOrder, t: int | None) -> list[list[Req]]:

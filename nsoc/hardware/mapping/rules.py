@@ -45,6 +45,29 @@ def check_v2_output_bits(layer) -> None:
                          "should be 4 or 8.")
 
 
+def check_v2_input_bits(layer) -> None:
+    """Akida 2.0 NPs take 4- or 8-bit inputs (corpus: after a 2-bit input convolution every
+    following Conv2D and Dense1D runs in software).  Wording ours: Akida reports the first
+    layer of such a chain, whose output bits it refuses."""
+    if layer.TYPE in ("Conv2D", "DepthwiseConv2D", "Dense1D") and layer.input_bits not in (4, 8):
+        raise Unmappable(f"Input should be 4-bit or 8-bit. {layer.input_bits} given.")
+
+
+def max_pool_before_dense(layer, model) -> str | None:
+    """Akida's message when a v2 layer with max pooling feeds a dense layer (corpus: 24
+    hw_only entries; without hw_only the pooling layer runs in software)."""
+    if layer.TYPE not in ("Conv2D", "DepthwiseConv2D") or layer.params.get("pool_type") != 1:
+        return None
+    nxt = [q for q in model.layers if layer.name in q.inbounds]
+    dense = [q for q in nxt if q.TYPE == "Dense1D"]
+    if not dense:
+        return None
+    return (f":\n  * Layer '{layer.name}': A layer with max pooling cannot be the last layer of "
+            f"a sequence.\n  * Layer '{dense[0].name}': Any layer with max pooling must be "
+            f"followed by a layer mapped on a CNP or a TNP-B. Layer '{layer.name}' has max "
+            f"pooling.")
+
+
 def check_pooling(layer, device: Device, cons: MapConstraints) -> None:
     """Max pooling windows: Akida 2.0 takes 1 or 2 ("Pooling size must be 1 or 2.", corpus: every
     3-wide window on every v2 device); the NSoC_v2 silicon (AKD1000) refuses 3 ("Pooling size 3
@@ -129,6 +152,7 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
     """Every layer rule, in Akida's order (output bits first, then pooling, then memory)."""
     if device.ip_version == "v2":
         check_v2_output_bits(layer)
+        check_v2_input_bits(layer)
     if layer.TYPE in CNP_TYPES:
         check_pooling(layer, device, cons)
         check_global_average_pooling(layer, device, cons)
