@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from nsoc.cli import main
 from nsoc.errors import MappingError
 from nsoc.hardware.device import create_device, get_device
-from nsoc.hardware.mapping import MapConstraints, cnp_weight_size, map_model
+from nsoc.hardware.mapping import cnp_weight_size, map_model
 from nsoc.report.mapping_text import mesh_picture
 from nsoc.testing import random_v1_model, random_v2_model
 
@@ -113,11 +113,15 @@ def test_allnps_spreads_and_minimal_packs(small_v2):
     assert counts["AllNps"] > counts["Minimal"]
 
 
-def test_hwpr_gives_each_layer_a_pass(small_v2):
+def test_hwpr_bounds_every_layer_by_half_the_device(small_v2):
     mapping = small_v2.map("SixNodesIPv2", mode="HwPr")
     seq, = mapping.sequences
-    np_layers = [lay for lay in small_v2.layers if lay.TYPE not in ("Quantizer", "Dequantizer")]
-    assert len(seq.passes) == len(np_layers)
+    cnp = [lm for _, _, p in mapping.hardware_passes() for lm in p
+           if lm.nps and lm.nps[0].type == "CNP1"]
+    # 24 NPs: no layer on more than 12; the bound is the smallest one that does it:
+    # conv_3's 32 filters at 3 per NP take 11 NPs (at 2 per NP 16)
+    assert max(len(lm.nps) for lm in cnp) <= 12
+    assert max(c.filters for lm in cnp for c in lm.nps) == 3
     assert seq.passes[0][0].layer == "input_quantizer"
     assert seq.passes[-1][-1].layer == "dequantizer"
     _check_invariants(mapping, small_v2, get_device("SixNodesIPv2"))
@@ -149,24 +153,26 @@ def test_input_overflow_splits_columns():
 
 @pytest.fixture(scope="module")
 def wide_dense():
-    # fan-in 8*8*40 = 2560 > 2048
+    # 8x8x40 4-bit input: its input shifts take 8 * 8 * ceil(3 * 40 / 8) = 960 B > 768 B
     return random_v2_model([("conv", {"filters": 40}), ("dense", {"units": 10})], (8, 8, 3),
                            seed=4)
 
 
 def test_fnp_fan_in_limit_hw_only(wide_dense):
-    with pytest.raises(MappingError, match=r"Cannot map layer 'dense_1'\. Input dimensions are "
-                                           r"too large to fit in a FNP\. The maximum value is "
-                                           r"2048\."):
+    with pytest.raises(MappingError, match=r"Cannot map layer 'dense_1'\. Input shift exceeds "
+                                           r"memory\. Maximum size is 768 bytes\. \(got 960 "
+                                           r"bytes\)\."):
         wide_dense.map("TwoNodesIPv2", hw_only=True)
 
 
-def test_fnp_fan_in_limit_goes_to_software(wide_dense):
+def test_fnp_input_shift_limit_starts_a_sequence(wide_dense):
+    # without hw_only the dense layer runs in a hardware sequence of its own, its inputs then
+    # coming from memory (no input shifts on the mesh)
     mapping = wide_dense.map("TwoNodesIPv2")
     assert [(s.name, s.backend) for s in mapping.sequences] == [
-        ("HW/input_quantizer-conv_0", "Hardware"), ("SW/dense_1-dequantizer", "Software")]
-    assert mapping.layer("dense_1") is None
-    assert mapping.to_dict()["n_software_sequences"] == 1
+        ("HW/input_quantizer-conv_0", "Hardware"), ("HW/dense_1-dequantizer", "Hardware")]
+    assert mapping.layer("dense_1").nps[0].type in ("FNP2", "FNP3")
+    assert mapping.to_dict()["n_software_sequences"] == 0
     _check_invariants(mapping, wide_dense, get_device("TwoNodesIPv2"))
 
 
@@ -192,9 +198,11 @@ def test_two_node_device_overflow_needs_passes():
 
 
 def test_akd1000_overflow_needs_passes():
-    # v1: 4 layers of 3x3x256x256 4-bit filters; one v1 NP holds few of them, > 78 NPs in all
+    # v1: 6 layers of 3x3x256x256 4-bit filters; one v1 NP holds 16 of them (16 words of
+    # 50 bits per input channel), 96 NPs in all > the 78 CNPs of AKD1000
     blocks = [("conv", {"filters": 256, "kernel_size": 1})] + \
-        [("conv", {"filters": 256}) for _ in range(4)] + [("dense", {"units": 4})]
+        [("conv", {"filters": 256}) for _ in range(5)] + \
+        [("conv", {"filters": 256, "pool": "gap"}), ("dense", {"units": 4})]
     m = random_v1_model([("input_conv", {"filters": 16})] + blocks, (8, 8, 1), seed=7)
     dev = get_device("AKD1000")
     mapping = m.map(dev, hw_only=True)
@@ -207,22 +215,15 @@ def test_akd1000_overflow_needs_passes():
 # ----- Akida 1.0 separable layers --------------------------------------------------------------
 @pytest.fixture(scope="module")
 def wide_separable_v1():
-    """Four 64-filter SeparableConvolutional layers on a 25x5x64 input (a DS-CNN-like model):
-    spread over AKD1000 they want more NPs than its 54 CNP2 NPs."""
+    """Four 64-filter SeparableConvolutional layers on a 25x5x64 input (a DS-CNN-like model)."""
     blocks = [("input_conv", {"filters": 64, "kernel_size": 5, "stride": 2})] + \
         [("sep", {"filters": 64, "name": f"sep_{i}"}) for i in range(1, 4)] + \
         [("sep", {"filters": 64, "pool": "gap", "name": "sep_4"}), ("dense", {"units": 33})]
     return random_v1_model(blocks, (49, 10, 1), seed=11)
 
 
-def _cnp_nps(mapping, model, prefix):
-    return [c for lay in model.layers if lay.name.startswith(prefix)
-            for c in mapping.layer(lay.name).nps]
-
-
-def test_v1_separable_spread_beyond_cnp2(wide_separable_v1):
+def test_v1_separable_spread_on_cnp1(wide_separable_v1):
     m, dev = wide_separable_v1, get_device("AKD1000")
-    n_cnp2 = sum("CNP2" in n.types for n in dev.mesh.nps)
     budget = sum("CNP1" in n.types for n in dev.mesh.nps) - 1  # one NP kept for the dense
     mapping = m.map(dev, hw_only=True)
     seq, = mapping.sequences
@@ -233,53 +234,34 @@ def test_v1_separable_spread_beyond_cnp2(wide_separable_v1):
     for i in range(1, 5):
         nps = mapping.layer(f"sep_{i}").nps
         assert len(nps) == -(-64 // t) and max(c.filters for c in nps) == t
-    assert len(_cnp_nps(mapping, m, "sep_")) > n_cnp2
-    # restricted to CNP2 NPs, the spread stays within them
-    mapping = map_model(m, dev, hw_only=True,
-                        constraints=MapConstraints(separable_cnp2_only=True))
-    seps = _cnp_nps(mapping, m, "sep_")
-    assert len(seps) <= n_cnp2 and {c.type for c in seps} == {"CNP2"}
-    types = {n.ident: n.types for n in dev.mesh.nps}
-    assert all("CNP2" in types[c.ident] for c in seps)
-    _check_invariants(mapping, m, dev)
+        assert {c.type for c in nps} == {"CNP1"}
     # Minimal: 64 filters fit one NP per separable layer
     mapping = m.map(dev, mode="Minimal", hw_only=True)
     assert [len(mapping.layer(f"sep_{i}").nps) for i in range(1, 5)] == [1, 1, 1, 1]
     _check_invariants(mapping, m, dev)
 
 
-def test_v1_separable_error_names_failing_layer():
-    # TwoNodesIPv1 has 3 CNP2 NPs; a 256-filter separable layer needs 4 at 64 filters per NP
-    m = random_v1_model([("input_conv", {"filters": 32}), ("sep", {"filters": 256}),
-                         ("dense", {"units": 10})], (8, 8, 1), seed=12)
-    cons = MapConstraints(separable_cnp2_only=True)
-    with pytest.raises(MappingError, match=r"Cannot map layer 'sep_1'. It needs 4 CNP2 NPs"):
-        map_model(m, "TwoNodesIPv1", hw_only=True, constraints=cons)
-    seqs = map_model(m, "TwoNodesIPv1", constraints=cons).sequences
-    assert [s.backend for s in seqs] == ["Hardware", "Software", "Hardware"]
-    # without the restriction it maps on the device's CNP1 NPs too
-    mapping = map_model(m, "TwoNodesIPv1", hw_only=True, mode="Minimal")
-    assert len(mapping.layer("sep_1").nps) == 4
-    _check_invariants(mapping, m, get_device("TwoNodesIPv1"))
-
-
-def test_v1_separable_512_channels_fit_one_np():
-    """The depthwise kernels are stored once per NP: 64 filters of a 512-channel separable
-    layer fit an NP (AkidaNet 0.5's separable_13 runs in hardware on AKD1000)."""
+def test_v1_separable_weights_and_filter_cap():
+    """A 512-channel 3x3 4-bit separable layer: per input channel one word of depthwise kernel
+    and ceil(roundup(F, 8) * 4 / 48) pointwise words of 50 bits."""
     m = random_v1_model([("input_conv", {"filters": 512}), ("sep", {"filters": 512}),
                          ("dense", {"units": 10})], (7, 7, 1), seed=13)
     sep = m.get_layer("sep_1")
-    w1, w12, w24 = (cnp_weight_size(sep, f) for f in (1, 12, 24))
-    assert w1 == w12 < w24 and w24 - w12 == -(-512 * 50 // 8)  # one word per input channel
-    assert cnp_weight_size(sep, 64) <= 44800
+    assert cnp_weight_size(sep, 1) == -(-512 * 2 * 50 // 8)        # 1 + 1 words per channel
+    assert cnp_weight_size(sep, 24) == -(-512 * 3 * 50 // 8)       # 96 bits: 2 words
+    assert cnp_weight_size(sep, 152) == 512 * 14 * 50 // 8 == 44800  # 608 bits: 13 words
+    assert cnp_weight_size(sep, 153) > 44800
     mapping = m.map("AKD1000", mode="Minimal", hw_only=True)
-    assert [c.filters for c in mapping.layer(sep.name).nps] == [64] * 8
+    # at most 152 filters per NP: 4 NPs of ceil(512 / 4) = 128
+    assert [c.filters for c in mapping.layer(sep.name).nps] == [128] * 4
     _check_invariants(mapping, m, get_device("AKD1000"))
 
 
 def test_layer_larger_than_device(heavy_v2):
     tiny = create_device(2, 2, sram_size=(65536, 20000))  # 16 filters of conv_0 need > 2 NPs
-    with pytest.raises(MappingError, match="Cannot map layer 'conv_0'. It needs 8 CNPs .* only 4 "):
+    with pytest.raises(MappingError, match="Cannot map layer 'conv_0'. Not enough hardware "
+                                           "components of type CNP1 available. 8 are needed "
+                                           "but 4 are available."):
         heavy_v2.map(tiny, hw_only=True)
     assert [s.backend for s in heavy_v2.map(tiny).sequences] == ["Software", "Hardware"]
 

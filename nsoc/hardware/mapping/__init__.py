@@ -31,7 +31,7 @@ from .memory import (
 )
 from .passes import plan_sequence
 from .requirements import requirement
-from .rules import Unmappable, max_pool_before_dense
+from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
 
 
 def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_only: bool):
@@ -56,6 +56,11 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
                 raise Unmappable(not_enough("FNP2", 1, 0))
             reqs[layer.name] = req
             backends.append("Hardware")
+        except NeedsOwnSequence as exc:
+            if hw_only:
+                raise MappingError(f"Cannot map layer '{layer.name}'. {exc}") from None
+            reqs[layer.name] = requirement(layer, model, device, cons, own_sequence=True)
+            backends.append("Hardware*")
         except Unmappable as exc:
             if hw_only:
                 raise MappingError(f"Cannot map layer '{layer.name}'. {exc}") from None
@@ -70,7 +75,7 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
                                backends[i])
     for i in range(len(layers) - 1, 0, -1):
         if layers[i].TYPE == "Dequantizer":
-            backends[i] = backends[i - 1]
+            backends[i] = "Hardware" if backends[i - 1] == "Hardware*" else backends[i - 1]
     return reqs, backends
 
 
@@ -93,7 +98,9 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     for layer, backend in zip(model.layers, backends):
         if backend is None:
             continue
-        if runs and runs[-1][0] == backend:
+        if backend == "Hardware*":  # starts a hardware sequence of its own
+            runs.append(("Hardware", [layer]))
+        elif runs and runs[-1][0] == backend:
             runs[-1][1].append(layer)
         else:
             runs.append((backend, [layer]))

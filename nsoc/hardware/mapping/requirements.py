@@ -84,13 +84,16 @@ class Req:
         return groups * len(self.bands(per))
 
 
-def requirement(layer, model, device: Device, cons: MapConstraints) -> Req:
+def requirement(layer, model, device: Device, cons: MapConstraints,
+                own_sequence: bool = False) -> Req:
     """The requirement of ``layer`` on ``device``; raises :class:`Unmappable` (Akida's wording)
-    when a layer rule refuses it."""
+    when a layer rule refuses it (``own_sequence``: the layer starts a sequence of its own and
+    the rules about inputs from the mesh are skipped)."""
     t = layer.TYPE
     if t in NO_NP_TYPES:
         return Req(layer, "none")
-    check_layer(layer, device, cons)
+    if not own_sequence:
+        check_layer(layer, device, cons)
     if t in HRC_TYPES:
         return Req(layer, "hrc", filters=layer.params["filters"])
     if t in SKIP_TYPES:

@@ -27,6 +27,11 @@ class Unmappable(Exception):
     """A layer cannot run on the device's NPs; the message is Akida's."""
 
 
+class NeedsOwnSequence(Unmappable):
+    """The layer runs on hardware only at the start of a sequence of its own (its inputs then
+    come from memory): with hw_only an error, else a new hardware sequence."""
+
+
 def check_v2_output_bits(layer) -> None:
     """Akida 2.0 outputs 4 or 8 bits (or > 8-bit potentials without activation).  The HRC:
     "Output should be 4-bit or 8-bit. 2 given." (corpus: every 2-bit InputConv2D); CNP/FNP
@@ -116,7 +121,8 @@ def check_dense_inputs(layer, cons: MapConstraints) -> None:
         return
     got = dense_input_shift_bytes(layer)
     if got > cons.fnp_input_shift_bytes:
-        raise Unmappable(f"Input shift exceeds memory. Maximum size is "
+        # corpus: without hw_only the layer runs on an FNP in a hardware sequence of its own
+        raise NeedsOwnSequence(f"Input shift exceeds memory. Maximum size is "
                          f"{cons.fnp_input_shift_bytes} bytes. (got {got} bytes).")
     fan_in = math.prod(layer.input_dims)
     if fan_in > cons.fnp_max_inputs_v2:
@@ -148,12 +154,22 @@ def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
                          f"is {cons.fnp_max_inputs_v1}.")
 
 
+def check_pool_and_stride(layer) -> None:
+    """A CNP does not both pool and stride (no corpus model has both: the converter refuses
+    them; kept from the earlier rules)."""
+    p = layer.params
+    stride = p.get("kernel_stride", p.get("stride_x", 1))
+    if p.get("pool_type", 0) != 0 and stride > 1:
+        raise Unmappable("The CNP cannot support both pooling and stride.")
+
+
 def check_layer(layer, device: Device, cons: MapConstraints) -> None:
     """Every layer rule, in Akida's order (output bits first, then pooling, then memory)."""
     if device.ip_version == "v2":
         check_v2_output_bits(layer)
         check_v2_input_bits(layer)
     if layer.TYPE in CNP_TYPES:
+        check_pool_and_stride(layer)
         check_pooling(layer, device, cons)
         check_global_average_pooling(layer, device, cons)
         check_filter_fits(layer, device)
