@@ -264,9 +264,8 @@ def _ref_kind(ref):
 def check_silicon() -> bool:
     """Map the six AkidaNet variants on AKD1500 in every mode; compare NPs and passes with
     ``metrics.json`` and the Minimal per-layer NPs with ``per_layer.json``."""
+    from bench.calibration.standins import akidanet
     from nsoc.hardware import mapping as mp
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-    from tools.akidanet import akidanet_v1
     metrics = _load(os.path.join(SILICON, "metrics.json"))
     per_layer = _load(os.path.join(SILICON, "per_layer.json"))["variants"]
     ok = True
@@ -275,7 +274,7 @@ def check_silicon() -> bool:
     for variant in ("a25_160", "a25_224", "a50_160", "a50_224", "a100_160", "a100_224"):
         alpha = int(variant.split("_")[0][1:]) / 100
         size = int(variant.split("_")[1])
-        model = akidanet_v1(alpha, size)
+        model = akidanet(alpha, size)
         for mode, key in (("Minimal", "minimal"), ("AllNps", "allnps"), ("HwPr", "hwpr")):
             try:
                 m = mp.map_model(model, "AKD1500", hw_only=True, mode=mode)
@@ -287,7 +286,8 @@ def check_silicon() -> bool:
                              if s["backend"] == "Hardware")
             except NsocError as exc:
                 d, nps, passes = None, f"error: {exc}", 0
-            ref_n, ref_p = metrics[f"{variant}_{key}_nps"], metrics[f"{variant}_{key}_passes"]
+            ref_n = int(metrics[f"{variant}_{key}_nps"])
+            ref_p = int(metrics[f"{variant}_{key}_passes"])
             good = nps == ref_n and passes == ref_p
             extra = ""
             if mode == "Minimal" and d is not None:

@@ -95,7 +95,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     order = MeshOrder(dev)
     reqs, backends = _backends(model, dev, cons, order, hw_only)
     runs: list[tuple[str, list]] = []
-    for layer, backend in zip(model.layers, backends):
+    for layer, backend in zip(model.layers, backends, strict=False):
         if backend is None:
             continue
         if backend == "Hardware*":  # starts a hardware sequence of its own
@@ -116,31 +116,36 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))
 
 
+def _needs_own_sequence(r, prev, seq_reqs, mode: str) -> bool:
+    """A dense layer whose weights need external memory (too large for an FNP3) starts a
+    sequence of its own in AllNps and Minimal when a sequence before it already holds one
+    (corpus: a v2 stack of such dense layers maps one per sequence) or when the layer feeding
+    it is cut in column bands (corpus: a v1 FullyConnected after a 256-wide layer; the
+    AKD1500 AkidaNet classifiers after global pooling stay in their sequence)."""
+    if mode == "HwPr" or r.kind != "fnp" or r.fnp3_fits:
+        return False
+    if any(q.kind == "fnp" and not q.fnp3_fits for q in seq_reqs):
+        return True
+    return prev is not None and prev.kind == "cnp" and len(prev.bands(prev.cap)) > 1
+
+
 def _hardware_sequences(reqs, order: MeshOrder, mode: str, hw_only: bool) -> list[Sequence]:
-    """Hardware sequences of a run of hardware layers: a dense layer whose weights need external
-    memory (too large for an FNP3) must be in the first pass of its sequence (corpus: a
-    multi-pass v1 model
-    refuses it, "Not enough hardware components of type FNP2 available. 1 is needed but 0 are
-    available.", and without hw_only runs it in a sequence of its own)."""
+    """Hardware sequences of a run of hardware layers, cut where a dense layer needs a sequence
+    of its own (:func:`_needs_own_sequence`; with hw_only Akida refuses it: "Not enough
+    hardware components of type FNP2 available. 1 is needed but 0 are available.")."""
+    groups: list[list] = [[]]
+    for i, r in enumerate(reqs):
+        prev = reqs[i - 1] if i else None
+        if groups[-1] and _needs_own_sequence(r, prev, groups[-1], mode):
+            if hw_only:
+                raise MappingError(f"Cannot map layer '{r.layer.name}'. "
+                                   f"{not_enough('FNP2', 1, 0)}")
+            groups.append([])
+        groups[-1].append(r)
     out = []
-    while reqs:
-        passes = plan_sequence(reqs, order, mode)
-        cut = next((i for i, r in enumerate(reqs) if mode != "HwPr" and r.kind == "fnp" and
-                    not r.fnp3_fits and
-                    any(c.type == "FNP2" for p in passes[1:] for lm in p
-                        if lm.layer == r.layer.name for c in lm.nps)), None)
-        if cut is None or cut == 0:
-            names = [r.layer.name for r in reqs]
-            out.append(Sequence(_seq_name("HW", names), "Hardware", passes))
-            break
-        if hw_only:
-            raise MappingError(f"Cannot map layer '{reqs[cut].layer.name}'. "
-                               f"{not_enough('FNP2', 1, 0)}")
-        head = reqs[:cut]
-        names = [r.layer.name for r in head]
-        out.append(Sequence(_seq_name("HW", names), "Hardware",
-                            plan_sequence(head, order, mode)))
-        reqs = reqs[cut:]
+    for g in groups:
+        names = [r.layer.name for r in g]
+        out.append(Sequence(_seq_name("HW", names), "Hardware", plan_sequence(g, order, mode)))
     return out
 
 

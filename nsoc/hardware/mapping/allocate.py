@@ -88,7 +88,7 @@ def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
                 raise NoFit(r.layer.name, not_enough("CNP1", len(plan), n_cnp - len(used)))
             banded = len({off for off, _, _, _ in plan}) > 1
             held_in = r.layer.input_dims[2]
-            for ident, (off, cols, start, f) in zip(free, plan):
+            for ident, (_off, cols, start, f) in zip(free, plan, strict=False):
                 used.add(ident)
                 held = f if r.layer.TYPE == "DepthwiseConv2D" else held_in
                 lm.nps.append(NPComponent(ident, "CNP1", f, start, False, {

@@ -41,6 +41,16 @@ def v2_row_bytes(columns: int, bits: int) -> int:
     return _round_up(columns * bits, 32) // 8
 
 
+def v1_band_input_bytes(layer, columns: int, banded: bool) -> int:
+    """Input SRAM a v1 CNP band actually needs (what decides the number of bands): its
+    columns plus the ``kernel - 1`` shared ones, x bits per value (AKD1500 AkidaNet 0.5 224,
+    per-layer NPs on silicon: 112x112x32 4-bit in 6 bands of 19+2 columns, 56x56x64 in 3,
+    28x28x128 in 2, 14x14x256 in 1, against 43008 B)."""
+    _, y, c = layer.input_dims
+    held = columns + (kernel_hw(layer)[1] - 1 if banded else 0)
+    return y * c * _ceil(held * layer.input_bits, 8)
+
+
 def cnp_input_size(layer, columns: int, channels: int, banded: bool, after_add: bool) -> int:
     """Input SRAM (bytes) of one CNP holding ``columns`` input columns of ``channels``
     channels (a depthwise NP holds only its own channels).

@@ -86,6 +86,22 @@ def hwpr_t(reqs: list[Req], order: MeshOrder) -> int | None:
     return None
 
 
+def allnps_multipass_t(reqs: list[Req], order: MeshOrder, n_passes: int) -> int | None:
+    """AllNps bound of a sequence that needs several passes: the smallest t that keeps the
+    number of passes of the fewest-NP packing (AKD1500 AkidaNet 1.0 224 on silicon: AllNps 117
+    NPs in 4 passes, as Minimal; 160: 79 NPs in 3 passes against Minimal's 69)."""
+    cnps = [r for r in reqs if r.kind == "cnp"]
+    if not cnps:
+        return None
+    for t in range(1, max(r.cap for r in cnps) + 1):
+        try:
+            if len(group_passes(reqs, order, t)) == n_passes:
+                return t
+        except NoFit:
+            continue
+    return None
+
+
 def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str) -> list[list[LayerMapping]]:
     """Split a run of hardware layers into passes and allocate each pass."""
     if mode == "HwPr" and order.device.hw_version in NSOC_V2_HW_VERSIONS:
@@ -93,6 +109,10 @@ def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str) -> list[list[Lay
     try:
         t_global = hwpr_t(reqs, order) if mode == "HwPr" else None
         groups = group_passes(reqs, order, t_global)
+        if mode == "AllNps" and len(groups) > 1:
+            t_global = allnps_multipass_t(reqs, order, len(groups))
+            groups = group_passes(reqs, order, t_global)
+            mode = "AllNps-multipass"
         passes = []
         for g in groups:
             if mode == "AllNps":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...layers import POOL_AVG
 from ..types import Device
 from .constraints import (
     CNP_TYPES,
@@ -19,6 +20,7 @@ from .memory import (
     cnp_weight_size,
     fnp_full_input_size,
     fnp_weight_size,
+    v1_band_input_bytes,
 )
 from .rules import Unmappable, check_layer
 
@@ -50,16 +52,16 @@ class Req:
         last (corpus: 112 columns 38, 38, 36; 28 columns 10, 10, 8)."""
         x = self.layer.input_dims[0]
         n = _ceil(x, self.max_width)
-        if self.layer.TYPE in ("Conv2D", "DepthwiseConv2D"):
-            sram = self.device.mesh.np_sram_size.input_bytes
-            held = channels if self.layer.TYPE == "DepthwiseConv2D" else \
-                self.layer.input_dims[2]
-            while n < x:
-                width = _ceil(x, n)
-                size = cnp_input_size(self.layer, width, held, n > 1, self.after_add)
-                if size <= sram:
-                    break
-                n += 1
+        sram = self.device.mesh.np_sram_size.input_bytes
+        v2 = self.layer.TYPE in ("Conv2D", "DepthwiseConv2D")
+        held = channels if self.layer.TYPE == "DepthwiseConv2D" else self.layer.input_dims[2]
+        while n < x:
+            width = _ceil(x, n)
+            size = cnp_input_size(self.layer, width, held, n > 1, self.after_add) if v2 \
+                else v1_band_input_bytes(self.layer, width, n > 1)
+            if size <= sram:
+                break
+            n += 1
         width = _ceil(x, n)
         return [(o, min(width, x - o)) for o in range(0, x, width)]
 
@@ -112,6 +114,8 @@ def requirement(layer, model, device: Device, cons: MapConstraints,
         f = layer.filters_out
         cap = min(cons.cnp_max_filters, f)
         sram_w = device.mesh.np_sram_size.weight_bytes
+        if t == "SeparableConvolutional" and layer.params["pool_type"] == POOL_AVG:
+            cap = min(cap, max(1, cons.separable_gap_max_pointwise // layer.input_dims[2]))
         while cap > 1 and cnp_weight_size(layer, cap) > sram_w:
             cap -= 1
         max_width = cons.cnp_max_width if device.ip_version == "v2" else cons.cnp_max_width_v1
