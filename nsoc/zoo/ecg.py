@@ -46,5 +46,8 @@ ECG1D = register(ZooEntry(
                      hi=8.0, lo_open=True),
             ZooParam("classes", 5, int, "beat classes", lo=1)),
     builder=_ecg,
-    devices={"v1": "AKD1000", "v2": "TwoNodesIPv2"},
+    devices={"v2": "TwoNodesIPv2"},
+    unmappable={"v1": "Akida 1.0 refuses global average pooling on fewer than 3 rows "
+                      "(\"the output of the convolution must have at least 3 rows\"): a 1-D "
+                      "input has 1; the v1 build runs in software (map without --hw-only)"},
 ))
