@@ -6,8 +6,8 @@ Stand-ins (bench/calibration/standins.py, Akida 1.0, 8/4/4, random weights): Aki
 224x224x3 as published (the timing calibration's stand-in) and a small MNIST CNN 28x28x1 (built
 here: HRC conv 5x5 32 + max pool, separable 3x3 64 + max pool, dense 10), both mapped on AKD1000
 by the real mapper (AllNps, hardware only) and fed by the functional engine's real activations
-with thresholds tuned so that DENSITY of every layer's outputs fire (as calibrate.py); timing
-constants: calibrate.py's fit (results.json ``fitted_overrides``).
+with thresholds tuned so that DENSITY of every layer's outputs fire; timing constants: the
+calibrated defaults (nsoc/hardware/params/default.json and AKD1000.json, calibrate.py).
 
 Published (shared/reference/hardware.md; AKD1000 PCIe board, power includes the board floor):
 AkidaNet 0.5 AllNps 43.48 fps at 1021 mW (floor 912) and 51.28 fps at 981 mW (floor 905), i.e.
@@ -107,7 +107,7 @@ def at_fps(eres, fps: float) -> dict:
 
 
 def main():
-    tfit = json.loads((HERE / "results.json").read_text())["fitted_overrides"]
+    tfit: dict = {}  # the calibrated default timing constants
     dev, tr = timings(tfit)
     prior = dict(PRIOR)
 

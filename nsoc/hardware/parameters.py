@@ -28,10 +28,8 @@ PARAMS_DIR = Path(__file__).with_name("params")
 # timing constants that divide or count something: they must be > 0
 POSITIVE_TIMING_KEYS = (
     "link_width_bits", "event_bits", "np_fire_block_rows", "np_input_fifo_events",
-    "dma_input_bytes_per_cycle", "dma_output_bytes_per_cycle", "dma_external_bytes_per_cycle",
-    "dma_conf_bytes_per_cycle", "skip_dma_bytes_per_cycle", "cnp_synops_per_cycle",
-    "fnp3_synops_per_cycle", "fnp2_synops_per_cycle", "hrc_macs_per_cycle",
-    "fire_neurons_per_cycle", "cnp_pointwise_macs_per_cycle", "weight_word_bits")
+    "dma_input_bytes_per_cycle", "dma_output_bytes_per_cycle", "skip_dma_bytes_per_cycle",
+    "fnp3_synops_per_cycle", "hrc_filter_lanes", "weight_word_bits")
 
 
 class ParamError(NsocError):

@@ -17,7 +17,10 @@ Model of the chip (constants in ``nsoc/hardware/params/*.json``, see
   consumer's input FIFO (``np_input_fifo_events``) is full: back-pressure, counted as stall.
 * Frames follow each other through the same pipeline, so frames overlap in steady state.
   A model of several passes or hardware sequences runs them one after the other per frame and
-  reloads each program (:func:`.costs.program_cycles`): reconfiguration time counts.
+  reprograms them (:func:`.costs.reprogram_cycles`: by the configuration DMA in HwPr mode, by
+  the host NP by NP otherwise): every pass but the first in the first frame (the first pass's
+  program is loaded before the inference, :func:`.costs.program_cycles`), every pass in the
+  frames after it.
 
 Modules: :mod:`.geometry` (row windows, kernel taps), :mod:`.plan` (the typed per-pass plan and
 its cache), :mod:`.costs` (the NP cost laws: the seam for fitted physics), :mod:`.rows` (one
@@ -28,9 +31,9 @@ equal to its plain reference :func:`nsoc.kernels.schedule_reference.schedule_ref
 from __future__ import annotations
 
 from ..parameters import TimingParamError, parse_timing_overrides, timing_params
-from .costs import COST_LAWS, ComponentWork, RowCost, program_cycles
+from .costs import COST_LAWS, ComponentWork, RowCost, program_cycles, reprogram_cycles
 from .simulate import CLOCK_MODES, simulate
 
 __all__ = ["simulate", "timing_params", "parse_timing_overrides",
            "TimingParamError", "CLOCK_MODES", "COST_LAWS", "ComponentWork", "RowCost",
-           "program_cycles"]
+           "program_cycles", "reprogram_cycles"]

@@ -14,14 +14,22 @@ applies to every row of every frame:
 ``events`` are the non-zero inputs the component receives in the row (its own channels for a
 depthwise layer; the dense pixel count for the HRC); ``synops`` the accumulations they cause
 (events x kernel taps reached, x filters held for a standard convolution, x neurons held for a
-dense layer; the separable pointwise part and the HRC's dense MACs are per-frame work in
-``dense_macs``, spread over the output rows by the law).  So a layer's time follows its input
-events through ``cycles_per_event`` and ``cycles_per_synop``.
+dense layer).
+
+The laws (fitted to the AKD1500's per-layer cycles, ``bench/calibration/README.md``): a CNP
+spends ``cnp_event_cycles + cnp_filter_event_cycles x filters held`` per input event (kernel
+taps in parallel; a separable layer's pointwise part is event-driven too), so a layer's time
+follows its input events; the HRC works per output position and kernel tap over groups of
+``hrc_filter_lanes`` filters, row by row as the dense input streams in; an FNP2 fetches its
+whole weight matrix from external memory every frame; an FNP3 (a priori) works per event and
+synaptic op.  Threshold-and-fire and event emission take no separate time (the data show no
+per-neuron cost; an event's emission is in its consumer's per-event cost).
 
 :data:`COST_LAWS` maps a hardware kind to its law; a law may read any key of ``P`` (new keys
 go in ``nsoc/hardware/params/default.json`` with their unit and source).  :func:`program_cycles`
-is the cost of loading a program.  The coefficients are computed once per plan (they do not
-depend on the activations).
+is the cost of loading a program (fixed + per byte), :func:`reprogram_cycles` the cost of
+reprogramming a pass of a multi-pass model.  The coefficients are computed once per plan (they
+do not depend on the activations).
 """
 from __future__ import annotations
 
@@ -75,45 +83,45 @@ class RowCost(NamedTuple):
     cycles_per_out_event: float = 0.0
 
 
-def _fire_row(w: ComponentWork, P: dict) -> float:
-    """Threshold-and-fire of a row: the component's neurons spread over its output rows."""
-    return w.neurons / w.out_rows / P["fire_neurons_per_cycle"]
+def _filter_groups(filters: int, P: dict) -> int:
+    """Passes of the HRC over its filters: ``ceil(filters / hrc_filter_lanes)``."""
+    lanes = max(int(P["hrc_filter_lanes"]), 1)
+    return -(-max(int(filters), 1) // lanes)
 
 
 def cnp_law(w: ComponentWork, P: dict) -> RowCost:
-    """CNP, standard or depthwise convolution: per event, per synaptic op at
-    ``cnp_synops_per_cycle``, threshold-and-fire per output row, per output event."""
-    return RowCost(cycles_per_event=P["cnp_event_cycles"],
-                   cycles_per_synop=1.0 / P["cnp_synops_per_cycle"],
-                   cycles_per_out_row=_fire_row(w, P),
+    """CNP (standard, separable or depthwise convolution): each input event the NP receives is
+    integrated into every filter it holds, all kernel taps at once: ``cnp_event_cycles +
+    cnp_filter_event_cycles x filters`` per event (a depthwise event reaches one filter).
+    Output events leave at ``output_event_cycles`` each."""
+    per_event_filters = 1 if w.kind == "dw" else w.filters
+    return RowCost(cycles_per_event=P["cnp_event_cycles"]
+                   + P["cnp_filter_event_cycles"] * per_event_filters,
                    cycles_per_out_event=P["output_event_cycles"])
 
 
-def cnp_separable_law(w: ComponentWork, P: dict) -> RowCost:
-    """CNP running a separable convolution: the depthwise part per event as :func:`cnp_law`,
-    the pointwise part as dense MACs at ``cnp_pointwise_macs_per_cycle`` per output row."""
-    base = cnp_law(w, P)
-    return base._replace(cycles_per_out_row=_fire_row(w, P) + w.dense_macs / w.out_rows
-                         / P["cnp_pointwise_macs_per_cycle"])
-
-
 def fnp_law(w: ComponentWork, P: dict) -> RowCost:
-    """FNP (dense layer): per event, per synaptic op over the NP's lanes
-    (``fnp2_synops_per_cycle`` for an FNP2, else ``fnp3_synops_per_cycle``); an FNP2 fetches
-    each event's weights from external memory at ``dma_external_bytes_per_cycle``."""
-    lanes = P["fnp2_synops_per_cycle"] if w.np_type == "FNP2" else P["fnp3_synops_per_cycle"]
-    return RowCost(cycles_per_event=P["fnp_event_cycles"], cycles_per_synop=1.0 / lanes,
-                   cycles_per_fetch_byte=1.0 / P["dma_external_bytes_per_cycle"],
-                   cycles_per_out_row=_fire_row(w, P),
+    """FNP2 (weights in external memory): the whole weight matrix is fetched every frame,
+    whatever the input events: ``fnp2_layer_cycles + weight bytes x
+    fnp2_weight_cycles_per_byte`` on the frame's first input row.  FNP3 (and a dense layer of
+    another NP type): per event (``fnp_event_cycles``) and per synaptic op over
+    ``fnp3_synops_per_cycle`` lanes."""
+    if w.np_type == "FNP2":
+        return RowCost(cycles_per_frame=P["fnp2_layer_cycles"]
+                       + w.weight_bytes * P["fnp2_weight_cycles_per_byte"],
+                       cycles_per_out_event=P["output_event_cycles"])
+    return RowCost(cycles_per_event=P["fnp_event_cycles"],
+                   cycles_per_synop=1.0 / P["fnp3_synops_per_cycle"],
                    cycles_per_out_event=P["output_event_cycles"])
 
 
 def hrc_law(w: ComponentWork, P: dict) -> RowCost:
-    """HRC (input convolution on dense 8-bit rows): ``hrc_row_cycles`` per input row, the
-    dense MACs at ``hrc_macs_per_cycle`` per output row."""
-    return RowCost(cycles_per_row=P["hrc_row_cycles"],
-                   cycles_per_out_row=_fire_row(w, P) + w.dense_macs / w.out_rows
-                   / P["hrc_macs_per_cycle"],
+    """HRC (input convolution on dense 8-bit rows), row by row as the input streams in: per
+    output position ``hrc_tap_cycles`` per kernel tap (x input channels) per group of
+    ``hrc_filter_lanes`` filters, plus ``hrc_filter_cycles`` per filter."""
+    per_position = (P["hrc_tap_cycles"] * w.kernel_taps * w.in_channels
+                    * _filter_groups(w.filters, P) + P["hrc_filter_cycles"] * w.filters)
+    return RowCost(cycles_per_row=w.positions * per_position / max(w.in_rows, 1),
                    cycles_per_out_event=P["output_event_cycles"])
 
 
@@ -123,23 +131,16 @@ def forward_law(w: ComponentWork, P: dict) -> RowCost:
 
 
 COST_LAWS: dict[str, Callable[[ComponentWork, dict], RowCost]] = {
-    "conv": cnp_law, "dw": cnp_law, "sep": cnp_separable_law, "fc": fnp_law, "hrc": hrc_law,
+    "conv": cnp_law, "dw": cnp_law, "sep": cnp_law, "fc": fnp_law, "hrc": hrc_law,
     "pass": forward_law}
 
 
 def law_for(w: ComponentWork) -> Callable[[ComponentWork, dict], RowCost]:
-    """The cost law of a component: by the layer's hardware kind; a component without NP of
-    a layer with neurons keeps the threshold-and-fire part."""
-    if w.np_type == "NONE" and w.kind != "pass":
-        return _fire_only_law
+    """The cost law of a component: by the layer's hardware kind; a stage without NP (a layer
+    the mapping places on no NP) takes no NP time."""
+    if w.np_type == "NONE":
+        return forward_law
     return COST_LAWS[w.kind]
-
-
-def _fire_only_law(w: ComponentWork, P: dict) -> RowCost:
-    return RowCost(cycles_per_out_row=_fire_row(w, P) + (
-        w.dense_macs / w.out_rows / P["hrc_macs_per_cycle"] if w.kind == "hrc" else
-        w.dense_macs / w.out_rows / P["cnp_pointwise_macs_per_cycle"] if w.kind == "sep"
-        else 0.0), cycles_per_out_event=P["output_event_cycles"])
 
 
 def coefficients(w: ComponentWork, P: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -150,6 +151,16 @@ def coefficients(w: ComponentWork, P: dict) -> tuple[np.ndarray, np.ndarray]:
             np.array([cost[k] for k in COEF_OUT], np.float64))
 
 
-def program_cycles(n_bytes: int, P: dict) -> float:
-    """Cycles to load a program of ``n_bytes`` bytes through the configuration DMA."""
-    return n_bytes / P["dma_conf_bytes_per_cycle"]
+def program_cycles(n_bytes: float, P: dict) -> float:
+    """Cycles to load a program of ``n_bytes`` bytes through the configuration DMA:
+    ``program_fixed_cycles + program_cycles_per_byte x n_bytes``."""
+    return P["program_fixed_cycles"] + P["program_cycles_per_byte"] * float(n_bytes)
+
+
+def reprogram_cycles(mode: str, n_nps: int, n_bytes: float, P: dict) -> float:
+    """Cycles to reprogram one pass of a multi-pass model: by the chip's configuration DMA in
+    HwPr mode (:func:`program_cycles`), by the host NP by NP otherwise
+    (``host_reprogram_np_cycles`` per NP component of the pass)."""
+    if mode == "HwPr":
+        return program_cycles(n_bytes, P)
+    return P["host_reprogram_np_cycles"] * int(n_nps)

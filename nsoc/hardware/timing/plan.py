@@ -48,6 +48,7 @@ class LayerSpec:
     coef_out: np.ndarray     # (K, len(COEF_OUT)) cost coefficients per output row
     neurons: np.ndarray      # (K,) output neurons thresholded per frame
     dense_macs: np.ndarray   # (K,) dense MACs per frame (HRC, separable pointwise)
+    weight_bytes: np.ndarray  # (K,) weight bytes each component holds
     np_less: bool            # no NP component (Add / Concatenate): a forwarding stage
     channels: int
     wbits: int
@@ -117,7 +118,7 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
     ranges = channel_ranges(comps, channels) if comps else [(0, channels)]
     wbits = int(lay.params.get("weights_bits", 8))
     ibits = int(getattr(lay, "input_bits", 8))
-    stages, fnp2, coef_in, coef_out, neurons, dense = [], [], [], [], [], []
+    stages, fnp2, coef_in, coef_out, neurons, dense, wbytes = [], [], [], [], [], [], []
     for k, (c0, c1) in enumerate(ranges):
         comp = comps[k] if comps else None
         if comp is None:
@@ -145,6 +146,7 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
             kernel_taps=g.kernel, in_channels=in_ch, weight_bits=wbits, input_bits=ibits,
             weight_bytes=_weight_bytes(lay, g.kind, n_f, channels, wbits), in_rows=g.in_rows,
             out_rows=g.out_rows, dense_macs=macs)
+        wbytes.append(work.weight_bytes)
         ci, co = coefficients(work, P)
         coef_in.append(ci)
         coef_out.append(co)
@@ -156,8 +158,8 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
     spec = LayerSpec(lay, g, first, np.array([r[0] for r in ranges], np.int64),
                      np.array([r[1] for r in ranges], np.int64), np.array(fnp2, bool),
                      np.array(coef_in, np.float64), np.array(coef_out, np.float64),
-                     np.array(neurons, np.int64), np.array(dense, np.int64), not comps,
-                     channels, wbits, ibits)
+                     np.array(neurons, np.int64), np.array(dense, np.int64),
+                     np.array(wbytes, np.float64), not comps, channels, wbits, ibits)
     return spec, stages
 
 

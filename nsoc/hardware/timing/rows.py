@@ -149,15 +149,18 @@ def _layer_actions(Ar: np.ndarray, spec, sums: np.ndarray, F: int, P: dict) -> N
     ((K, 4): input events, synaptic ops, output events, FNP2 weight bytes)."""
     kind = spec.g.kind
     n_ev_in = sums[:, 0]
-    extra_macs = (spec.dense_macs * F).astype(np.float64) if kind == "sep" else 0.0
-    synops = np.round(sums[:, 1].astype(np.float64) + extra_macs).astype(np.int64)
+    # a separable layer's pointwise part is event-driven: every input event reaches each
+    # filter the component holds (the depthwise taps are the kernel's synaptic ops)
+    pointwise = n_ev_in * (spec.c1 - spec.c0) if kind == "sep" else 0
+    synops = (sums[:, 1] + pointwise).astype(np.int64)
     Ar[:, A_INDEX["synaptic_ops"]] = synops
     Ar[:, A_INDEX["weight_bits"]] = spec.wbits
     Ar[:, A_INDEX["input_bits"]] = spec.ibits
     if kind == "hrc":
         Ar[:, A_INDEX["hrc_macs"]] = spec.dense_macs * F
-    if kind == "fc":
-        Ar[:, A_INDEX["dma_weight_bytes"]] = sums[:, 3]
+    if kind == "fc":  # an FNP2 fetches its whole weight matrix every frame
+        Ar[:, A_INDEX["dma_weight_bytes"]] = np.where(
+            spec.fnp2, np.round(spec.weight_bytes * F), 0).astype(np.int64)
     if kind != "pass":
         Ar[:, A_INDEX["input_sram_writes"]] = n_ev_in
         Ar[:, A_INDEX["input_sram_reads"]] = n_ev_in

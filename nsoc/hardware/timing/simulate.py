@@ -9,7 +9,7 @@ from ...kernels.schedule import schedule
 from ..parameters import TimingParamError, timing_params, values
 from ..timing_result import DeferredList, TimingResult
 from .collect import PassOutcome, collect_pass, critical_path, link_timings, np_timings
-from .costs import program_cycles
+from .costs import program_cycles, reprogram_cycles
 from .kinds import SOFTWARE_TYPES, SOURCE_TYPES
 from .plan import cached_plan
 from .rows import as_frames, pass_work
@@ -81,7 +81,7 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
     passes = [(si, pi, p) for si, seq in enumerate(mapping.sequences)
               if seq.backend == "Hardware" for pi, p in enumerate(seq.passes)]
     multi = len(passes) > 1
-    outcomes = []
+    outcomes, reprograms, loads = [], [], []
     for si, pi, lms in passes:
         layers = [model.get_layer(lm.layer) for lm in lms]
         layers = [lay for lay in layers if lay.TYPE not in SOURCE_TYPES | SOFTWARE_TYPES]
@@ -94,17 +94,16 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
                        int(P["packet_header_flits"]), float(P["router_latency_cycles"]))
         if not res.ok:
             raise NsocError("internal error: the timing scheduler dead-locked; please report it")
-        outcomes.append(PassOutcome(plan, work, res, si, pi,
-                                    program_bytes(mapping.sequences[si], lms, P) if multi
-                                    else 0))
+        n_bytes = program_bytes(mapping.sequences[si], lms, P)
+        outcomes.append(PassOutcome(plan, work, res, si, pi, n_bytes if multi else 0))
+        loads.append(n_bytes)
+        reprograms.append(reprogram_cycles(mapping.mode, sum(len(lm.nps) for lm in lms),
+                                           n_bytes, P))
     if not outcomes:
         raise MappingError("the model has no layer mapped on hardware: nothing to time")
-    result = _result(model, outcomes, P, params, dev.name, clock_mode, clock, n_frames, multi)
     # the first pass's program is loaded once, before the first inference
-    si0, _, lms0 = next(p for p in passes if p[0] == outcomes[0].sequence
-                        and p[1] == outcomes[0].pass_index)
-    result.program_cycles = int(round(program_cycles(
-        program_bytes(mapping.sequences[si0], lms0, P), P)))
+    result = _result(model, outcomes, P, params, dev.name, clock_mode, clock, n_frames, multi,
+                     reprograms, program_cycles(loads[0], P))
     if n_frames > 1:  # latency: one forward call of frame 0 at batch 1, alone on the chip
         result.latency_cycles = simulate(
             model, mapping, xs[:1], {k: v[:1] for k, v in acts.items()},
@@ -113,16 +112,20 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
 
 
 def _result(model, outcomes: list[PassOutcome], P: dict, params: dict, device: str,
-            clock_mode: str, clock: float, n_frames: int, multi: bool) -> TimingResult:
+            clock_mode: str, clock: float, n_frames: int, multi: bool,
+            reprograms: list[float], program: float) -> TimingResult:
     """Combine the passes: they run one after the other per frame, reprogrammed in between
-    when there are several."""
+    when there are several (``reprograms``: cycles per pass).  The first pass's program is
+    loaded before the inference (``program``: its program-load cycles); in a multi-pass model
+    the first frame reprograms every later pass, each following frame every pass."""
     figures = [collect_pass(o, P) for o in outcomes]
     frames = np.zeros(n_frames)
     for fig in figures:
         frames += fig.frames
-    reconfig = sum(program_cycles(o.program_bytes, P) for o in outcomes) if multi else 0.0
+    reconfig = float(sum(reprograms)) if multi else 0.0
     if multi:
         frames = frames + reconfig
+        frames[0] -= reprograms[0]
         interval = float(sum(fig.latency for fig in figures)) + reconfig
     else:
         interval = figures[0].interval
@@ -141,4 +144,5 @@ def _result(model, outcomes: list[PassOutcome], P: dict, params: dict, device: s
         total_cycles=total_i, layers=layers,
         nps=DeferredList(lambda: np_timings(outcomes, figures, total_i)),
         links=DeferredList(lambda: link_timings(outcomes, total)),
-        critical_path=critical, reconfig_cycles=int(round(reconfig)), params=params)
+        critical_path=critical, reconfig_cycles=int(round(reconfig)),
+        program_cycles=int(round(program)), params=params)

@@ -1,0 +1,172 @@
+"""The NP cost laws fitted to silicon (nsoc/hardware/timing/costs.py) as the simulator applies
+them: a CNP's time follows its input events x the filters it holds, the HRC works per output
+position and kernel tap over 16-filter groups, an FNP2 fetches its whole weight matrix every
+frame.  Small hand-mapped Akida 1.0 models with synthesised activations (exact event counts)."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nsoc import Model, make_layer
+from nsoc.hardware.timing import simulate, timing_params
+from nsoc.hardware.types import (
+    Device,
+    Ident,
+    LayerMapping,
+    Mapping,
+    Mesh,
+    NPComponent,
+    NPInfo,
+    Sequence,
+)
+
+
+def _device():
+    nps = [NPInfo(Ident(c, r, i), frozenset({"CNP1", "FNP2", "FNP3"}))
+           for c in range(1, 4) for r in range(1, 3) for i in range(4)]
+    return Device("LawMesh", "v1", "test", Mesh(nps=nps, dma_event=Ident(1, 1, 0),
+                                               dma_conf=Ident(1, 1, 1)))
+
+
+def _params(device) -> dict:
+    return {k: v["value"] for k, v in timing_params(device).items()}
+
+
+def _model(size=10, cin=3, hrc_filters=24, sep_filters=16, units=12):
+    rng = np.random.default_rng(0)
+    hrc = make_layer("InputConvolutional", "hrc", dict(
+        filters=hrc_filters, kernel_height=3, kernel_width=3, stride_x=1, stride_y=1,
+        padding=1, act_bits=4, activation=1, weights_bits=8, input_channels=cin,
+        input_height=size, input_width=size),
+        {"weights": rng.integers(-127, 128, (3, 3, cin, hrc_filters)).astype(np.int8),
+         "threshold": np.zeros(hrc_filters, np.int32),
+         "act_step": np.ones(hrc_filters, np.float32)})
+    sep = make_layer("SeparableConvolutional", "sep", dict(
+        filters=sep_filters, kernel_height=3, kernel_width=3, stride_x=1, stride_y=1,
+        padding=1, act_bits=4, activation=1, weights_bits=4, pool_type=0),
+        {"weights": rng.integers(-7, 8, (3, 3, hrc_filters, 1)).astype(np.int8),
+         "weights_pw": rng.integers(-7, 8, (1, 1, hrc_filters, sep_filters)).astype(np.int8),
+         "threshold": np.zeros(sep_filters, np.int32),
+         "act_step": np.ones(sep_filters, np.float32)}, ["hrc"])
+    fc = make_layer("FullyConnected", "fc", dict(units=units, activation=0, weights_bits=4),
+                    {"weights": rng.integers(-7, 8, (1, 1, size * size * sep_filters, units)
+                                             ).astype(np.int8),
+                     "threshold": np.zeros(units, np.int32),
+                     "act_step": np.ones(units, np.float32)}, ["sep"])
+    return Model([hrc, sep, fc], "v1")
+
+
+def _mapping(model, device, sep_nps=2, fc_type="FNP2"):
+    f = model.get_layer("sep").output_dims[2]
+    b = np.linspace(0, f, sep_nps + 1).astype(int)
+    hrc_f = model.get_layer("hrc").output_dims[2]
+    units = model.get_layer("fc").output_dims[2]
+    lms = [LayerMapping("hrc", "InputConvolutional",
+                        [NPComponent(Ident(1, 1, 2), "HRC", hrc_f)]),
+           LayerMapping("sep", "SeparableConvolutional", [
+               NPComponent(Ident(2, 1, k), "CNP1", int(b[k + 1] - b[k]), start_neuron=int(b[k]))
+               for k in range(sep_nps)]),
+           LayerMapping("fc", "FullyConnected", [NPComponent(Ident(3, 1, 0), fc_type, units)])]
+    return Mapping(device, "Minimal", True, (Sequence("HW", "Hardware", [lms]),))
+
+
+def _acts(model, density, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (1,) + tuple(model.input_shape)).astype(np.uint8)
+    acts = {}
+    for lay in model.layers:
+        shape = (1,) + tuple(lay.output_dims)
+        if lay.name == "fc":
+            acts[lay.name] = rng.integers(-50, 50, shape).astype(np.int32)
+        else:
+            acts[lay.name] = ((rng.random(shape) < density) * rng.integers(1, 16, shape)
+                              ).astype(np.uint8)
+    return x, acts
+
+
+@pytest.fixture(scope="module")
+def setup():
+    dev = _device()
+    model = _model()
+    return model, dev, _mapping(model, dev)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.floats(0.0, 0.9), st.integers(1, 4), st.integers(0, 1000))
+def test_cnp_time_is_events_times_filters_held(density, sep_nps, seed):
+    model = _model()
+    dev = _device()
+    mapping = _mapping(model, dev, sep_nps=sep_nps)
+    P = _params(dev)
+    x, acts = _acts(model, density, seed)
+    r = simulate(model, mapping, x, activations=acts)
+    events = int(np.count_nonzero(acts["hrc"]))
+    nps = [n for n in r.nps if n.layer == "sep"]
+    assert len(nps) == sep_nps
+    bounds = np.linspace(0, 16, sep_nps + 1).astype(int)
+    for n in nps:
+        filters = int(bounds[n.id + 1] - bounds[n.id])  # component k sits at NP (2, 1, k)
+        assert n.events_in == events  # every NP of a filter-split layer sees every event
+        law = events * (P["cnp_event_cycles"] + P["cnp_filter_event_cycles"] * filters)
+        assert n.busy_cycles == pytest.approx(law, abs=1)
+
+
+def test_layer_time_falls_with_input_density(setup):
+    model, dev, mapping = setup
+    busy = []
+    for density in (0.8, 0.5, 0.2, 0.05):
+        x, acts = _acts(model, density)
+        r = simulate(model, mapping, x, activations=acts)
+        busy.append(r.layer("sep").busy_cycles)
+    assert all(a > b for a, b in zip(busy[:-1], busy[1:], strict=True))
+    # proportional to the events: a quarter of the density, about a quarter of the time
+    assert busy[2] / busy[0] == pytest.approx(0.2 / 0.8, rel=0.1)
+
+
+def test_hrc_law_per_position_tap_and_filter_group(setup):
+    model, dev, mapping = setup
+    P = _params(dev)
+    x, acts = _acts(model, 0.3)
+    r = simulate(model, mapping, x, activations=acts)
+    hrc = model.get_layer("hrc")
+    positions = hrc.output_dims[0] * hrc.output_dims[1]
+    groups = math.ceil(24 / P["hrc_filter_lanes"])
+    law = positions * (P["hrc_tap_cycles"] * 9 * 3 * groups + P["hrc_filter_cycles"] * 24)
+    assert r.layer("hrc").busy_cycles == pytest.approx(law, abs=1)
+    # the input's values do not matter (dense 8-bit rows)
+    x2, acts2 = _acts(model, 0.3, seed=7)
+    assert simulate(model, mapping, x2, activations=acts2).layer("hrc").busy_cycles == \
+        r.layer("hrc").busy_cycles
+
+
+def test_fnp2_fetches_its_whole_weight_matrix_every_frame(setup):
+    model, dev, mapping = setup
+    P = _params(dev)
+    fc = model.get_layer("fc")
+    wbytes = fc.variables["weights"].size * 4 / 8
+    law = P["fnp2_layer_cycles"] + wbytes * P["fnp2_weight_cycles_per_byte"]
+    for density in (0.1, 0.6):  # whatever the input events
+        x, acts = _acts(model, density)
+        r = simulate(model, mapping, x, activations=acts, batch_size=2)
+        assert r.layer("fc").busy_cycles == pytest.approx(2 * law, abs=2)
+        assert r.layer("fc").actions.dma_weight_bytes == pytest.approx(2 * wbytes, abs=1)
+    # an FNP3 instead works per event and per synaptic op (a priori law)
+    fnp3 = _mapping(model, dev, fc_type="FNP3")
+    x, acts = _acts(model, 0.3)
+    r = simulate(model, fnp3, x, activations=acts)
+    ev = int(np.count_nonzero(acts["sep"]))
+    law3 = ev * (P["fnp_event_cycles"] + 12 / P["fnp3_synops_per_cycle"])
+    assert r.layer("fc").busy_cycles == pytest.approx(law3, abs=1)
+
+
+def test_separable_synaptic_ops_are_event_driven(setup):
+    model, dev, mapping = setup
+    x, acts = _acts(model, 0.25)
+    r = simulate(model, mapping, x, activations=acts)
+    n_sep = sum(n.actions.synaptic_ops for n in r.nps if n.layer == "sep")
+    x0, acts0 = _acts(model, 0.0)
+    r0 = simulate(model, mapping, x0, activations=acts0)
+    assert sum(n.actions.synaptic_ops for n in r0.nps if n.layer == "sep") == 0
+    assert n_sep > 0
