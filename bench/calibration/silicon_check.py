@@ -33,22 +33,18 @@ DEVICE = "AKD1500"
 
 def published_activations(model: Model, rows: list[dict], seed: int = 0,
                           frames: int = 1) -> tuple:
-    """(x, {layer: activations}) for ``frames`` frames: every layer's output non-zero at the
-    density the next layer's input sparsity (``rows[i + 1]["input_sparsity"]``) gives (4-bit
-    values 1..15, uniform positions), the last layer's potentials dense; the input dense
-    8-bit."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(1, 256, (frames,) + tuple(model.input_shape)).astype(np.uint8)
-    acts = {}
-    for i, lay in enumerate(model.layers):
-        shape = (frames,) + tuple(lay.output_dims)
-        if i + 1 < len(rows):
-            density = 1.0 - rows[i + 1]["input_sparsity"]
-            vals = rng.integers(1, 16, shape)
-            acts[lay.name] = np.where(rng.random(shape) < density, vals, 0).astype(np.int32)
-        else:  # classifier potentials
-            acts[lay.name] = rng.integers(-1000, 1000, shape).astype(np.int32)
-    return x, acts
+    """(x, {layer: activations}) of ``frames`` frames: the functional engine's outputs on
+    smooth inputs (``standins.standin_inputs``), then every layer's input events redrawn at
+    its input sparsity ``rows[i]["input_sparsity"]`` by the sparsity profile of
+    :mod:`nsoc.hardware.sparsity` (seeded; the first layer reads the dense image)."""
+    from standins import standin_inputs
+
+    from nsoc.hardware.sparsity import apply_profile
+    x = standin_inputs(model, frames, seed)
+    acts = model.forward(x, outputs="all")
+    profile = {lay.name: float(r["input_sparsity"])
+               for lay, r in zip(model.layers[1:], rows[1:], strict=True)}
+    return x, apply_profile(model, acts, profile, seed)
 
 
 def _map(model: Model, mode: str, device: str = DEVICE):
@@ -67,23 +63,21 @@ def _simulate(model: Model, mapping, x, acts, **kw):
 
 
 def per_layer_cycles(v: str, rows: list[dict], seed: int = 0) -> list[dict]:
-    """Cycles of each layer as BrainChip measures them (cut-model differences, Minimal)."""
+    """Cycles of each layer as BrainChip measures them (cut-model differences, Minimal:
+    :func:`nsoc.hardware.timing.cuts.cut_layer_cycles`), with the layer's NPs in the full
+    model's Minimal mapping."""
+    from nsoc.hardware.timing.cuts import cut_layer_cycles
     full = sf.variant_model(v)
     x, acts = published_activations(full, rows, seed)
-    out, prev = [], 0.0
-    for k in range(len(full.layers)):
-        cut = Model(full.layers[:k + 1], full.ip_version)
-        a = {lay.name: acts[lay.name] for lay in cut.layers}
-        a[cut.layers[-1].name] = np.zeros_like(a[cut.layers[-1].name])  # silenced
-        mapping, _nps, _passes = _map(cut, "minimal")
-        res = _simulate(cut, mapping, x, a)
-        cyc = float(res.latency_cycles)
-        lt = next(t for t in res.layers if t.name == cut.layers[-1].name)
-        out.append({"layer": cut.layers[-1].name, "cycles": cyc - prev,
-                    "nps": int(lt.n_nps), "busy_cycles": int(lt.busy_cycles),
-                    "measured": rows[k]["cycles"], "measured_nps": rows[k]["nps"]})
-        out[-1]["error"] = out[-1]["cycles"] / rows[k]["cycles"] - 1
-        prev = cyc
+    mapping, _, _ = _map(full, "minimal")
+    cuts = cut_layer_cycles(full, DEVICE, x, acts, mode="Minimal")
+    out = []
+    for c, r in zip(cuts, rows, strict=True):
+        assert c.layer == r["layer"], (c.layer, r["layer"])
+        lm = mapping.layer(c.layer)
+        out.append({"layer": c.layer, "cycles": float(c.cycles),
+                    "nps": len(lm.nps) if lm else 0, "measured": r["cycles"],
+                    "measured_nps": r["nps"], "error": c.cycles / r["cycles"] - 1})
     return out
 
 
