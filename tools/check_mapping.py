@@ -2,10 +2,10 @@
 
 For every case, version, device and mode (default, hw_only): same verdict (maps / needs software
 / error with the same message), same number of sequences and passes, same number and types of
-NPs per layer, and filters and memory (input, weight, external) per NP.  The
-``compute_min_device`` entries (a device akida sizes for the model) are compared with nsoc's
-Minimal mode on a large custom device: NP counts, filters and memory only (FNP2/FNP3 and
-idents depend on the device akida builds).
+NPs per layer, filters and memory (input, weight, external) per NP, idents, component counts,
+external memory and the program size of each hardware sequence (within 5 %).  The
+``compute_min_device`` entries are compared with the mapping on nsoc's
+:func:`~nsoc.hardware.mapping.compute_min_device` (its NP count too).
 
     python tools/check_mapping.py [-v]
 """
@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from nsoc.errors import MappingError  # noqa: E402
-from nsoc.hardware.device import create_device  # noqa: E402
+from nsoc.hardware.mapping import compute_min_device  # noqa: E402
 from tools.refcases import REFCASES, build, case_dirs  # noqa: E402
 
 
@@ -85,21 +85,30 @@ def main(verbose=False):
                     ref = ddoc[mode]
                     model = build(case, version)
                     minimal = dev_name == "compute_min_device"
-                    device = create_device(60, 4, 0) if minimal else dev_name
                     err = mapping = None
                     try:
-                        mapping = model.map(device, hw_only=mode == "hw_only",
-                                            mode="Minimal" if minimal else "AllNps")
+                        device = compute_min_device(model) if minimal else dev_name
+                        mapping = model.map(device, hw_only=mode == "hw_only")
                     except MappingError as exc:
                         err = str(exc)
-                    aspects = compare(ref, mapping, err, exact_idents=not minimal,
-                                      fnp_generic=minimal)
+                    aspects = compare(ref, mapping, err)
+                    if minimal and mapping is not None:
+                        aspects["min_device"] = len(mapping.device.mesh.nps) == \
+                            ddoc["device"]["n_nps"]
+                    if "sequences" in ref and mapping is not None:
+                        aspects["ext_mem"] = ref["external_memory_size"] == \
+                            mapping.external_memory_size
+                        aspects["program"] = all(
+                            abs(s.program_size - r["program_size"]) <= 0.05 * r["program_size"]
+                            for r, s in zip(ref["sequences"], mapping.sequences, strict=False)
+                            if r["backend"] == "Hardware")
                     for k, v in aspects.items():
                         t = totals.setdefault(k, [0, 0])
                         t[0] += bool(v)
                         t[1] += 1
                     rows.append((case, version, dev_name, mode, aspects))
-    keys = ["verdict", "seq/pass", "NPs/types", "filters+mem", "idents", "comp_count"]
+    keys = ["verdict", "seq/pass", "NPs/types", "filters+mem", "idents", "comp_count",
+            "ext_mem", "program", "min_device"]
     print(f"{'case':<32}{'ver':<4}{'device':<20}{'mode':<8}" + "".join(f"{k:>12}" for k in keys))
     for case, version, dev, mode, a in rows:
         if not verbose and mode == "hw_only":

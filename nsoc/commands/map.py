@@ -3,6 +3,8 @@
 Prints the per-layer NP allocation (NP ident, type, filters, input and weight memory), the
 sequences and passes, the memory totals and a picture of the mesh; ``--json`` prints the mapping
 as the refcases' mapping.json entries, or ``{"error": ...}`` with exit status 2.
+``--min-device`` maps on the smallest Akida 2.0 device the model fits on (Akida's
+``compute_min_device``) and says its size.
 """
 from __future__ import annotations
 
@@ -24,23 +26,34 @@ def register(subparsers) -> None:
     p.add_argument("--hw-only", action="store_true",
                    help="fail instead of running unmappable layers in software")
     p.add_argument("--json", action="store_true", help="print the mapping as JSON")
+    p.add_argument("--min-device", action="store_true",
+                   help="map on the smallest Akida 2.0 device the model fits on in one pass "
+                        "(Akida's compute_min_device) instead of --device")
     p.set_defaults(func=run)
 
 
-def map_and_format(model, device, mode="AllNps", hw_only=False, as_json=False) -> tuple[int, str]:
+def map_and_format(model, device, mode="AllNps", hw_only=False, as_json=False,
+                   min_device=False) -> tuple[int, str]:
     """Map ``model`` and return (exit status, text to print); the command's testable core."""
     from ..errors import NsocError
-    from ..hardware.mapping import map_model
-    from ..report.mapping_text import format_mapping
+    from ..hardware.mapping import compute_min_device, map_model
+    from ..report.mapping_text import format_mapping, min_device_line
     try:
+        if min_device:
+            device = compute_min_device(model)
         mapping = map_model(model, device, hw_only=hw_only, mode=mode)
     except NsocError as exc:
         if as_json:
             return 2, json.dumps({"error": str(exc)})
         raise
     if as_json:
-        return 0, json.dumps(mapping.to_dict(), indent=1)
-    return 0, format_mapping(mapping)
+        doc = mapping.to_dict()
+        if min_device:
+            doc["min_device"] = {"n_nps": len(mapping.device.mesh.nps),
+                                 "description": mapping.device.description}
+        return 0, json.dumps(doc, indent=1)
+    text = format_mapping(mapping)
+    return 0, (min_device_line(mapping.device) + "\n" + text) if min_device else text
 
 
 def run(args) -> int:
@@ -55,6 +68,7 @@ def run(args) -> int:
             exc.filename else str(exc)
         print(json.dumps({"error": message}))
         return 2
-    status, text = map_and_format(model, args.device, args.mode, args.hw_only, args.json)
+    status, text = map_and_format(model, args.device, args.mode, args.hw_only, args.json,
+                                  args.min_device)
     print(text, file=sys.stdout)
     return status

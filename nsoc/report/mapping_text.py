@@ -86,3 +86,14 @@ def format_mapping(mapping: Mapping) -> str:
             out.append("")
             out.append(mesh_picture(mapping, pi, si))
     return "\n".join(out)
+
+
+def min_device_line(device) -> str:
+    """One line naming the smallest device a model fits on (``nsoc map --min-device``)."""
+    from ..hardware.device import np_type_counts
+    counts = ", ".join(f"{n} {t}" for t, n in sorted(np_type_counts(device).items()))
+    hrc = " + HRC" if device.mesh.hrc is not None else ""
+    skip = f" + {sum(s.ident.channel for s in device.mesh.skip_dmas)} skip-DMA channels" \
+        if device.mesh.skip_dmas else ""
+    return (f"Smallest device (compute_min_device): {len(device.mesh.nps)} NPs in "
+            f"{len(device.mesh.nodes)} node(s){hrc}{skip} [{counts}]; {device.description}")

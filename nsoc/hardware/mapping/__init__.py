@@ -10,7 +10,8 @@ and the mapping corpus that ``tools/check_mapcorpus.py`` compares with).  Module
 * :mod:`.requirements`: NP kind, filters per NP and column bands of a layer;
 * :mod:`.allocate`: NP order and the allocation of one pass;
 * :mod:`.passes`: pass formation in the AllNps, Minimal and HwPr modes;
-* :mod:`.program`: program sizes and the smallest device a model fits on.
+* :mod:`.program`: program sizes and the smallest device a model fits on
+  (:func:`compute_min_device`).
 
 Layers that cannot run on the device run in software (their own sequence) unless
 ``hw_only``; input layers follow the next layer and the Dequantizer the previous one.
@@ -30,6 +31,7 @@ from .memory import (
     hrc_weight_size,
 )
 from .passes import plan_sequence
+from .program import compute_min_device, program_size
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
 
@@ -111,8 +113,9 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             sequences.append(Sequence(f"SW/{name}", "Software",
                                       [[LayerMapping(lay.name, lay.TYPE) for lay in run]]))
             continue
-        sequences.extend(_hardware_sequences([reqs[lay.name] for lay in run], order, mode,
-                                             hw_only))
+        for seq in _hardware_sequences([reqs[lay.name] for lay in run], order, mode, hw_only):
+            seq.program_size = program_size(seq, model, dev.ip_version)
+            sequences.append(seq)
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))
 
 
@@ -170,6 +173,7 @@ __all__ = [
     "MapConstraints",
     "Mapping",
     "check_version",
+    "compute_min_device",
     "cnp_input_size",
     "cnp_weight_size",
     "fnp_input_size",
