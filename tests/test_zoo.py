@@ -189,7 +189,7 @@ EXPECTED_BLOCKS = {
     "yolo": [(name, shape) for name, shape in AKIDANET_05_224[:12]]
     + [("separable_12", (7, 7, 512)), ("separable_13", (7, 7, 512)), ("1conv", (7, 7, 512)),
        ("2conv", (7, 7, 512)), ("3conv", (7, 7, 512)), ("detection_layer", (7, 7, 35))],
-    "ecg1d": [("conv_0", (128, 1, 16)), ("conv_1", (64, 1, 32)), ("conv_2", (32, 1, 64)),
+    "ecg1d": [("conv_0", (1, 128, 16)), ("conv_1", (1, 64, 32)), ("conv_2", (1, 32, 64)),
               ("conv_3", (1, 1, 64)), ("classifier", (1, 1, 5))],
     "akidanet_vww": [("conv_0", (48, 48, 8)), ("conv_1", (48, 48, 16)), ("conv_2", (24, 24, 32)),
                      ("conv_3", (24, 24, 32)), ("separable_4", (12, 12, 64)),
@@ -280,7 +280,7 @@ def test_dscnn_v1_layers_and_published_akd1000_nps():
 
 def test_ecg_kernels_are_one_dimensional():
     v1 = _built("ecg1d", "v1").get_layer("conv_1")
-    assert (v1.params["kernel_width"], v1.params["kernel_height"]) == (5, 1)
+    assert (v1.params["kernel_width"], v1.params["kernel_height"]) == (1, 5)
     assert _built("ecg1d", "v2").get_layer("conv_1").params["kernel_size"] == 5
 
 
