@@ -70,6 +70,7 @@ def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
     per_np_filters = {}
     skip_i = 0
     n_cnp = len(order.cnp_order)
+    cursor = 0   # CNPs are taken in the mesh order, each once per pass
     for r in reqs:
         lm = LayerMapping(r.layer.name, r.layer.TYPE)
         out[r.layer.name] = lm
@@ -83,9 +84,10 @@ def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
             lm.skipdma_loads.append(NPComponent(ch, "SKIP_DMA_LOAD", r.layer.filters_out))
         elif r.kind == "cnp":
             plan = r.plan(t_of(r))
-            free = [i for i in order.cnp_order if i not in used][:len(plan)]
+            free = order.cnp_order[cursor:cursor + len(plan)]
             if len(free) < len(plan):
-                raise NoFit(r.layer.name, not_enough("CNP1", len(plan), n_cnp - len(used)))
+                raise NoFit(r.layer.name, not_enough("CNP1", len(plan), n_cnp - cursor))
+            cursor += len(plan)
             banded = len({off for off, _, _, _ in plan}) > 1
             held_in = r.layer.input_dims[2]
             for ident, (_off, cols, start, f) in zip(free, plan, strict=False):

@@ -2,7 +2,7 @@
 input is cut in column bands, and the NP plan for a given bound on filters per NP."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...layers import POOL_AVG
 from ..types import Device
@@ -43,6 +43,7 @@ class Req:
     fnp3_fits: bool = True     # the weights fit an FNP3 (else FNP2, external memory)
     inbound: object = None     # the first inbound layer (None for an input layer)
     device: object = None
+    _bands: dict = field(default_factory=dict, repr=False)   # channels -> bands (cache)
 
     # ----- CNP plans -------------------------------------------------------------------
     def bands(self, channels: int) -> list[tuple[int, int]]:
@@ -50,6 +51,8 @@ class Req:
         filters: the fewest bands of at most ``max_width`` columns whose input (v2, with the
         ``kernel - 1`` shared columns once banded) fits the input SRAM; equal widths but the
         last (corpus: 112 columns 38, 38, 36; 28 columns 10, 10, 8)."""
+        if channels in self._bands:
+            return self._bands[channels]
         x = self.layer.input_dims[0]
         n = _ceil(x, self.max_width)
         sram = self.device.mesh.np_sram_size.input_bytes
@@ -63,7 +66,8 @@ class Req:
                 break
             n += 1
         width = _ceil(x, n)
-        return [(o, min(width, x - o)) for o in range(0, x, width)]
+        self._bands[channels] = [(o, min(width, x - o)) for o in range(0, x, width)]
+        return self._bands[channels]
 
     def plan(self, t: int) -> list[tuple[int, int, int, int]]:
         """NPs ``(x offset, columns, start filter, filters)`` at most ``t`` filters per NP:
