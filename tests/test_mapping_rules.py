@@ -1,0 +1,257 @@
+"""One small architecture per mapping rule, with the expected mapping worked out by hand from the
+rule (not copied from Akida's outputs).  The rules and what in Akida's mappings shows them are
+documented in nsoc/hardware/mapping/."""
+import pytest
+
+from nsoc.errors import MappingError
+from nsoc.hardware.device import get_device
+from nsoc.hardware.mapping import (
+    cnp_input_size,
+    cnp_weight_size,
+    compute_min_device,
+    fnp_weight_size,
+    map_model,
+)
+from nsoc.testing import random_v1_model, random_v2_model
+
+
+def _v2(blocks, shape, **kw):
+    return random_v2_model(blocks, shape, seed=3, **kw)
+
+
+def _nps(mapping, name):
+    return mapping.layer(name).nps
+
+
+# ----- memory formulas -----------------------------------------------------------------------
+def test_v2_conv_weight_words():
+    m = _v2([("conv", {"filters": 8}), ("conv", {"filters": 25, "kernel_size": 1}),
+             ("dense", {"units": 2})], (4, 4, 16))
+    conv3, conv1 = m.get_layer("conv_0"), m.get_layer("conv_1")
+    # 3x3 4-bit: groups of 8 filters, 3 words of 100 bits per input channel
+    assert cnp_weight_size(conv3, 8) == 1 * 16 * 3 * 100 // 8 == 600
+    assert cnp_weight_size(conv3, 9) == 2 * 16 * 3 * 100 // 8
+    # 1x1 4-bit: groups of 24 filters, one word per input channel (8 channels in conv_1)
+    assert cnp_weight_size(conv1, 24) == 1 * 8 * 100 // 8
+    assert cnp_weight_size(conv1, 25) == 2 * 8 * 100 // 8
+
+
+def test_v2_depthwise_weight_words():
+    m = _v2([("dw", {}), ("dw", {"kernel_size": 5}), ("dense", {"units": 2})], (6, 6, 16))
+    # 3x3 4-bit: two kernels per 100-bit word; 5x5 4-bit: three half-words per kernel
+    assert cnp_weight_size(m.get_layer("dw_0"), 16) == 8 * 100 // 8
+    assert cnp_weight_size(m.get_layer("dw_0"), 3) == -(-2 * 100 // 8)
+    assert cnp_weight_size(m.get_layer("dw_1"), 16) == 24 * 100 // 8
+
+
+def test_v2_cnp_input_rows_are_32_bit_aligned():
+    m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (10, 6, 16))
+    conv = m.get_layer("conv_0")
+    # 8-bit input (the Quantizer's): 10 columns x 8 bits = 80 bits -> 96 bits = 12 bytes
+    assert conv.input_bits == 8
+    assert cnp_input_size(conv, 10, 16, banded=False, after_add=False) == 12 * 6 * 16
+    # a band also holds the 2 columns it shares (96 bits); after an Add 2048 bytes more
+    assert cnp_input_size(conv, 10, 16, banded=True, after_add=True) == 12 * 6 * 16 + 2048
+
+
+def test_v2_fnp_weights_and_fnp2_for_large_weights():
+    small = _v2([("dense", {"units": 10})], (1, 1, 64))
+    big = _v2([("dense", {"units": 1000, "weight_bits": 8})], (1, 1, 64), act_bits=8)
+    d = small.get_layer("dense_0")
+    assert fnp_weight_size(d, 10, 32) == 10 * (32 + 8)
+    # 64 8-bit inputs from the Quantizer: 64 B of input, 10 x (64 + 8) B of weights
+    lm = map_model(small, "TwoNodesIPv2").layer("dense_0")
+    assert lm.nps[0].type == "FNP3" and lm.nps[0].mem_info["weight_size"] == 10 * (64 + 8)
+    assert lm.nps[0].mem_info["input_size"] == 64
+    # 1000 x (64 + 8) = 72000 B > the FNP3's 49152 B: FNP2, weights in external memory
+    mapping = map_model(big, "TwoNodesIPv2")
+    c, = mapping.layer("dense_0").nps
+    assert c.type == "FNP2" and c.mem_info["external_size"] == 72000
+    assert mapping.external_memory_size == 72000
+
+
+# ----- column bands and filter splitting -----------------------------------------------------
+def test_wide_input_splits_in_bands_of_64():
+    m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (100, 1, 8))
+    nps = _nps(map_model(m, "TwoNodesIPv2", mode="Minimal"), "conv_0")
+    # 100 columns > 64: two bands of 50, each NP holds 50 + 2 shared columns of 8-bit inputs
+    # (416 bits, already 32-bit aligned) for 1 row and 8 channels
+    assert len(nps) == 2 and [c.filters for c in nps] == [8, 8]
+    assert nps[0].mem_info["input_size"] == 52 * 1 * 8
+
+
+def test_large_input_splits_in_bands_by_input_sram():
+    m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (48, 48, 48), act_bits=8)
+    nps = _nps(map_model(m, "TwelveNodesIPv2", mode="Minimal"), "conv_0")
+    # 48 x 48 x 48 bytes > 65536: 2 bands of 24 (+2 shared -> 28 aligned) = 64512 B each
+    assert len(nps) == 2
+    assert {c.mem_info["input_size"] for c in nps} == {28 * 48 * 48}
+
+
+def test_allnps_smallest_filters_per_np_bound():
+    blocks = [("input_conv", {"filters": 8}), ("conv", {"filters": 8}), ("conv", {"filters": 16}),
+              ("conv", {"filters": 32}), ("dense", {"units": 10})]
+    m = _v2(blocks, (8, 8, 3))
+    # FourNodesIPv2: 16 NPs, one kept for the dense layer; t = 4 gives 2 + 4 + 8 = 14 NPs,
+    # t = 3 would give 3 + 6 + 11 = 20
+    mapping = map_model(m, "FourNodesIPv2")
+    assert [[c.filters for c in _nps(mapping, f"conv_{i}")] for i in (1, 2, 3)] == \
+        [[4, 4], [4] * 4, [4] * 8]
+    mapping = map_model(m, "FourNodesIPv2", mode="Minimal")
+    assert [len(_nps(mapping, f"conv_{i}")) for i in (1, 2, 3)] == [1, 1, 1]
+    assert {c.type for i in (1, 2, 3) for c in _nps(mapping, f"conv_{i}")} == {"CNP1"}
+
+
+def test_filters_per_np_take_the_bound_and_the_last_the_rest():
+    m = _v2([("conv", {"filters": 8}), ("conv", {"filters": 16}), ("conv", {"filters": 32}),
+             ("dense", {"units": 10})], (8, 8, 3))
+    # FourNodesIPv2, 15 CNPs: t = 6 gives 2 + 3 + 6 = 11, t = 5 gives 2 + 4 + 7 = 13,
+    # t = 4 gives 2 + 4 + 8 = 14, t = 3 gives 3 + 6 + 11 = 20: t = 4
+    mapping = map_model(m, "FourNodesIPv2")
+    assert [c.filters for c in _nps(mapping, "conv_2")] == [4] * 8
+    # a 3-filter bound on 16 filters: ceil(16 / 3) = 6 NPs of 3, the last 1
+    req_filters = [c.filters for c in _nps(map_model(m, "SixNodesIPv2", mode="HwPr"), "conv_1")]
+    assert req_filters == [3, 3, 3, 3, 3, 1]
+
+
+# ----- modes and passes -----------------------------------------------------------------------
+def test_minimal_packs_passes_when_the_device_is_full():
+    blocks = [("conv", {"filters": 16, "kernel_size": 1}) for _ in range(10)] + \
+        [("dense", {"units": 4})]
+    m = _v2(blocks, (4, 4, 8))
+    mapping = map_model(m, "TwoNodesIPv2", mode="Minimal", hw_only=True)
+    # 8 NPs: a pass holds 8 one-NP layers, the second the 2 others and the dense layer
+    seq, = mapping.sequences
+    assert [sum(len(lm.nps) for lm in p) for p in seq.passes] == [8, 3]
+
+
+def test_hwpr_keeps_layers_within_half_the_device():
+    m = _v2([("conv", {"filters": 32}), ("conv", {"filters": 32}), ("dense", {"units": 4})],
+            (8, 8, 8))
+    # TwelveNodesIPv2 (48 NPs): the smallest t with ceil(32 / t) <= 24 is 2 -> 16 NPs a layer
+    mapping = map_model(m, "TwelveNodesIPv2", mode="HwPr")
+    assert [len(_nps(mapping, f"conv_{i}")) for i in (0, 1)] == [16, 16]
+
+
+def test_akd1000_has_no_partial_reconfiguration():
+    m = random_v1_model([("input_conv", {"filters": 16}), ("conv", {"filters": 32}),
+                         ("conv", {"filters": 64}), ("dense", {"units": 10})], (16, 16, 1),
+                        seed=1)
+    hwpr = map_model(m, "AKD1000", mode="HwPr").to_dict()
+    allnps = map_model(m, "AKD1000").to_dict()
+    assert hwpr["sequences"] == allnps["sequences"]
+
+
+# ----- layers refused, with Akida's wording ------------------------------------------------
+def test_two_bit_input_convolution_output():
+    m = _v2([("input_conv", {"filters": 8, "output_bits": 2}), ("conv", {"filters": 8}),
+             ("dense", {"units": 2})], (8, 8, 1), act_bits=2)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'input_conv_0'\. Output should be "
+                                           r"4-bit or 8-bit\. 2 given\.$"):
+        map_model(m, "TwoNodesIPv2", hw_only=True)
+    # without hw_only every layer runs in software (2-bit inputs everywhere)
+    assert [s.backend for s in map_model(m, "TwoNodesIPv2").sequences] == ["Software"]
+
+
+def test_v2_max_pooling_of_3_goes_to_software():
+    m = _v2([("conv", {"filters": 8}), ("conv", {"filters": 8, "pool": "max", "pool_size": 3}),
+             ("conv", {"filters": 8}), ("dense", {"units": 2})], (12, 12, 4))
+    with pytest.raises(MappingError, match=r"'conv_1'\. Pooling size must be 1 or 2\.$"):
+        map_model(m, "FourNodesIPv2", hw_only=True)
+    seqs = map_model(m, "FourNodesIPv2").sequences
+    assert [(s.backend, s.layers[0]) for s in seqs] == [
+        ("Hardware", "input_quantizer"), ("Software", "conv_1"), ("Hardware", "conv_2")]
+
+
+def test_v2_global_pooling_height_limit():
+    m = _v2([("conv", {"filters": 8, "pool": "gap"}), ("dense", {"units": 2})], (80, 1, 4))
+    with pytest.raises(MappingError, match=r"When using Global Average Pooling, input height "
+                                           r"cannot exceed 64\."):
+        map_model(m, "TwoNodesIPv2", hw_only=True)
+
+
+def test_max_pooling_before_a_dense_layer():
+    m = _v2([("conv", {"filters": 8, "pool": "max"}), ("dense", {"units": 2})], (8, 8, 4))
+    with pytest.raises(MappingError) as exc:
+        map_model(m, "TwoNodesIPv2", hw_only=True)
+    assert str(exc.value) == (
+        "Cannot map layer 'conv_0':\n  * Layer 'conv_0': A layer with max pooling cannot be "
+        "the last layer of a sequence.\n  * Layer 'dense_1': Any layer with max pooling must "
+        "be followed by a layer mapped on a CNP or a TNP-B. Layer 'conv_0' has max pooling.")
+
+
+def test_dense_input_shift_memory():
+    m = _v2([("dense", {"units": 8})], (25, 5, 16))
+    # 26 (even) x 5 positions x ceil(3 * 16 / 8) = 780 bytes of input shifts > 768
+    with pytest.raises(MappingError, match=r"Input shift exceeds memory\. Maximum size is 768 "
+                                           r"bytes\. \(got 780 bytes\)\."):
+        map_model(m, "TwoNodesIPv2", hw_only=True)
+
+
+def test_v1_global_pooling_needs_three_rows():
+    m = random_v1_model([("input_conv", {"filters": 8}),
+                         ("conv", {"filters": 8, "pool": "gap"}), ("dense", {"units": 2})],
+                        (16, 2, 1), seed=2)
+    with pytest.raises(MappingError, match=r"'conv_1'\. When using Global Average Pooling, the "
+                                           r"output of the convolution must have at least 3 "
+                                           r"rows \(currently 2\)\."):
+        map_model(m, "AKD1500", hw_only=True)
+
+
+def test_v1_max_pooling_of_3_only_refused_by_nsoc_v2_silicon():
+    m = random_v1_model([("input_conv", {"filters": 8}),
+                         ("conv", {"filters": 8, "pool": "max", "pool_size": 3}),
+                         ("dense", {"units": 2})], (16, 16, 1), seed=2)
+    with pytest.raises(MappingError, match=r"Pooling size 3 is not supported on NSoC_v2\."):
+        map_model(m, "AKD1000", hw_only=True)
+    assert map_model(m, "AKD1500", hw_only=True).n_software_sequences == 0
+
+
+def test_v1_filter_too_big_for_a_cnp():
+    m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 512}),
+                         ("conv", {"filters": 4}), ("dense", {"units": 2})], (4, 4, 1), seed=2)
+    # one 3x3 4-bit filter over 512 channels: 16 words of 50 bits per channel = 51200 B
+    assert cnp_weight_size(m.get_layer("conv_2"), 1) == 51200
+    with pytest.raises(MappingError, match=r"'conv_2'\. Filter size is too big to fit in a CNP"):
+        map_model(m, "TwoNodesIPv1", hw_only=True)
+
+
+def test_not_enough_cnps_wording():
+    # 3x3 8-bit filters over 256 channels: 8 filters take 256 x 6 words = 19200 B, so an NP
+    # holds 16 of the 512: 32 NPs, TwoNodesIPv2 has 8
+    m = _v2([("conv", {"filters": 512, "weight_bits": 8, "pool": "gap"}),
+             ("dense", {"units": 2})], (4, 4, 256), act_bits=8)
+    with pytest.raises(MappingError, match=r"Not enough hardware components of type CNP1 "
+                                           r"available\. \d+ are needed but \d+ are available"):
+        map_model(m, "TwoNodesIPv2", hw_only=True)
+
+
+# ----- compute_min_device and program size -------------------------------------------------
+def test_compute_min_device():
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 16}), ("conv", {"filters": 16}),
+             ("dense", {"units": 10})], (8, 8, 1))
+    dev = compute_min_device(m)
+    # 2 CNPs + 1 FNP, rounded up to one node of 4; its only FNP is an FNP2
+    assert len(dev.mesh.nps) == 4 and dev.mesh.hrc is not None
+    mapping = map_model(m, dev)
+    assert [c.type for c in _nps(mapping, "dense_3")] == ["FNP2"]
+    assert [len(_nps(mapping, f"conv_{i}")) for i in (1, 2)] == [1, 1]
+    v1 = random_v1_model([("input_conv", {"filters": 8}), ("dense", {"units": 2})], (8, 8, 1))
+    with pytest.raises(MappingError, match="Akida 2.0 models only"):
+        compute_min_device(v1)
+
+
+def test_v1_program_size_law():
+    m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 16}),
+                         ("dense", {"units": 10})], (8, 8, 1), seed=4)
+    mapping = map_model(m, get_device("TwoNodesIPv1"), mode="Minimal")
+    seq, = mapping.sequences
+    hrc, = _nps(mapping, "input_conv_0")
+    cnp, = _nps(mapping, "conv_1")
+    fnp, = _nps(mapping, "dense_2")
+    # header + HRC weights + 160 + CNP (64-bit word per 50-bit word, 8 B per filter + 224)
+    # + FNP weights + 216 + 8 B per unit
+    cnp_words = cnp.mem_info["weight_size"] * 8 // 50
+    want = 484 + hrc.mem_info["weight_size"] + 160 + cnp_words * 8 + 8 * 16 + 224 + \
+        fnp.mem_info["weight_size"] + 216 + 8 * 10
+    assert seq.program_size == want
