@@ -83,18 +83,3 @@ def shift_round(v, s):
         n = min(-s, 62)
         return (v + (np.int64(1) << (n - 1))) >> n
     return v
-
-
-def same_pad(size: int, out: int, kernel: int, stride: int) -> int:
-    """Padding before the first element for a 'same' window (TensorFlow's rule)."""
-    return max((out - 1) * stride + kernel - size, 0) // 2
-
-
-def conv_out(size: int, kernel: int, stride: int, same: bool) -> int:
-    """Output length of a convolution or pooling window."""
-    return -(-size // stride) if same else (size - kernel) // stride + 1
-
-
-def lohi(bits: int) -> tuple[int, int]:
-    """Signed register range."""
-    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1

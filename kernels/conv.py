@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import conv_out, lohi, same_pad, threads_for
+from ._util import threads_for
+from .geometry import conv_output_size, same_pad_before, signed_range
 from .output import v1_args, v1_finish, v2_args, v2_finish
 
 
@@ -46,7 +47,7 @@ def fold_input_shift(weights, input_shift, max_in: int, buffer_bits: int, axis: 
     bounds |event value| (for :func:`acc_dtype`).
     """
     sh = np.ascontiguousarray(input_shift, np.int64)
-    _, bhi = lohi(buffer_bits)
+    _, bhi = signed_range(buffer_bits)
     if (max_in << int(np.max(sh, initial=0))) > bhi:
         return weights, sh, min(max_in << int(np.max(sh, initial=0)), bhi + 1), False
     shape = [1] * weights.ndim
@@ -336,9 +337,9 @@ def _frame(x_shape, k0, k1, strides, same):
 
 def _geometry_of(sx, sy, k0, k1, strides, same):
     s0, s1 = strides
-    ox, oy = conv_out(sx, k0, s0, same), conv_out(sy, k1, s1, same)
-    px = same_pad(sx, ox, k0, s0) if same else 0
-    py = same_pad(sy, oy, k1, s1) if same else 0
+    ox, oy = conv_output_size(sx, k0, s0, same), conv_output_size(sy, k1, s1, same)
+    px = same_pad_before(sx, ox, k0, s0) if same else 0
+    py = same_pad_before(sy, oy, k1, s1) if same else 0
     return ox, oy, px, py
 
 
@@ -381,7 +382,7 @@ def prepare_conv2d_v2(in_shape, weights, strides, same, input_shift, stage, max_
     sh = np.ascontiguousarray(input_shift, np.int64)
     sx, sy = in_shape[0], in_shape[1]
     ox, oy, px, py = _geometry_of(sx, sy, k0, k1, strides, same)
-    blo, bhi = lohi(stage.buffer_bits)
+    blo, bhi = signed_range(stage.buffer_bits)
     weights, sh, max_ev, plain = fold_input_shift(weights, sh, max_in, stage.buffer_bits, 2)
     acc = acc_dtype(max_ev, weights)
     w = np.ascontiguousarray(weights, acc)
@@ -413,7 +414,7 @@ def prepare_depthwise_conv2d_v2(in_shape, weights, strides, same, input_shift, s
     k0, k1, nc, _ = weights.shape
     sh = np.ascontiguousarray(input_shift, np.int64)
     ox, oy, px, py, ex, ey = _frame((0,) + tuple(in_shape), k0, k1, strides, same)
-    blo, bhi = lohi(stage.buffer_bits)
+    blo, bhi = signed_range(stage.buffer_bits)
     weights, sh, max_ev, plain = fold_input_shift(weights[:, :, :, 0], sh, max_in,
                                                   stage.buffer_bits, 2)
     acc = acc_dtype(max_ev, weights)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import lohi, threads_for
+from ._util import threads_for
 from .conv import acc_dtype, fold_input_shift, max_abs_of
+from .geometry import signed_range
 from .output import v1_args, v1_finish, v2_args, v2_finish
 
 
@@ -69,7 +70,7 @@ def prepare_dense_v2(weights, input_shift, stage, max_in):
     """Prepared Dense1D: ``run(x (N, fan_in), dtype) -> (N, units)``; ``max_in`` bounds
     |input| (picks the accumulator dtype)."""
     sh = np.ascontiguousarray(input_shift, np.int64)
-    blo, bhi = lohi(stage.buffer_bits)
+    blo, bhi = signed_range(stage.buffer_bits)
     units = weights.shape[1]
     weights, sh, max_ev, _ = fold_input_shift(weights, sh, max_in, stage.buffer_bits, 0)
     acc = acc_dtype(max_ev, weights)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import lohi, sat, shift_round, threads_for
+from ._util import sat, shift_round, threads_for
+from .geometry import signed_range
 
 
 @njit(cache=True, parallel=True)
@@ -27,8 +28,8 @@ def _add(a, b, a_shift, b_shift, o_shift, blo, bhi, plo, phi, relu, olo, ohi, ou
 def add(a, b, a_shift, b_shift, output_shift, buffer_bits, post_op_bits, relu, out_lo, out_hi,
         dtype=np.int64):
     """Akida 2.0 Add: ``sat(sat(a << a_shift) + sat(b << b_shift))`` then the output shift."""
-    blo, bhi = lohi(buffer_bits)
-    plo, phi = lohi(post_op_bits)
+    blo, bhi = signed_range(buffer_bits)
+    plo, phi = signed_range(post_op_bits)
     out = np.empty(a.shape, dtype)
     with threads_for(a.size):
         _add(np.ascontiguousarray(a), np.ascontiguousarray(b),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._util import conv_out, lohi, same_pad
+from .geometry import conv_output_size, same_pad_before, signed_range
 
 INT64_MIN = np.iinfo(np.int64).min
 
@@ -17,9 +17,9 @@ def pool_geometry(cx: int, cy: int, stage):
     """(qx, qy, pad_x, pad_y) of the stage's pooling over a (cx, cy) potential map."""
     if stage.pool_type == 1:
         (z0, z1), (s0, s1) = stage.pool_size, stage.pool_stride
-        qx, qy = conv_out(cx, z0, s0, stage.same), conv_out(cy, z1, s1, stage.same)
+        qx, qy = conv_output_size(cx, z0, s0, stage.same), conv_output_size(cy, z1, s1, stage.same)
         if stage.same:
-            return qx, qy, same_pad(cx, qx, z0, s0), same_pad(cy, qy, z1, s1)
+            return qx, qy, same_pad_before(cx, qx, z0, s0), same_pad_before(cy, qy, z1, s1)
         return qx, qy, 0, 0
     if stage.pool_type == 2:
         return 1, 1, 0, 0
@@ -37,8 +37,8 @@ def v2_args(stage, cx: int, cy: int, acc=np.int64):
     paths' per-channel constants.
     """
     qx, qy, ppx, ppy = pool_geometry(cx, cy, stage)
-    blo, bhi = lohi(stage.buffer_bits)
-    plo, phi = lohi(stage.post_op_bits)
+    blo, bhi = signed_range(stage.buffer_bits)
+    plo, phi = signed_range(stage.post_op_bits)
     nf = len(stage.scales)
     post = np.empty((8, nf), np.int64)
     post[0] = stage.bias

@@ -33,18 +33,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .geometry import conv_output_size, int_range, same_pad_before, signed_range
+
 
 # ----- integer helpers ----------------------------------------------------------------------
-def signed_range(bits: int) -> tuple[int, int]:
-    """``(lo, hi)`` of a ``bits``-wide two's complement register."""
-    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-
-
-def output_range(bits: int, signed: bool) -> tuple[int, int]:
-    """``(lo, hi)`` of a layer's output integers."""
-    return signed_range(bits) if signed else (0, (1 << bits) - 1)
-
-
 def saturate(x, bits: int):
     """Clip int64 ``x`` to a ``bits``-wide signed register."""
     lo, hi = signed_range(bits)
@@ -65,15 +57,6 @@ def shift_round(x, shift):
     return np.where(shift > 0, np.left_shift(x, left), np.right_shift(x + half, right))
 
 
-def same_pad(size: int, out: int, kernel: int, stride: int) -> int:
-    """Padding before the first element for a 'same' window (TensorFlow's rule)."""
-    return max((out - 1) * stride + kernel - size, 0) // 2
-
-
-def conv_out(size: int, kernel: int, stride: int, same: bool) -> int:
-    return -(-size // stride) if same else (size - kernel) // stride + 1
-
-
 # ----- input ------------------------------------------------------------------------------
 def quantize(x, scales, zero_points, bits: int, signed: bool):
     """Quantizer: float32 -> ``clip(round_half_even(x * scales) + zero_points)`` (int64).
@@ -82,7 +65,7 @@ def quantize(x, scales, zero_points, bits: int, signed: bool):
     """
     if x.dtype.kind in "iu":
         return x.astype(np.int64)
-    lo, hi = output_range(bits, signed)
+    lo, hi = int_range(bits, signed)
     q = np.round(x.astype(np.float32) * np.asarray(scales, np.float32))
     q = q.astype(np.int64) + np.asarray(zero_points, np.int64)
     return np.clip(q, lo, hi)
@@ -92,9 +75,9 @@ def quantize(x, scales, zero_points, bits: int, signed: bool):
 def _pad(x, k0, k1, strides, same, value):
     n, sx, sy, c = x.shape
     s0, s1 = strides
-    ox, oy = conv_out(sx, k0, s0, same), conv_out(sy, k1, s1, same)
-    px = same_pad(sx, ox, k0, s0) if same else 0
-    py = same_pad(sy, oy, k1, s1) if same else 0
+    ox, oy = conv_output_size(sx, k0, s0, same), conv_output_size(sy, k1, s1, same)
+    px = same_pad_before(sx, ox, k0, s0) if same else 0
+    py = same_pad_before(sy, oy, k1, s1) if same else 0
     ex, ey = (ox - 1) * s0 + k0, (oy - 1) * s1 + k1
     xp = np.empty((n, ex, ey, c), np.int64)
     xp[...] = np.asarray(value, np.int64)
@@ -142,9 +125,9 @@ def max_pool(p, sizes, strides, same: bool):
     the padded positions."""
     n, sx, sy, c = p.shape
     (z0, z1), (s0, s1) = sizes, strides
-    ox, oy = conv_out(sx, z0, s0, same), conv_out(sy, z1, s1, same)
-    px = same_pad(sx, ox, z0, s0) if same else 0
-    py = same_pad(sy, oy, z1, s1) if same else 0
+    ox, oy = conv_output_size(sx, z0, s0, same), conv_output_size(sy, z1, s1, same)
+    px = same_pad_before(sx, ox, z0, s0) if same else 0
+    py = same_pad_before(sy, oy, z1, s1) if same else 0
     out = np.empty((n, ox, oy, c), p.dtype)
     for a in range(ox):
         x0, x1 = max(a * s0 - px, 0), min(a * s0 - px + z0, sx)

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import weakref
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
 from .errors import InputError, ModelValidationError
+from .geometry import SAME, VALID, int_range, max_abs
 from .kernels import V1Stage, V2Stage
-from .layers import ACT_LUT, ACT_RELU, PADDING_SAME, POOL_MAX
+from .kernels import reference as R
+from .layers import ACT_LUT, ACT_RELU, POOL_MAX
 
 ENGINES = ("numba", "reference")
 CHUNK_MEMORY_BYTES = 128 << 20   # intermediate activations budget of the default chunk
@@ -49,10 +52,9 @@ def _out_dtype(layer):
 
 
 def _output_range(layer):
-    bits = layer.output_bits
-    if layer.output_signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, min((1 << bits) - 1, (1 << 31) - 1)   # outputs are int32 at most
+    """``(lo, hi)`` of a layer's integer outputs (int32 at most)."""
+    lo, hi = int_range(layer.output_bits, layer.output_signed)
+    return lo, min(hi, (1 << 31) - 1)
 
 
 def _i64(a):
@@ -60,37 +62,42 @@ def _i64(a):
 
 
 # ----- layer preparation --------------------------------------------------------------------
-def _v2_stage(layer, K):
-    p, v = layer.params, layer.variables
-    if p.get("activation") == ACT_LUT:
+def _pool_stage_args(layer):
+    """(pool type code, size, stride) of the output stage; size/stride (1, 1) unless max."""
+    pool = layer.pool
+    if pool.type == "max":
+        return POOL_MAX, pool.size, pool.stride
+    return layer.params.get("pool_type", 0), (1, 1), (1, 1)
+
+
+def _check_no_lut(layer):
+    if layer.params.get("activation") == ACT_LUT:
         raise ModelValidationError(
             f"layer '{layer.name}' ({layer.TYPE}) uses a LUT activation, which nsoc's engine does "
             f"not support; use a ReLU or no activation")
+
+
+def _v2_stage(layer):
+    p, v = layer.params, layer.variables
+    _check_no_lut(layer)
     f = layer.output_dims[2]
     relu = p.get("activation") == ACT_RELU
     bias = np.left_shift(_i64(v["bias"]), _i64(v["bias_shift"]))
     clip = (np.left_shift(_i64(v["max_value"]), _i64(v["max_value_shift"])) if relu
             else np.zeros(f, np.int64))
     lo, hi = _output_range(layer)
-    pool_type = p.get("pool_type", 0)
-    size = (p["pool_size"], p["pool_size"]) if pool_type == POOL_MAX else (1, 1)
-    stride = (p["pool_stride"], p["pool_stride"]) if pool_type == POOL_MAX else (1, 1)
+    pool_type, size, stride = _pool_stage_args(layer)
     return V2Stage(bias, relu, clip, _i64(v["output_scales"]), _i64(v["output_shift"]),
-                     p["buffer_bits"], p["post_op_buffer_bits"], lo, hi, pool_type, size, stride,
-                     p.get("padding", PADDING_SAME) == PADDING_SAME)
+                   p["buffer_bits"], p["post_op_buffer_bits"], lo, hi, pool_type, size, stride,
+                   layer.padding != VALID)
 
 
-def _v1_stage(layer, K):
+def _v1_stage(layer):
     p, v = layer.params, layer.variables
-    pool_type = p.get("pool_type", 0)
-    if pool_type == POOL_MAX:
-        size = (p["pooling_width"], p["pooling_height"])
-        stride = (p["pooling_stride_x"], p["pooling_stride_y"])
-    else:
-        size = stride = (1, 1)
+    pool_type, size, stride = _pool_stage_args(layer)
     return V1Stage(_i64(v["threshold"]), np.ascontiguousarray(v["act_step"], np.float32),
-                     bool(p["activation"]), p["act_bits"], pool_type, size, stride,
-                     p.get("padding", PADDING_SAME) == PADDING_SAME)
+                   bool(p["activation"]), p["act_bits"], pool_type, size, stride,
+                   layer.padding != VALID)
 
 
 def _flipped(w):
@@ -103,13 +110,11 @@ def _max_abs_out(layer, model):
     if t == "Concatenate":
         return max(_max_abs_out(model.get_layer(i), model) for i in layer.inbounds)
     if t == "InputData":
-        bits, signed = layer.params["input_bits"], bool(layer.params["input_signed"])
-    elif t == "Quantizer":
-        bits, signed = layer.output_bits, layer.output_signed
-    else:
-        lo, hi = _output_range(layer)
-        return max(-lo, hi)
-    return (1 << (bits - 1)) if signed else (1 << bits) - 1
+        return max_abs(layer.params["input_bits"], bool(layer.params["input_signed"]))
+    if t == "Quantizer":
+        return max_abs(layer.output_bits, layer.output_signed)
+    lo, hi = _output_range(layer)
+    return max(-lo, hi)
 
 
 def _max_abs_in(layer, model):
@@ -118,91 +123,129 @@ def _max_abs_in(layer, model):
     return max(_max_abs_out(model.get_layer(i), model) for i in layer.inbounds)
 
 
-def _prepare(layer, K, model):
-    """Return ``fn(list of inbound chunks) -> output chunk`` for one layer.
-
-    With the numba kernels, compute layers are prepared once here (weights cast to the
-    accumulator dtype chosen from the inbound's declared output range, tables, packed output
-    stage)."""
-    t, p, v = layer.TYPE, layer.params, layer.variables
+# Each preparer takes (layer, K, model, numba) and returns ``fn(list of inbound chunks) ->
+# output chunk``.  With the numba kernels, compute layers are prepared once (weights cast to
+# the accumulator dtype chosen from the inbound's declared output range, tables, packed output
+# stage); the reference kernels are called as they are.
+def _prep_quantizer(layer, K, model, numba):
+    scales, zp = layer.variables["scales"], layer.variables["zero_points"]
+    bits, signed = layer.params["output_bits"], bool(layer.params["output_signed"])
     dtype = _out_dtype(layer)
-    numba = not K.__name__.endswith("reference")
-    if t == "Quantizer":
-        from .kernels import reference as R
-        scales, zp = v["scales"], v["zero_points"]
-        bits, signed = p["output_bits"], bool(p["output_signed"])
-        return lambda ins: (ins[0] if ins[0].dtype.kind in "iu"
-                            else R.quantize(ins[0], scales, zp, bits, signed).astype(dtype))
-    if t == "InputData":
-        return lambda ins: ins[0]
-    if t == "Dequantizer":
-        scales = np.ascontiguousarray(v["scales"], np.float32)
-        return lambda ins: ins[0].astype(np.float32) * scales
-    if t == "Concatenate":
-        return lambda ins: np.concatenate([a.astype(dtype) for a in ins], axis=-1)
-    if t in ("InputConv2D", "Conv2D", "DepthwiseConv2D"):
-        stage = _v2_stage(layer, K)
-        s = (p["kernel_stride"], p["kernel_stride"])
-        same = p["padding"] == PADDING_SAME
-        if t == "InputConv2D":
-            w = np.ascontiguousarray(v["weights"])
-            pv = _i64(v["padding_value"])
-            if numba:
-                run = K.prepare_input_conv2d_v2(layer.input_dims, w, s, same, pv, stage,
-                                                _max_abs_in(layer, model))
-                return lambda ins: run(ins[0], dtype)
-            return lambda ins: K.input_conv2d_v2(ins[0], w, s, same, pv, stage, dtype=dtype)
-        w, shift = _flipped(v["weights"]), _i64(v["input_shift"])
-        if numba:
-            prep = K.prepare_conv2d_v2 if t == "Conv2D" else K.prepare_depthwise_conv2d_v2
-            run = prep(layer.input_dims, w, s, same, shift, stage, _max_abs_in(layer, model))
-            return lambda ins: run(ins[0], dtype)
-        fn = K.conv2d_v2 if t == "Conv2D" else K.depthwise_conv2d_v2
-        return lambda ins: fn(ins[0], w, s, same, shift, stage, dtype=dtype)
-    if t == "Dense1D":
-        stage = _v2_stage(layer, K)
-        w, shift = np.ascontiguousarray(v["weights"]), _i64(v["input_shift"])
-        units = p["units"]
-        if numba:
-            run = K.prepare_dense_v2(w, shift, stage, _max_abs_in(layer, model))
-            return lambda ins: run(ins[0].reshape(ins[0].shape[0], -1), dtype) \
-                .reshape(-1, 1, 1, units)
-        return lambda ins: K.dense_v2(ins[0].reshape(ins[0].shape[0], -1), w, shift, stage,
-                                       dtype=dtype).reshape(-1, 1, 1, units)
-    if t == "Add":
-        a_s, b_s, o_s = _i64(v["a_shift"]), _i64(v["b_shift"]), _i64(v["output_shift"])
-        lo, hi = _output_range(layer)
-        relu = p["activation"] == ACT_RELU
-        if p["activation"] == ACT_LUT:
-            raise ModelValidationError(
-                f"layer '{layer.name}' (Add) uses a LUT activation, which nsoc's engine does not "
-                f"support")
-        bb, pb = p["buffer_bits"], p["post_op_buffer_bits"]
-        return lambda ins: K.add(ins[0], ins[1], a_s, b_s, o_s, bb, pb, relu, lo, hi,
-                                  dtype=dtype)
-    if t in ("InputConvolutional", "Convolutional", "SeparableConvolutional"):
-        stage = _v1_stage(layer, K)
-        s = (p["stride_x"], p["stride_y"])
-        same = p["padding"] == PADDING_SAME
-        first = t == "InputConvolutional"
-        w = np.ascontiguousarray(v["weights"]) if first else _flipped(v["weights"])
-        pv = np.full(layer.input_dims[2], p["padding_value"] if first else 0, np.int64)
-        pw = np.ascontiguousarray(v["weights_pw"]) if t == "SeparableConvolutional" else None
-        if numba:
-            run = K.prepare_conv_v1(layer.input_dims, w, s, same, pv, stage,
-                                    _max_abs_in(layer, model), pw, dense_input=first)
-            return lambda ins: run(ins[0], dtype)
-        return lambda ins: K.conv_v1(ins[0], w, s, same, pv, stage, pw, dtype=dtype)
-    if t == "FullyConnected":
-        stage = _v1_stage(layer, K)
-        w = np.ascontiguousarray(v["weights"].reshape(-1, p["units"]))
-        units = p["units"]
-        if numba:
-            run = K.prepare_dense_v1(w, stage, _max_abs_in(layer, model))
-            return lambda ins: run(_flatten_cyx(ins[0]), dtype).reshape(-1, 1, 1, units)
-        return lambda ins: K.dense_v1(_flatten_cyx(ins[0]), w, stage, dtype=dtype) \
+    return lambda ins: (ins[0] if ins[0].dtype.kind in "iu"
+                        else R.quantize(ins[0], scales, zp, bits, signed).astype(dtype))
+
+
+def _prep_input_data(layer, K, model, numba):
+    return lambda ins: ins[0]
+
+
+def _prep_dequantizer(layer, K, model, numba):
+    scales = np.ascontiguousarray(layer.variables["scales"], np.float32)
+    return lambda ins: ins[0].astype(np.float32) * scales
+
+
+def _prep_concatenate(layer, K, model, numba):
+    dtype = _out_dtype(layer)
+    return lambda ins: np.concatenate([a.astype(dtype) for a in ins], axis=-1)
+
+
+def _prep_input_conv2d(layer, K, model, numba):
+    v, dtype = layer.variables, _out_dtype(layer)
+    stage, s, same = _v2_stage(layer), layer.stride, layer.padding == SAME
+    w, pv = np.ascontiguousarray(v["weights"]), _i64(v["padding_value"])
+    if numba:
+        run = K.prepare_input_conv2d_v2(layer.input_dims, w, s, same, pv, stage,
+                                        _max_abs_in(layer, model))
+        return lambda ins: run(ins[0], dtype)
+    return lambda ins: K.input_conv2d_v2(ins[0], w, s, same, pv, stage, dtype=dtype)
+
+
+def _prep_conv2d(layer, K, model, numba):
+    v, dtype = layer.variables, _out_dtype(layer)
+    stage, s, same = _v2_stage(layer), layer.stride, layer.padding == SAME
+    w, shift = _flipped(v["weights"]), _i64(v["input_shift"])
+    depthwise = layer.TYPE == "DepthwiseConv2D"
+    if numba:
+        prep = K.prepare_depthwise_conv2d_v2 if depthwise else K.prepare_conv2d_v2
+        run = prep(layer.input_dims, w, s, same, shift, stage, _max_abs_in(layer, model))
+        return lambda ins: run(ins[0], dtype)
+    fn = K.depthwise_conv2d_v2 if depthwise else K.conv2d_v2
+    return lambda ins: fn(ins[0], w, s, same, shift, stage, dtype=dtype)
+
+
+def _prep_dense1d(layer, K, model, numba):
+    v, dtype, units = layer.variables, _out_dtype(layer), layer.params["units"]
+    stage = _v2_stage(layer)
+    w, shift = np.ascontiguousarray(v["weights"]), _i64(v["input_shift"])
+    if numba:
+        run = K.prepare_dense_v2(w, shift, stage, _max_abs_in(layer, model))
+        return lambda ins: run(ins[0].reshape(ins[0].shape[0], -1), dtype) \
             .reshape(-1, 1, 1, units)
-    raise ModelValidationError(f"layer '{layer.name}': nsoc's engine cannot run type {t}")
+    return lambda ins: K.dense_v2(ins[0].reshape(ins[0].shape[0], -1), w, shift, stage,
+                                  dtype=dtype).reshape(-1, 1, 1, units)
+
+
+def _prep_add(layer, K, model, numba):
+    p, v, dtype = layer.params, layer.variables, _out_dtype(layer)
+    a_s, b_s, o_s = _i64(v["a_shift"]), _i64(v["b_shift"]), _i64(v["output_shift"])
+    lo, hi = _output_range(layer)
+    relu = p["activation"] == ACT_RELU
+    _check_no_lut(layer)
+    bb, pb = p["buffer_bits"], p["post_op_buffer_bits"]
+    return lambda ins: K.add(ins[0], ins[1], a_s, b_s, o_s, bb, pb, relu, lo, hi, dtype=dtype)
+
+
+def _prep_conv_v1(layer, K, model, numba):
+    p, v, dtype = layer.params, layer.variables, _out_dtype(layer)
+    stage, s, same = _v1_stage(layer), layer.stride, layer.padding == SAME
+    first = layer.TYPE == "InputConvolutional"
+    w = np.ascontiguousarray(v["weights"]) if first else _flipped(v["weights"])
+    pv = np.full(layer.input_dims[2], p["padding_value"] if first else 0, np.int64)
+    pw = np.ascontiguousarray(v["weights_pw"]) if layer.HW_KIND == "cnp_separable" else None
+    if numba:
+        run = K.prepare_conv_v1(layer.input_dims, w, s, same, pv, stage,
+                                _max_abs_in(layer, model), pw, dense_input=first)
+        return lambda ins: run(ins[0], dtype)
+    return lambda ins: K.conv_v1(ins[0], w, s, same, pv, stage, pw, dtype=dtype)
+
+
+def _prep_fully_connected(layer, K, model, numba):
+    dtype, units = _out_dtype(layer), layer.params["units"]
+    stage = _v1_stage(layer)
+    w = np.ascontiguousarray(layer.variables["weights"].reshape(-1, units))
+    if numba:
+        run = K.prepare_dense_v1(w, stage, _max_abs_in(layer, model))
+        return lambda ins: run(_flatten_cyx(ins[0]), dtype).reshape(-1, 1, 1, units)
+    return lambda ins: K.dense_v1(_flatten_cyx(ins[0]), w, stage, dtype=dtype) \
+        .reshape(-1, 1, 1, units)
+
+
+PREPARERS: dict[str, Callable] = {
+    "Quantizer": _prep_quantizer,
+    "InputData": _prep_input_data,
+    "Dequantizer": _prep_dequantizer,
+    "Concatenate": _prep_concatenate,
+    "Add": _prep_add,
+    "InputConv2D": _prep_input_conv2d,
+    "Conv2D": _prep_conv2d,
+    "DepthwiseConv2D": _prep_conv2d,
+    "Dense1D": _prep_dense1d,
+    "InputConvolutional": _prep_conv_v1,
+    "Convolutional": _prep_conv_v1,
+    "SeparableConvolutional": _prep_conv_v1,
+    "FullyConnected": _prep_fully_connected,
+}
+"""Layer type -> preparer ``(layer, K, model, numba) -> fn(inbound chunks) -> output chunk``."""
+
+
+def _prepare(layer, K, model):
+    """Return ``fn(list of inbound chunks) -> output chunk`` for one layer."""
+    try:
+        preparer = PREPARERS[layer.TYPE]
+    except KeyError:
+        raise ModelValidationError(
+            f"layer '{layer.name}': nsoc's engine cannot run type {layer.TYPE}") from None
+    return preparer(layer, K, model, not K.__name__.endswith("reference"))
 
 
 _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -241,14 +284,11 @@ def _input_rule(model):
     t, p = first.TYPE, first.params
     if t == "Quantizer":
         signed = bool(p["output_signed"])
-        bits = p["output_bits"]
-        rng = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-        return (np.dtype(np.float32), np.dtype(np.int8 if signed else np.uint8)), rng
+        return ((np.dtype(np.float32), np.dtype(np.int8 if signed else np.uint8)),
+                int_range(p["output_bits"], signed))
     if t == "InputData":
         signed = bool(p["input_signed"])
-        bits = p["input_bits"]
-        rng = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-        return (np.dtype(np.int8 if signed else np.uint8),), rng
+        return (np.dtype(np.int8 if signed else np.uint8),), int_range(p["input_bits"], signed)
     return (np.dtype(np.uint8),), (0, 255)
 
 

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import POOL_AVG, POOL_MAX
-
-_POOL_NAMES = {POOL_MAX: "max", POOL_AVG: "gap"}
-
 
 def weight_memory_bytes(layer) -> int:
     """Bytes of weights at their bit width (packed: weights_bits per value)."""
@@ -19,19 +15,23 @@ def weight_memory_bytes(layer) -> int:
     return total
 
 
+def _pair(values: tuple[int, int]) -> str:
+    return f"{values[0]}" if values[0] == values[1] else f"{values[0]}x{values[1]}"
+
+
 def _describe_params(layer) -> str:
+    """Short geometry and size description, e.g. ``k3 s2 same max2 relu f64``."""
     p = layer.params
     parts = []
-    if "kernel_size" in p:
-        parts.append(f"k{p['kernel_size']} s{p['kernel_stride']}")
-    elif "kernel_height" in p:
-        parts.append(f"k{p['kernel_height']}x{p['kernel_width']} s{p['stride_x']}")
-    if "padding" in p:
-        parts.append("same" if p["padding"] else "valid")
-    pool = p.get("pool_type", 0)
-    if pool:
-        size = p.get("pool_size", p.get("pooling_width", -1))
-        parts.append(_POOL_NAMES[pool] + (f"{size}" if pool == POOL_MAX else ""))
+    if layer.kernel is not None:
+        parts.append(f"k{_pair(layer.kernel)} s{_pair(layer.stride)}")
+    if layer.padding is not None:
+        parts.append(layer.padding)
+    pool = layer.pool
+    if pool.type == "max":
+        parts.append(f"max{_pair(pool.size)}")
+    elif pool.type == "avg":
+        parts.append("gap")
     if p.get("activation"):
         parts.append("relu")
     if "filters" in p:

@@ -41,7 +41,7 @@ def _v2_stage(rng, nf, pool_type, pool_size, pool_stride, same, wide):
     post_bits = int(rng.choice([32, 24, 16]))
     out_bits = int(rng.choice([1, 2, 4, 8, 16, 28, 32]))
     signed = bool(rng.integers(2)) or out_bits > 16   # outputs are int32 at most
-    lo, hi = R.output_range(out_bits, signed)
+    lo, hi = R.int_range(out_bits, signed)
     bias_shift = rng.integers(0, 32, nf) if rng.random() < 0.2 else rng.integers(0, 6, nf)
     relu = bool(rng.integers(2))
     clip = np.left_shift(rng.integers(0, 256, nf), rng.integers(0, 32, nf)) if relu \
@@ -57,7 +57,7 @@ def _geometry(data, sx, sy, k):
     """stride, same, pool (type, size, stride) valid for a (sx, sy) input and k kernel."""
     stride = data.draw(st.integers(1, 3))
     same = data.draw(st.booleans()) if k <= min(sx, sy) else True
-    ox, oy = R.conv_out(sx, k, stride, same), R.conv_out(sy, k, stride, same)
+    ox, oy = R.conv_output_size(sx, k, stride, same), R.conv_output_size(sy, k, stride, same)
     pool_type = data.draw(st.sampled_from([0, 0, 1, 2]))
     size = ps = (1, 1)
     if pool_type == 1:
@@ -150,7 +150,7 @@ def test_add(seed, mode, dtype, relu, shape):
     a_s, b_s = (rng.integers(0, 32 if big else 4, c) for _ in range(2))
     o_s = rng.integers(-64, 64, c) if big else rng.integers(-8, 3, c)
     bb, pb = int(rng.choice([32, 28, 12])), int(rng.choice([32, 16]))
-    lo, hi = R.output_range(int(rng.choice([4, 8, 16])), bool(rng.integers(2)))
+    lo, hi = R.int_range(int(rng.choice([4, 8, 16])), bool(rng.integers(2)))
     _check(K.add(a, b, a_s, b_s, o_s, bb, pb, relu, lo, hi, dtype=OUT),
            R.add(a, b, a_s, b_s, o_s, bb, pb, relu, lo, hi))
 

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from ..errors import InputError
+from ..fileio import save_npy_atomic
 from ..hardware.sparsity import apply_profile, parse_profile, resolve_profile
 from .report import add_report_arguments, run_report
 from .sweep import add_dataset_arguments, is_dataset_run, run_dataset
@@ -75,16 +76,6 @@ def check_output_path(out: str, protected: list[str], force: bool) -> None:
         raise InputError(f"output directory {parent} does not exist; create it first")
 
 
-def save_atomic(path: str, array: np.ndarray) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}.npy"
-    try:
-        np.save(tmp, array)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 PROGRESS_BLOCK = 4096  # samples per progress-bar step
 
 
@@ -123,7 +114,7 @@ def run_in_memory(model, x, out_path: str, args) -> None:
     start = time.perf_counter()
     y = run_batches(model, x, args.raw, args.batch_size)
     elapsed = time.perf_counter() - start
-    save_atomic(out_path, y)
+    save_npy_atomic(out_path, y)
     n = x.shape[0]
     print(f"samples: {n}")
     print(f"output: {y.dtype} {tuple(y.shape)} -> {out_path}")

@@ -8,9 +8,9 @@ newer file, sizes out of bounds, an invalid model) raises exactly
 from __future__ import annotations
 
 import os
-import tempfile
 
 from ..errors import ModelFormatError
+from ..fileio import write_atomic
 from . import codec, container
 
 MAX_FILE_SIZE = 1 << 30  # bytes (1 GiB): default cap on the size of a file to load
@@ -61,28 +61,9 @@ def load_model(path, max_file_size: int = MAX_FILE_SIZE,
 
 
 def save_model(model, path) -> None:
-    """Write ``model`` to ``path`` atomically: a temporary file in the same directory, then
-    ``os.replace``; on failure ``path`` is left untouched and no partial file remains."""
-    data = model_to_bytes(model)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``model`` to ``path`` atomically (:func:`nsoc.fileio.write_atomic`): on failure
+    ``path`` is left untouched and no partial file remains."""
+    write_atomic(path, model_to_bytes(model))
 
 
 __all__ = ["save_model", "load_model", "model_to_bytes", "model_from_bytes", "read_doc",

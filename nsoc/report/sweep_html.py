@@ -7,8 +7,7 @@ optimal configurations, the configurations that failed, and every row (the CSV h
 """
 from __future__ import annotations
 
-import os
-
+from ..fileio import write_atomic
 from .html import _CSS, _esc, _png, _table
 
 PLOT_IDS = ("plot-pareto", "plot-nps", "plot-models")
@@ -206,14 +205,7 @@ def summary_html(rows: list[dict], title: str = "sweep") -> str:
 
 def write_summary_html(rows: list[dict], path: str, title: str = "sweep") -> str:
     """Write :func:`summary_html` atomically to ``path``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(summary_html(rows, title))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, summary_html(rows, title))
     return path
 
 

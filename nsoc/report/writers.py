@@ -6,6 +6,7 @@ import io
 import json
 import os
 
+from ..fileio import write_atomic
 from .schema import ReportError, validate_report
 
 JSON_NAME, CSV_NAME, HTML_NAME = "report.json", "layers.csv", "report.html"
@@ -13,17 +14,6 @@ JSON_NAME, CSV_NAME, HTML_NAME = "report.json", "layers.csv", "report.html"
 _CSV_TIMING = ("name", "type", "np_types", "n_nps", "sequence", "pass", "start_cycle",
                "end_cycle", "busy_cycles", "cut_cycles", "stall_cycles", "idle_cycles", "events_in",
                "events_out", "sparsity", "energy_uj")
-
-
-def _write_atomic(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def layers_csv(data: dict) -> str:
@@ -57,12 +47,12 @@ def write_report(report, out_dir, html: bool = True) -> dict:
     except OSError as exc:
         raise ReportError(f"cannot create report directory {out_dir}: {exc.strerror}") from None
     paths = {"json": os.path.join(out_dir, JSON_NAME), "csv": os.path.join(out_dir, CSV_NAME)}
-    _write_atomic(paths["json"], json.dumps(data, indent=1) + "\n")
-    _write_atomic(paths["csv"], layers_csv(data))
+    write_atomic(paths["json"], json.dumps(data, indent=1) + "\n")
+    write_atomic(paths["csv"], layers_csv(data))
     if html:
         from .html import report_html
         paths["html"] = os.path.join(out_dir, HTML_NAME)
-        _write_atomic(paths["html"], report_html(data))
+        write_atomic(paths["html"], report_html(data))
     return paths
 
 

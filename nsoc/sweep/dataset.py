@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, NsocError
+from ..fileio import atomic_path
 
 SHARD_BYTES = 8 << 20  # input bytes per shard (bounded so shards travel well)
 MAX_SHARD = 8192
@@ -297,15 +298,15 @@ def write_frame_stats(result: DatasetResult, out_dir: str) -> dict:
     doc = {"samples": result.n, "top1": result.top1, "top5": result.top5,
            "frames": result.frame_summary()}
     for key, text in (("json", json.dumps(doc, indent=1) + "\n"), ("csv", None)):
-        tmp = f"{paths[key]}.tmp-{os.getpid()}"
-        if key == "json":
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-        else:
-            table = np.column_stack([np.arange(result.n), result.latency_us, result.energy_uj])
-            np.savetxt(tmp, table, delimiter=",", fmt=["%d", "%.6f", "%.6f"],
-                       header="frame,latency_us,energy_uj", comments="")
-        os.replace(tmp, paths[key])
+        with atomic_path(paths[key]) as tmp:
+            if key == "json":
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(text)
+            else:
+                table = np.column_stack([np.arange(result.n), result.latency_us,
+                                         result.energy_uj])
+                np.savetxt(tmp, table, delimiter=",", fmt=["%d", "%.6f", "%.6f"],
+                           header="frame,latency_us,energy_uj", comments="")
     return paths
 
 

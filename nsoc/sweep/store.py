@@ -16,6 +16,7 @@ import json
 import os
 
 from ..errors import InputError
+from ..fileio import write_atomic
 from .evaluate import METRICS
 
 JSONL, CSV, SPEC, HTML = "results.jsonl", "results.csv", "sweep.json", "summary.html"
@@ -23,17 +24,6 @@ JSONL, CSV, SPEC, HTML = "results.jsonl", "results.csv", "sweep.json", "summary.
 CONFIG_COLUMNS = ("model", "input", "device", "mode", "clock_mode", "frames")
 TAIL_COLUMNS = ("status", "error", "seconds", "key", "model_hash", "nsoc_version")
 REDO_STATUS = "failed"
-
-
-def _atomic_write(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def read_rows(path: str) -> dict:
@@ -133,15 +123,15 @@ class ResultStore:
 
     def _rewrite(self) -> None:
         rows = self.ordered()
-        _atomic_write(self.path(JSONL), "".join(json.dumps(r, sort_keys=True) + "\n"
+        write_atomic(self.path(JSONL), "".join(json.dumps(r, sort_keys=True) + "\n"
                                                 for r in rows))
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(self.columns)
         for r in rows:
             w.writerow(csv_row(r, self.columns))
-        _atomic_write(self.path(CSV), buf.getvalue())
-        _atomic_write(self.path(SPEC), json.dumps(
+        write_atomic(self.path(CSV), buf.getvalue())
+        write_atomic(self.path(SPEC), json.dumps(
             {"spec": self.spec_doc, "configurations": len(self.keys)}, indent=1) + "\n")
 
     def close(self, complete: bool) -> None:
