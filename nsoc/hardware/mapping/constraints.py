@@ -74,8 +74,4 @@ def max_pool_size(layer) -> int:
 
 def conv_output_rows(layer) -> int:
     """Rows (dims[1]) of the convolution before any pooling."""
-    from ...layers import conv_output_size
-    kh, _ = kernel_hw(layer)
-    p = layer.params
-    stride = p.get("kernel_stride", p.get("stride_y", 1))
-    return conv_output_size(layer.input_dims[1], kh, stride, p["padding"])
+    return layer.conv_output_xy[1]
