@@ -17,13 +17,16 @@ override replaces the value and marks the source ``"override"``.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
+import os
 from pathlib import Path
 
 from ..errors import NsocError
 
-PARAMS_DIR = Path(__file__).with_name("params")
+PARAMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "params")
+_DEFAULT_FILE = os.path.join(PARAMS_DIR, "default.json")
 
 # timing constants that divide or count something: they must be > 0
 POSITIVE_TIMING_KEYS = (
@@ -43,21 +46,27 @@ class TimingParamError(ParamError):
 _FILES: dict = {}  # parsed json files by (path, mtime, size)
 
 
-def read_json(path: str | Path) -> dict:
-    """The parsed json document at ``path`` (a fresh deep copy; parsed once per file version)."""
-    p = Path(path)
-    stat = p.stat()
-    key = (str(p), stat.st_mtime_ns, stat.st_size)
+def _cached_json(path: str | Path) -> dict:
+    """The parsed json document at ``path``, parsed once per file version (shared: not to be
+    changed)."""
+    p = os.fspath(path)
+    stat = os.stat(p)
+    key = (p, stat.st_mtime_ns, stat.st_size)
     if key not in _FILES:
         with open(p) as fh:
             _FILES[key] = json.load(fh)
-    return json.loads(json.dumps(_FILES[key]))
+    return _FILES[key]
+
+
+def read_json(path: str | Path) -> dict:
+    """The parsed json document at ``path`` (a fresh deep copy; parsed once per file version)."""
+    return copy.deepcopy(_cached_json(path))
 
 
 def read_entries(path: str | Path) -> dict:
     """The entries ``{key: {"value", "unit", "source"}}`` of a flat parameter file (keys starting
-    with ``_`` are documentation and skipped)."""
-    return {k: dict(v) for k, v in read_json(path).items() if not k.startswith("_")}
+    with ``_`` are documentation and skipped), copies."""
+    return {k: dict(v) for k, v in _cached_json(path).items() if not k.startswith("_")}
 
 
 def merge_device_params(params: dict, device, *, keep_source: bool = False,
@@ -152,11 +161,12 @@ def timing_params(device=None, overrides: dict | None = None) -> dict:
     entry is ``{"value", "unit", "source"}``; overridden entries get source "override".
     Raises :class:`TimingParamError` for an unknown key or a bad value.
     """
-    params = read_entries(PARAMS_DIR / "default.json")
+    params = read_entries(_DEFAULT_FILE)
     merge_device_params(params, device)
     name = device if isinstance(device, str) else getattr(device, "name", None)
-    if name and (PARAMS_DIR / f"{name}.json").is_file():
-        params.update(read_entries(PARAMS_DIR / f"{name}.json"))
+    dev_file = os.path.join(PARAMS_DIR, f"{name}.json") if name else None
+    if dev_file and os.path.isfile(dev_file):
+        params.update(read_entries(dev_file))
     apply_overrides(params, overrides, kind="timing", error=TimingParamError)
     return check_values(params, kind="timing", error=TimingParamError,
                         positive=POSITIVE_TIMING_KEYS)

@@ -33,6 +33,7 @@ class PassFigures:
     frames: np.ndarray       # (F,) frame 0's latency, then each frame's completion gap
     layers: list[LayerTiming]
     np_rows: tuple           # (busy, stall, events in, events out, action rows) per stage
+    layer_end: dict          # layer name -> end of its last output row of frame 0 (cycles)
 
 
 def _dma_traffic(out: PassOutcome, P: dict, A: np.ndarray, hops_by_stage: np.ndarray) -> None:
@@ -138,8 +139,9 @@ def collect_pass(out: PassOutcome, P: dict) -> PassFigures:
         lt.start_cycle = int(round(t0_py[li] - start0)) if np.isfinite(t0_py[li]) else 0
         lt.end_cycle = int(round(t1_py[li] - start0))
         layers.append(lt)
+    ends = {spec.layer.name: t1_py[li] for li, spec in enumerate(plan.specs)}
     return PassFigures(float(frames[0]), interval, frames, layers,
-                       (busy_py, stall_py, ev_in_py, ev_out_py, A.tolist()))
+                       (busy_py, stall_py, ev_in_py, ev_out_py, A.tolist()), ends)
 
 
 def np_timings(outcomes: list[PassOutcome], figures: list[PassFigures],
@@ -180,22 +182,16 @@ def link_timings(outcomes: list[PassOutcome], total: float) -> list[LinkTiming]:
     return links
 
 
-def critical_path(out: PassOutcome, model) -> list[str]:
+def critical_path(out: PassOutcome, fig: PassFigures, model) -> list[str]:
     """Layers from input to output, following at each layer the inbound that finished last."""
-    plan, res = out.plan, out.res
-    stages, out_off = plan.stages, plan.sched.out_off
-    names = {lay.name for lay in plan.layers}
-
-    def end(name):
-        return max(res.out_fin[out_off[i] + stages[i].out_rows - 1]
-                   for i in plan.by_layer[name])
-    path = [plan.layers[-1].name]
-    cur = plan.layers[-1]
+    names = {lay.name for lay in out.plan.layers}
+    cur = out.plan.layers[-1]
+    path = [cur.name]
     while True:
         ins = [b for b in cur.inbounds if b in names]
         if not ins:
             break
-        nxt = max(ins, key=end)
+        nxt = max(ins, key=fig.layer_end.__getitem__)
         path.append(nxt)
         cur = model.get_layer(nxt)
     return path[::-1]

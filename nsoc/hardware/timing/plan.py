@@ -85,6 +85,7 @@ class PassPlan:
     skip_groups: list[tuple[int, str]]  # (group, Add/Concatenate layer) through a skip-DMA
     n_frames: int
     layer_nps: list = field(default_factory=list)  # per layer: (NP stages, sorted NP types)
+    program_bytes: int | None = None   # bytes of the pass's program (set on first use)
 
 
 def channel_ranges(comps, channels: int) -> list[tuple[int, int]]:

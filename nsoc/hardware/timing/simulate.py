@@ -94,7 +94,9 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
                        int(P["packet_header_flits"]), float(P["router_latency_cycles"]))
         if not res.ok:
             raise NsocError("internal error: the timing scheduler dead-locked; please report it")
-        n_bytes = program_bytes(mapping.sequences[si], lms, P)
+        if plan.program_bytes is None:
+            plan.program_bytes = program_bytes(mapping.sequences[si], lms, P)
+        n_bytes = plan.program_bytes
         outcomes.append(PassOutcome(plan, work, res, si, pi, n_bytes if multi else 0))
         loads.append(n_bytes)
         reprograms.append(reprogram_cycles(mapping.mode, sum(len(lm.nps) for lm in lms),
@@ -135,8 +137,8 @@ def _result(model, outcomes: list[PassOutcome], P: dict, params: dict, device: s
     for lay in layers:
         lay.idle_cycles = max(total_i - lay.busy_cycles - lay.stall_cycles, 0)
     critical: list[str] = []
-    for o in outcomes:
-        critical = critical + critical_path(o, model)
+    for o, fig in zip(outcomes, figures, strict=True):
+        critical = critical + critical_path(o, fig, model)
     return TimingResult(
         device=device, clock_mode=clock_mode, clock_hz=clock, n_frames=n_frames,
         latency_cycles=int(round(frames[0])), fps=clock / max(interval, 1.0),
