@@ -287,10 +287,11 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     r = simulate(m, hw, x, activations=acts, batch_size=3)
     P = {k: v["value"] for k, v in timing_params(hw.device).items()}
     prog = sum(lay.actions.reconfig_bytes for lay in r.layers)
-    comps = hw.components()
-    expect = sum(c.mem_info.get("weight_size", 0) for c in comps) + P["np_config_bytes"] * len(
-        comps)
-    assert prog == expect
+    # the program of each pass: its share of the sequence's program size (the mapper's)
+    expect = [int(hw.sequences[si].program_size / len(hw.sequences[si].passes))
+              for si, _, _ in hw.hardware_passes()]
+    assert all(hw.sequences[si].program_size > 0 for si, _, _ in hw.hardware_passes())
+    assert prog == sum(expect)
     # HwPr: every pass reprogrammed by the configuration DMA, fixed + per byte
     per_byte, fixed = P["program_cycles_per_byte"], P["program_fixed_cycles"]
     assert r.reconfig_cycles == pytest.approx(n_pass * fixed + per_byte * prog, abs=2)
@@ -306,6 +307,21 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
         assert b - a == pytest.approx(per_byte * prog, abs=2)
     assert r.latency_cycles > one.latency_cycles
     assert r.fps < one.fps
+
+
+def test_program_bytes_without_a_program_size_from_the_mapping():
+    """The estimate when the mapping gives no program size: on-chip weights of the pass's NP
+    components plus ``np_config_bytes`` per component."""
+    import dataclasses
+
+    from nsoc.hardware.timing.simulate import program_bytes
+    comps = [NPComponent(Ident(1, 1, i), "CNP1", 4, mem_info={"weight_size": 100 * (i + 1)})
+             for i in range(3)]
+    lms = [LayerMapping("a", "Conv2D", comps[:2]), LayerMapping("b", "Conv2D", comps[2:])]
+    seq = Sequence("HW", "Hardware", [lms, []])
+    P = {"np_config_bytes": 10}
+    assert program_bytes(seq, lms, P) == 600 + 30
+    assert program_bytes(dataclasses.replace(seq, program_size=5000), lms, P) == 2500
 
 
 def test_host_reprogramming_per_np_outside_hwpr(v2_skip):
