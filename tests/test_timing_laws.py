@@ -162,11 +162,18 @@ def test_fnp2_fetches_its_whole_weight_matrix_every_frame(setup):
 
 
 def test_separable_synaptic_ops_are_event_driven(setup):
-    model, dev, mapping = setup
+    """Pointwise ops = events x filters; the depthwise taps counted once per layer: the
+    layer's synaptic ops (its dynamic energy) do not depend on how many NPs share it."""
+    model, dev, _ = setup
     x, acts = _acts(model, 0.25)
-    r = simulate(model, mapping, x, activations=acts)
-    n_sep = sum(n.actions.synaptic_ops for n in r.nps if n.layer == "sep")
+    events = int(np.count_nonzero(acts["hrc"]))
+    totals = []
+    for n in (1, 2, 4):
+        r = simulate(model, _mapping(model, dev, sep_nps=n), x, activations=acts)
+        totals.append(sum(c.actions.synaptic_ops for c in r.nps if c.layer == "sep"))
+    assert max(totals) - min(totals) <= 4  # rounding of the shares
+    assert totals[0] > events * 16  # depthwise taps + events x 16 filters
+    assert totals[0] <= events * (16 + 9)
     x0, acts0 = _acts(model, 0.0)
-    r0 = simulate(model, mapping, x0, activations=acts0)
-    assert sum(n.actions.synaptic_ops for n in r0.nps if n.layer == "sep") == 0
-    assert n_sep > 0
+    r0 = simulate(model, _mapping(model, dev), x0, activations=acts0)
+    assert sum(c.actions.synaptic_ops for c in r0.nps if c.layer == "sep") == 0

@@ -124,7 +124,8 @@ def main(argv=None) -> None:
         write_energy_params(fit, efit["synop_pj"], len(efit["rows"]))
         check = silicon_check.main(sil + (["--no-layers"] if args.quick else []))
         efit = energy_fit_sim(check)
-    (HERE / "silicon_energy.json").write_text(json.dumps(efit, indent=1) + "\n")
+    (HERE / "silicon_energy.json").write_text(json.dumps(silicon_fit.public(efit), indent=1)
+                                              + "\n")
     tables.write_readmes(fit, check, efit, ROOT)
     print(json.dumps({"layer_stats_law": fit["layer_stats"],
                       "layer_stats_sim": check.get("layer_stats"),

@@ -75,7 +75,8 @@ def per_layer_cycles(v: str, rows: list[dict], seed: int = 0) -> list[dict]:
         lm = mapping.layer(c.layer)
         out.append({"layer": c.layer, "cycles": float(c.cycles),
                     "nps": len(lm.nps) if lm else 0, "measured": r["cycles"],
-                    "measured_nps": r["nps"], "error": c.cycles / r["cycles"] - 1})
+                    "measured_nps": r["nps"], "nps_equal": (len(lm.nps) if lm else 0) == r["nps"],
+                    "error": c.cycles / r["cycles"] - 1})
     return out
 
 
@@ -108,6 +109,7 @@ def whole_model(v: str, mode: str, rows: list[dict], metrics: dict, seed: int = 
            "error": res.latency_cycles / meas - 1, "nps": nps,
            "measured_nps": int(metrics[f"{v}_{mode}_nps"]), "passes": passes,
            "measured_passes": int(metrics[f"{v}_{mode}_passes"])}
+    out["mapping_equal"] = (nps, passes) == (out["measured_nps"], out["measured_passes"])
     out.update(energy_of(res, float(metrics[f"{v}_{mode}_dyn_E"]),
                          float(metrics[f"{v}_{mode}_total_P"])))
     return out
@@ -167,7 +169,7 @@ def main(argv=None) -> dict:
     e = [r["dyn_energy_error"] for r in out["rows"].values() if "dyn_energy_error" in r]
     if e:
         out["energy_stats"] = sf.stats(e)
-    (HERE / "silicon_check.json").write_text(json.dumps(out, indent=1) + "\n")
+    (HERE / "silicon_check.json").write_text(json.dumps(sf.public(out), indent=1) + "\n")
     return out
 
 

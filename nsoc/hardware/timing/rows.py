@@ -149,10 +149,15 @@ def _layer_actions(Ar: np.ndarray, spec, sums: np.ndarray, F: int, P: dict) -> N
     ((K, 4): input events, synaptic ops, output events, FNP2 weight bytes)."""
     kind = spec.g.kind
     n_ev_in = sums[:, 0]
-    # a separable layer's pointwise part is event-driven: every input event reaches each
-    # filter the component holds (the depthwise taps are the kernel's synaptic ops)
-    pointwise = n_ev_in * (spec.c1 - spec.c0) if kind == "sep" else 0
-    synops = (sums[:, 1] + pointwise).astype(np.int64)
+    if kind == "sep":
+        # event-driven pointwise part: every input event reaches each filter the component
+        # holds; the depthwise taps (the kernel's synaptic ops, the same for every component)
+        # counted once per layer, shared by its components in proportion to their filters
+        held = (spec.c1 - spec.c0).astype(np.float64)
+        share = held / max(float(held.sum()), 1.0)
+        synops = np.round(sums[:, 1] * share + n_ev_in * held).astype(np.int64)
+    else:
+        synops = sums[:, 1].astype(np.int64)
     Ar[:, A_INDEX["synaptic_ops"]] = synops
     Ar[:, A_INDEX["weight_bits"]] = spec.wbits
     Ar[:, A_INDEX["input_bits"]] = spec.ibits
