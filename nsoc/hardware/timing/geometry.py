@@ -12,18 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kinds import CONV_TYPES, DW_TYPES, FC_TYPES, HRC_TYPES, SEP_TYPES
+from ...geometry import SAME, axis_geometry
 
-
-def axis_geometry(n_in: int, k: int, s: int, same: bool) -> tuple[int, int]:
-    """(output size, leading padding) of a convolution along one axis."""
-    if same:
-        n_out = -(-n_in // s)
-        pad = max((n_out - 1) * s + k - n_in, 0) // 2
-    else:
-        n_out = (n_in - k) // s + 1
-        pad = 0
-    return n_out, pad
+# the timing model's kind of each hardware kind (``Layer.HW_KIND``); others forward events
+KINDS = {"hrc": "hrc", "cnp_conv": "conv", "cnp_depthwise": "dw", "cnp_separable": "sep",
+         "fnp": "fc"}
 
 
 def taps(n_in: int, n_out: int, k: int, s: int, pad: int) -> np.ndarray:
@@ -60,39 +53,32 @@ class Geometry:
     kernel: int = 1
 
 
-def _conv_params(p: dict) -> tuple[int, int, int, int, bool, int, int, int]:
-    """(kx, ky, sx, sy, same, pool type, pool size, pool stride) of a v1 or v2 conv layer."""
-    if "kernel_size" in p:  # Akida 2.0
-        return (p["kernel_size"], p["kernel_size"], p["kernel_stride"], p["kernel_stride"],
-                p["padding"] != 0, p["pool_type"], p["pool_size"], p["pool_stride"])
-    return (p["kernel_width"], p["kernel_height"], p["stride_x"], p["stride_y"], p["padding"] != 0,
-            p["pool_type"], p["pooling_width"], p["pooling_stride_x"])
-
-
 def layer_geometry(layer, fire_block: int) -> Geometry:
-    """The :class:`Geometry` of ``layer`` when output rows fire in blocks of ``fire_block``."""
-    t = layer.TYPE
+    """The :class:`Geometry` of ``layer`` when output rows fire in blocks of ``fire_block``
+    (from the layer's normalised ``kernel``, ``stride``, ``padding``, ``pool`` and
+    ``HW_KIND``)."""
+    kind = KINDS.get(layer.HW_KIND, "pass")
     xin, yin, _ = layer.input_dims
     xo, _, _ = layer.output_dims
-    if t in FC_TYPES:
+    if kind == "fc":
         return Geometry("fc", xin, 1, np.array([xin - 1], np.int64), np.ones(xin, np.int64),
                         np.ones(yin, np.int64))
-    if t in HRC_TYPES | CONV_TYPES | DW_TYPES | SEP_TYPES:
-        kx, ky, sx, sy, same, pool, psize, pstride = _conv_params(layer.params)
+    if kind != "pass":
+        (kx, ky), (sx, sy) = layer.kernel, layer.stride
+        same = layer.padding == SAME
+        pool = layer.pool
         cx, padx = axis_geometry(xin, kx, sx, same)
         cy, pady = axis_geometry(yin, ky, sy, same)
         conv_last = last_input(xin, kx, sx, padx, np.arange(cx))
-        if pool == 2:  # global average pooling: one row at the end of the frame
+        if pool.type == "avg":  # global average pooling: one row at the end of the frame
             needed = np.array([xin - 1])
-        elif pool == 1:
-            ps = psize if psize > 0 else 2
-            pst = pstride if pstride > 0 else ps
+        elif pool.type == "max":
+            ps = pool.size[0] if pool.size and pool.size[0] > 0 else 2
+            pst = pool.stride[0] if pool.stride and pool.stride[0] > 0 else ps
             _, ppad = axis_geometry(cx, ps, pst, same)
             needed = conv_last[last_input(cx, ps, pst, ppad, np.arange(xo))]
         else:
             needed = conv_last[:xo]
-        kind = ("hrc" if t in HRC_TYPES else "dw" if t in DW_TYPES
-                else "sep" if t in SEP_TYPES else "conv")
         g = Geometry(kind, xin, xo, needed, taps(xin, cx, kx, sx, padx),
                      taps(yin, cy, ky, sy, pady), cx, cy, kx * ky)
     else:  # Add, Concatenate, anything row-aligned without NPs

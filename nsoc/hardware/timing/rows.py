@@ -12,7 +12,7 @@ from ...errors import InputError
 from ...kernels.schedule import ScheduleCosts
 from ...kernels.timing import fifo_need, layer_costs, row_channel_stats
 from ..timing_result import ActionCounts
-from .kinds import HRC_TYPES, SOURCE_TYPES
+from .kinds import SOURCE_TYPES
 from .plan import PassPlan
 
 ACTION_FIELDS = tuple(f.name for f in fields(ActionCounts))
@@ -128,7 +128,7 @@ def pass_work(plan: PassPlan, model, P: dict, acts: dict, x: np.ndarray) -> Pass
     for s, lay in plan.source_layer.items():
         rows = plan.stages[s].out_rows
         data = as_frames(layer_input(model, lay, acts, x))
-        if lay.TYPE in HRC_TYPES:  # dense 8-bit rows
+        if lay.HW_KIND == "hrc":  # dense 8-bit rows
             flits = np.full((F, rows), math.ceil(data.shape[2] * data.shape[3] * 8 / flit_bits),
                             np.int64)
         else:
