@@ -12,8 +12,8 @@ from .errors import (
 )
 from .layers import LAYER_TYPES, Layer, make_layer
 from .model import Model, load
+from .version import __version__
 
-__version__ = "0.1.0"
-
-__all__ = ["Model", "load", "Layer", "make_layer", "LAYER_TYPES", "NsocError", "ModelFormatError",
-           "ModelValidationError", "InputError", "MappingError", "ConversionError"]
+__all__ = ["__version__", "Model", "load", "Layer", "make_layer", "LAYER_TYPES", "NsocError",
+           "ModelFormatError", "ModelValidationError", "InputError", "MappingError",
+           "ConversionError"]

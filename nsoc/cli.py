@@ -37,7 +37,7 @@ class UsageError(NsocError):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nsoc", description="Akida neuromorphic SoC simulator: convert, run, map, report.")
-    from . import __version__
+    from .version import __version__
     parser.add_argument("--version", action="version", version=f"nsoc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -292,7 +292,8 @@ def _input_rule(model):
     return (np.dtype(np.uint8),), (0, 255)
 
 
-def _check_inputs(model, inputs):
+def check_inputs(model, inputs) -> None:
+    """Raise InputError unless ``inputs`` is an (N, x, y, c) array of an accepted dtype."""
     if not isinstance(inputs, np.ndarray):
         raise InputError(f"inputs must be a numpy array, got {type(inputs).__name__}: "
                          f"use np.asarray(inputs)")
@@ -348,7 +349,7 @@ def forward(model, inputs, batch_size: int = 0, outputs=None, engine: str = "num
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 0:
         raise InputError(f"batch_size must be an integer >= 0 (0: automatic), got {batch_size!r}")
-    _check_inputs(model, inputs)
+    check_inputs(model, inputs)
     if outputs is None:
         wanted = [_result_layer(model).name]
     elif isinstance(outputs, str) and outputs == "all":
@@ -395,20 +396,36 @@ def forward(model, inputs, batch_size: int = 0, outputs=None, engine: str = "num
     return results
 
 
-def predict(model, inputs, batch_size: int = 0, engine: str = "numba"):
-    """float32 outputs: v2 ``float32(potentials) * Dequantizer.scales``; v1
-    ``(potentials - threshold) / act_step`` of the last layer (its activations as float32 when
-    the last layer has an activation)."""
+def _check_predictable(model) -> None:
+    last = model.layers[-1]
+    if model.ip_version == "v2" and last.TYPE != "Dequantizer":
+        raise ModelValidationError(
+            f"predict needs a Dequantizer as the last layer of a v2 model, '{last.name}' is "
+            f"a {last.TYPE}: use forward() for integer outputs")
+
+
+def predict_from_raw(model, raw: np.ndarray) -> np.ndarray:
+    """float32 outputs from the integer outputs ``raw`` of :func:`forward` (see :func:`predict`)."""
+    _check_predictable(model)
     last = model.layers[-1]
     if model.ip_version == "v2":
-        if last.TYPE != "Dequantizer":
-            raise ModelValidationError(
-                f"predict needs a Dequantizer as the last layer of a v2 model, '{last.name}' is "
-                f"a {last.TYPE}: use forward() for integer outputs")
-        raw = forward(model, inputs, batch_size, engine=engine)
         return raw.astype(np.float32) * np.asarray(last.variables["scales"], np.float32)
-    raw = forward(model, inputs, batch_size, engine=engine)
     if last.params.get("activation", 0):
         return raw.astype(np.float32)
     d = (raw.astype(np.int64) - last.variables["threshold"].astype(np.int64)).astype(np.float32)
     return d / last.variables["act_step"].astype(np.float32)
+
+
+def outputs_from_activations(model, activations: dict, raw: bool = False) -> np.ndarray:
+    """What :func:`forward` (``raw``) or :func:`predict` return, taken from the per-layer
+    outputs of ``forward(..., outputs="all")``: no second functional pass."""
+    result = activations[_result_layer(model).name]
+    return result if raw else predict_from_raw(model, result)
+
+
+def predict(model, inputs, batch_size: int = 0, engine: str = "numba"):
+    """float32 outputs: v2 ``float32(potentials) * Dequantizer.scales``; v1
+    ``(potentials - threshold) / act_step`` of the last layer (its activations as float32 when
+    the last layer has an activation)."""
+    _check_predictable(model)
+    return predict_from_raw(model, forward(model, inputs, batch_size, engine=engine))

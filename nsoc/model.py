@@ -1,9 +1,19 @@
-"""nsoc.Model: an Akida network (graph of typed layers), its version and metadata."""
+"""nsoc.Model: an Akida network (graph of typed layers), its version and metadata; loading and
+saving it as an ``.fbz`` file (:mod:`nsoc.fbz` reads and writes the documents).
+
+The model is data: the graph, the variables, the Akida version and free metadata.  Its methods
+beyond the graph (``forward``, ``predict``, ``save``, ``map``, ``simulate``, ``summary``) are
+one-line conveniences delegating to the module that does the work; nothing is cached on it and
+nothing computed elsewhere is written back onto it.
+"""
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
-from .errors import ModelValidationError
+from . import fbz
+from .errors import ModelFormatError, ModelValidationError
 from .layers import LAYER_TYPES, Layer, make_layer
 
 IP_VERSIONS = ("v1", "v2")
@@ -91,44 +101,11 @@ class Model:
         """Layers that take ``name``'s output as an inbound."""
         return [lay for lay in self.layers if name in lay.inbounds]
 
-    def summary(self) -> str:
-        """A printable table of the layers (type, dims, bits, MACs)."""
-        from .info import format_summary
-        return format_summary(self)
-
     def __repr__(self):
         return (f"<nsoc.Model {self.ip_version} {len(self.layers)} layers "
                 f"{self.input_shape}->{self.output_shape}>")
 
-    # ----- inference --------------------------------------------------------------------
-    def forward(self, inputs: np.ndarray, batch_size: int = 0, outputs=None):
-        """Integer outputs of the last layer (before the Dequantizer on v2), NHWC.
-
-        ``outputs="all"`` returns a dict {layer name: array} of every layer's output instead.
-        """
-        from .engine import forward
-        return forward(self, inputs, batch_size=batch_size, outputs=outputs)
-
-    def predict(self, inputs: np.ndarray, batch_size: int = 0) -> np.ndarray:
-        """float32 outputs: v2 dequantized potentials; v1 (potential - threshold) / act_step."""
-        from .engine import predict
-        return predict(self, inputs, batch_size=batch_size)
-
-    # ----- persistence ------------------------------------------------------------------
-    def save(self, path) -> None:
-        """Write the model to ``path`` in nsoc's ``.fbz`` format (atomically)."""
-        from .fbz import save_model
-        save_model(self, path)
-
-    def to_buffer(self) -> bytes:
-        from .fbz import model_to_bytes
-        return model_to_bytes(self)
-
-    @classmethod
-    def from_buffer(cls, data: bytes) -> Model:
-        from .fbz import model_from_bytes
-        return model_from_bytes(data)
-
+    # ----- documents (what the .fbz file stores) ----------------------------------------
     def to_doc(self) -> dict:
         """Neutral description with variable data: what the ``.fbz`` codec stores."""
         return {"ip_version": self.ip_version, "metadata": dict(self.metadata),
@@ -145,28 +122,93 @@ class Model:
                              d.get("inbounds", ())) for d in doc["layers"]]
         return cls(layers, doc.get("ip_version", "v2"), doc.get("metadata"))
 
-    # ----- hardware ---------------------------------------------------------------------
+    # ----- conveniences: each delegates to the module doing the work --------------------
+    def forward(self, inputs: np.ndarray, batch_size: int = 0, outputs=None):
+        """:func:`nsoc.engine.forward`: integer outputs of the last layer (before the
+        Dequantizer on v2), NHWC; ``outputs="all"``: {layer name: array} of every layer."""
+        from .engine import forward
+        return forward(self, inputs, batch_size=batch_size, outputs=outputs)
+
+    def predict(self, inputs: np.ndarray, batch_size: int = 0) -> np.ndarray:
+        """:func:`nsoc.engine.predict`: float32 outputs (v2 dequantized potentials; v1
+        ``(potential - threshold) / act_step``)."""
+        from .engine import predict
+        return predict(self, inputs, batch_size=batch_size)
+
+    def summary(self) -> str:
+        """A printable table of the layers (:func:`nsoc.report.info.format_summary`)."""
+        from .report.info import format_summary
+        return format_summary(self)
+
+    def save(self, path) -> None:
+        """Write the model to ``path`` in nsoc's ``.fbz`` format (atomically)."""
+        save_model(self, path)
+
+    def to_buffer(self) -> bytes:
+        return model_to_bytes(self)
+
+    @classmethod
+    def from_buffer(cls, data: bytes) -> Model:
+        return model_from_bytes(data)
+
     def map(self, device, hw_only: bool = False, mode: str = "AllNps"):
-        """Where the model runs on ``device`` (a Device, a built-in name or ``custom:...``):
-        the :class:`~nsoc.hardware.types.Mapping` value; the model is not changed."""
+        """:func:`nsoc.hardware.mapping.map_model`: where the model runs on ``device`` (a
+        Device, a built-in name or ``custom:...``); the model is not changed."""
         from .hardware.mapping import map_model
         return map_model(self, device, hw_only=hw_only, mode=mode)
 
     def simulate(self, inputs: np.ndarray, device, mode: str = "AllNps", **kwargs):
-        """Map on ``device`` (mode ``mode``), run the cycle-level simulation of the frames
-        ``inputs`` and the energy model; returns the :class:`nsoc.report.Report` that
-        ``nsoc run --report`` writes (save it with ``report.write(dir)``).
+        """:func:`nsoc.pipeline.build_report` after mapping on ``device``: the
+        :class:`nsoc.report.Report` ``nsoc run --report`` writes (``report.write(dir)``).
 
-        Keyword arguments go to :func:`nsoc.report.build_report` (``clock_mode``,
-        ``timing_overrides``, ``energy_overrides``, ``batch_size``, ``progress``)."""
-        from .report import build_report
-        return build_report(self, inputs, self.map(device, mode=mode), **kwargs)
-
-
-def load(path) -> Model:
-    """Load an nsoc ``.fbz`` model; raises :class:`nsoc.ModelFormatError` on any defect."""
-    from .fbz import load_model
-    return load_model(path)
+        Keyword arguments: ``hw_only``, ``clock_mode``, ``timing_overrides``,
+        ``energy_overrides``, ``batch_size`` (frames streamed), ``progress``, ``sparsity``,
+        ``sparsity_seed`` (see :class:`nsoc.pipeline.SimOptions`)."""
+        from .pipeline import build_report
+        return build_report(self, inputs, None, device=device, mode=mode, **kwargs)
 
 
-__all__ = ["Model", "load", "LAYER_TYPES"]
+# ----- files ----------------------------------------------------------------------------
+def model_from_doc(doc: dict) -> Model:
+    """The Model of a decoded ``.fbz`` document; its validation errors become
+    :class:`ModelFormatError` (the file holds an invalid model)."""
+    try:
+        return Model.from_doc(doc)
+    except Exception as exc:  # the IR's validation, or a type it trips on
+        raise ModelFormatError(f"the file holds an invalid nsoc model: {exc}") from exc
+
+
+def model_to_bytes(model: Model, compress: bool = True) -> bytes:
+    """The ``.fbz`` bytes of a model (zlib-compressed unless ``compress=False``)."""
+    return fbz.doc_to_bytes(model.to_doc(), compress=compress)
+
+
+def model_from_bytes(data: bytes, max_uncompressed: int = fbz.MAX_UNCOMPRESSED) -> Model:
+    """The Model in ``.fbz`` bytes; raises ModelFormatError on any defect."""
+    return model_from_doc(fbz.read_doc(data, max_uncompressed))
+
+
+def save_model(model: Model, path) -> None:
+    """Write ``model`` to ``path`` atomically; on failure ``path`` is left untouched."""
+    fbz.save_doc(model.to_doc(), path)
+
+
+def load(path, max_file_size: int = fbz.MAX_FILE_SIZE,
+         max_uncompressed: int = fbz.MAX_UNCOMPRESSED) -> Model:
+    """Load an nsoc ``.fbz`` model.
+
+    A missing file raises FileNotFoundError; a file above ``max_file_size`` bytes and every
+    defect of its content (format or model) raise :class:`nsoc.ModelFormatError`.
+    """
+    doc = fbz.load_doc(path, max_file_size, max_uncompressed)
+    try:
+        return model_from_doc(doc)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{os.fspath(path)}: {exc}") from exc
+
+
+load_model = load   # the name nsoc.fbz used to export
+
+
+__all__ = ["Model", "load", "load_model", "save_model", "model_to_bytes", "model_from_bytes",
+           "model_from_doc", "LAYER_TYPES"]

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 import nsoc
 from nsoc.errors import ModelFormatError
-from nsoc.fbz import codec, container, load_model, model_from_bytes, model_to_bytes, save_model
+from nsoc.fbz import codec, container
 from nsoc.fbz.generated import nsoc_generated as G
+from nsoc.model import load_model, model_from_bytes, model_to_bytes, save_model
 from nsoc.testing import random_v1_model, random_v2_model
 
 MB = 1 << 20

@@ -173,3 +173,110 @@ def test_runtime_never_loads_tensorflow_or_the_converter():
     assert result["library"] == [], result["library"]
     # the CLI registers the converter's commands, which import TensorFlow only when they run
     assert result["cli"] == [], result["cli"]
+
+
+# ----- no import circles ---------------------------------------------------------------------
+# Function-level imports from a value class's thin conveniences to the services that compute on
+# it (``Model.forward`` -> engine, ``Model.simulate`` -> pipeline, ``Report.write`` -> writers)
+# are allowed: the service never needs the convenience.  Every other edge, module level or
+# inside a function, counts.
+CONVENIENCE_MODULES = {"nsoc.model", "nsoc.report.core"}
+
+
+def import_edges(source: str, module: str, is_pkg: bool, modules: set[str],
+                 top_level_only: bool = False) -> set[str]:
+    """The nsoc modules ``source`` imports: ``from pkg import sub`` counts as importing the
+    submodule ``pkg.sub`` (not ``pkg``), ``from pkg import name`` as importing ``pkg``."""
+    package = module if is_pkg else module.rpartition(".")[0]
+    tree = ast.parse(source)
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    edges = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.name
+                while name and name not in modules:
+                    name = name.rpartition(".")[0]
+                if name:
+                    edges.add(name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                if sub in modules:
+                    edges.add(sub)
+                elif target in modules:
+                    edges.add(target)
+    edges.discard(module)
+    return edges
+
+
+def import_graph() -> dict[str, set[str]]:
+    """{module: nsoc modules it imports} over the source tree."""
+    files = source_files()
+    modules = {module_name(p)[0] for p in files}
+    graph = {}
+    for path in files:
+        module, is_pkg = module_name(path)
+        graph[module] = import_edges(path.read_text(), module, is_pkg, modules,
+                                     top_level_only=module in CONVENIENCE_MODULES)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` (as a list of modules), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node):
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        state[node] = 2
+        stack.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycles():
+    # The converter (Keras front end, rebuilt under issue 14 item 4) still has its handler
+    # registry circle (core -> handlers -> registry -> handlers) and compat -> package:
+    # the runtime (everything ``import nsoc`` and the CLI load) is checked.
+    graph = {m: {t for t in e if not _within(t, "nsoc.converter")}
+             for m, e in import_graph().items() if not _within(m, "nsoc.converter")}
+    assert "nsoc.fbz" in graph and "nsoc.model" in graph["nsoc"]
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_import_edges_resolve_submodules_and_names():
+    modules = {"nsoc", "nsoc.fbz", "nsoc.fbz.codec", "nsoc.model", "nsoc.errors"}
+    src = ("from . import fbz\nfrom .errors import X\nimport nsoc.fbz.codec\n"
+           "def f():\n    from .fbz import codec\n")
+    assert import_edges(src, "nsoc.model", False, modules) == {"nsoc.fbz", "nsoc.errors",
+                                                               "nsoc.fbz.codec"}
+    assert import_edges(src, "nsoc.model", False, modules, top_level_only=True) == {
+        "nsoc.fbz", "nsoc.errors", "nsoc.fbz.codec"}
+    assert import_edges("from .. import __version__\n", "nsoc.fbz", True, modules) == {"nsoc"}
+
+
+def test_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None

@@ -15,9 +15,9 @@ import pytest
 from nsoc import Model
 from nsoc.cli import main as cli_main
 from nsoc.hardware.energy import EVENT_KEYS
+from nsoc.pipeline import build_report
 from nsoc.report import (
     ReportError,
-    build_report,
     compare_reports,
     load_report,
     load_schema,

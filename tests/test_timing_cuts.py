@@ -107,7 +107,8 @@ def test_layer_time_falls_with_its_input_density(mode):
 def test_report_shows_cut_cycles_beside_busy_cycles(v1, tmp_path):
     import csv
 
-    from nsoc.report import build_report, load_report
+    from nsoc.pipeline import build_report
+    from nsoc.report import load_report
     m, x, acts = v1
     mapping = map_model(m, "AKD1000")
     plain = build_report(m, x, mapping, activations=acts)

@@ -4,9 +4,10 @@ A and B are ``report.json`` files or the directories written by ``nsoc run --rep
 With two reports, prints the deltas in total (latency, fps, energy, power, events) and per
 layer (busy cycles, energy); ``--json`` prints the comparison (or the report) as JSON.
 
-:func:`add_report_arguments` / :func:`run_report` give ``nsoc run`` its ``--report DIR`` and
-``--energy-param KEY=VALUE`` options (they reuse run's ``--device``, ``--mode``,
-``--clock-mode``, ``--param`` and ``--stream-frames``).
+:func:`add_report_arguments` gives ``nsoc run`` its ``--report DIR``, ``--energy-param``,
+``--sparsity`` and ``--cut-cycles`` options; :func:`simulation_options` turns them (with run's
+``--device``, ``--mode``, ``--clock-mode``, ``--param`` and ``--stream-frames``) into the
+pipeline's options.
 """
 from __future__ import annotations
 
@@ -56,17 +57,33 @@ def add_report_arguments(parser) -> None:
                              "batch 1): layers.csv column cut_cycles; one simulation per layer")
 
 
-def run_report(args, model, mapping, x):
-    """Build, write and print the report requested by ``nsoc run`` arguments; returns it."""
+def simulation_options(args, device=None, frames: int | None = None):
+    """The :class:`~nsoc.pipeline.SimOptions` of the ``--timing``/``--report`` arguments
+    (``--clock-mode``, ``--param``, ``--stream-frames``, ``--energy-param``, ``--sparsity``,
+    ``--sparsity-seed``, ``--cut-cycles``, ``--mode``); every value is parsed here, before any
+    long work."""
     from ..hardware.energy import parse_overrides
     from ..hardware.parameters import parse_timing_overrides
-    from ..report import simulate_and_report
-    return simulate_and_report(
-        model, x, mapping, args.report, print_summary=True,
+    from ..hardware.sparsity import parse_profile
+    from ..pipeline import SimOptions
+    sparsity = getattr(args, "sparsity", None)
+    return SimOptions(
+        device=device, mode=getattr(args, "mode", "AllNps"),
         clock_mode=getattr(args, "clock_mode", "Performance"),
         timing_overrides=parse_timing_overrides(getattr(args, "param", [])),
         energy_overrides=parse_overrides(getattr(args, "energy_param", [])),
-        batch_size=getattr(args, "stream_frames", None),
-        sparsity=getattr(args, "sparsity_profile", None),
-        sparsity_seed=getattr(args, "sparsity_seed", 0),
-        cut_cycles=getattr(args, "cut_cycles", False))
+        frames=frames, stream_frames=getattr(args, "stream_frames", None),
+        sparsity=parse_profile(sparsity) if sparsity is not None else None,
+        sparsity_seed=getattr(args, "sparsity_seed", 0) or 0,
+        cut_cycles=getattr(args, "cut_cycles", False), progress=False)
+
+
+def run_report(args, model, mapping, x):
+    """Simulate the frames ``x`` of ``model`` placed by ``mapping`` as the ``nsoc run``
+    arguments say (:mod:`nsoc.pipeline`), write the report to ``args.report`` and print its
+    summary; returns it."""
+    from ..pipeline import simulate
+    report = simulate(model, x, simulation_options(args, mapping.device), mapping=mapping).report
+    report.write(args.report)
+    print(report.summary())
+    return report

@@ -9,15 +9,15 @@ from __future__ import annotations
 import os
 import sys
 import time
+from types import MappingProxyType
 
 import numpy as np
 
 from ..errors import InputError
 from ..fileio import save_npy_atomic
-from ..hardware.sparsity import apply_profile, parse_profile, resolve_profile
-from .report import add_report_arguments, run_report
+from .report import add_report_arguments, simulation_options
 from .sweep import add_dataset_arguments, is_dataset_run, run_dataset
-from .timing import add_timing_arguments, run_timing
+from .timing import add_timing_arguments
 
 
 def register(subparsers) -> None:
@@ -105,65 +105,116 @@ def run_batches(model, x, raw: bool, batch_size: int) -> np.ndarray:
     return y
 
 
-def run_in_memory(model, x, out_path: str, args) -> None:
-    """Run every sample in this process, save the outputs and print what ran."""
-    from ..info import top1_histogram
+def run_in_memory(model, x, out_path: str, args, keep_frames: int = 0):
+    """Run every sample in this process (each once), save the outputs and print what ran.
+
+    The first ``keep_frames`` frames run with every layer's outputs kept: they are the
+    simulated frames' :class:`~nsoc.pipeline.Activations` (returned; None when 0), and their
+    outputs are taken from them.  The first frame alone times the kernel loading."""
+    from ..engine import outputs_from_activations
+    from ..pipeline import Activations
+    from ..report.info import top1_histogram
+    n = x.shape[0]
+    keep = min(keep_frames, n)
     start = time.perf_counter()
-    run_batches(model, x[:1], args.raw, 1)  # loads (or compiles, once) the kernels
+    if keep:   # loads (or compiles, once) the kernels
+        parts = [model.forward(np.asarray(x[:1]), outputs="all")]
+    else:
+        head = run_batches(model, x[:1], args.raw, 1)
     warmup = time.perf_counter() - start
     start = time.perf_counter()
-    y = run_batches(model, x, args.raw, args.batch_size)
+    activations = None
+    if keep:
+        if keep > 1:
+            parts.append(model.forward(np.asarray(x[1:keep]), batch_size=args.batch_size,
+                                       outputs="all"))
+        values = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+        activations = Activations(np.asarray(x[:keep]), MappingProxyType(values))
+        head = outputs_from_activations(model, values, args.raw)
+    done = head.shape[0]
+    y = np.empty((n,) + head.shape[1:], head.dtype)
+    y[:done] = head
+    if n > done:
+        y[done:] = run_batches(model, x[done:], args.raw, args.batch_size)
     elapsed = time.perf_counter() - start
     save_npy_atomic(out_path, y)
-    n = x.shape[0]
+    timed = max(n - 1, 1)
     print(f"samples: {n}")
     print(f"output: {y.dtype} {tuple(y.shape)} -> {out_path}")
-    print(f"throughput: {n / max(elapsed, 1e-9):,.1f} samples/s ({elapsed:.3f} s on this host, "
-          f"after {warmup:.2f} s loading the kernels)")
+    print(f"throughput: {timed / max(elapsed, 1e-9):,.1f} samples/s ({elapsed:.3f} s on this "
+          f"host, after {warmup:.2f} s loading the kernels)")
     if y.ndim == 4 and y.shape[1] == 1 and y.shape[2] == 1 and y.shape[3] > 1:
         hist = top1_histogram(np.asarray(y))
         print("top-1 histogram: " + ", ".join(f"{c}: {k}" for c, k in sorted(hist.items())))
+    return activations
 
 
-def sparsity_profile(args, model):
-    """The parsed ``--sparsity`` profile (checked against ``model``), or None."""
-    if getattr(args, "sparsity", None) is None:
-        return None
+def check_report_dir(path: str) -> None:
+    """The report directory must be creatable before any long work."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise InputError(f"--report {path} is a file; pass a directory")
+    if not os.path.isdir(parent):
+        raise InputError(f"directory {parent} does not exist; create it before --report {path}")
+
+
+def run_options(args, model):
+    """The pipeline options of ``--timing``/``--report`` (None without them), every argument
+    checked against ``model`` before any long work."""
     if not (args.timing or args.report):
-        raise InputError("--sparsity shapes the simulated events: add --report DIR or --timing "
-                         "(with --device)")
-    profile = parse_profile(args.sparsity)
-    resolve_profile(model, profile)
-    return profile
+        if getattr(args, "sparsity", None) is not None:
+            raise InputError("--sparsity shapes the simulated events: add --report DIR or "
+                             "--timing (with --device)")
+        return None
+    if args.timing_frames < 1:
+        raise InputError(f"--timing-frames must be >= 1, got {args.timing_frames}")
+    if args.device is None:
+        option = "--report" if args.report else "--timing"
+        raise InputError(f"{option} needs --device NAME (list them with nsoc devices)")
+    options = simulation_options(args, args.device, args.timing_frames)
+    if options.sparsity is not None:
+        from ..hardware.sparsity import resolve_profile
+        resolve_profile(model, options.sparsity)
+        args.sparsity_profile = options.sparsity   # the dataset run's statistics read it
+    return options
 
 
 def run(args) -> int:
+    """load -> validate (options, device, mapping, inputs, output path) -> the functional pass
+    over every sample (each frame once; the simulated frames keep every layer's outputs) ->
+    simulate -> energy -> report (:mod:`nsoc.pipeline`)."""
+    from .. import pipeline
+    from ..engine import check_inputs
     from ..model import load
     if args.batch_size < 0:
         raise InputError(f"--batch-size must be >= 0, got {args.batch_size}")
     model = load(args.model)
-    args.sparsity_profile = sparsity_profile(args, model)
+    options = run_options(args, model)
+    mapping = pipeline.map_stage(model, options) if options is not None else None
     x = load_inputs(args.input)
+    check_inputs(model, x)   # shape and dtype: before the long work
     out_path = args.output or default_output_path(args.input, args.model)
     check_output_path(out_path, [args.input, args.model], args.force)
+    if args.report:
+        check_report_dir(args.report)
+    activations = None
     if is_dataset_run(args):  # sharded over workers, with accuracy and per-frame figures
         run_dataset(args, out_path)
     else:
-        run_in_memory(model, x, out_path, args)
-    if args.timing or args.report:
-        if args.timing_frames < 1:
-            raise InputError(f"--timing-frames must be >= 1, got {args.timing_frames}")
-        if args.device is None:
-            option = "--report" if args.report else "--timing"
-            raise InputError(f"{option} needs --device NAME (list them with nsoc devices)")
-        mapping = model.map(args.device, mode=args.mode)
-        frames = np.asarray(x[:args.timing_frames])
-        if args.report:  # the report's summary includes the timing figures
-            run_report(args, model, mapping, frames)
-        elif args.sparsity_profile is not None:
-            acts = apply_profile(model, model.forward(frames, outputs="all"),
-                                 args.sparsity_profile, seed=args.sparsity_seed)
-            run_timing(args, model, mapping, frames, acts)
-        else:
-            run_timing(args, model, mapping, frames)
+        activations = run_in_memory(model, x, out_path, args,
+                                    options.frames if options is not None else 0)
+    if options is None:
+        return 0
+    if activations is None:
+        activations = pipeline.forward_stage(model, x, options)
+    activations = pipeline.sparsity_stage(model, activations, options)
+    timing = pipeline.simulate_stage(model, mapping, activations, options)
+    if not args.report:
+        from ..report.timing_text import format_timing
+        print(format_timing(timing))
+        return 0
+    energy = pipeline.energy_stage(timing, mapping, options)
+    report = pipeline.report_stage(model, mapping, activations, timing, energy)
+    report.write(args.report)
+    print(report.summary())
     return 0

@@ -50,7 +50,7 @@ def _finite(value: float) -> float:
 
 def report_dict(model, mapping, timing, energy) -> dict:
     """The ``report.json`` dict of a simulated run (see ``report.schema.json``)."""
-    from .. import __version__
+    from ..version import __version__
     t = timing.to_dict()
     n = max(int(timing.n_frames), 1)
     e_layers = {lay["name"]: lay for lay in energy.layers}
@@ -167,84 +167,3 @@ class Report:
         return (f"<nsoc.report.Report {d['device']['name']} latency {d['latency_us']:.1f} us, "
                 f"{d['fps']:.1f} fps, {d['energy_per_frame_uj']:.2f} uJ/frame, "
                 f"board {d['power_mw']['board']:.1f} mW>")
-
-
-def _show_progress(progress) -> bool:
-    if progress is not None:
-        return bool(progress)
-    import sys
-    return sys.stdout.isatty()
-
-
-def _activations_with_progress(model, x, chunk: int = 8) -> dict | None:
-    """``model.forward(x, outputs="all")`` in chunks of frames under a tqdm bar (None when
-    tqdm is not installed: the simulator then runs the forward pass itself)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    import numpy as np
-    parts: dict = {}
-    with tqdm(total=len(x), unit="frame", desc="simulating") as bar:
-        for i in range(0, len(x), chunk):
-            out = model.forward(x[i:i + chunk], outputs="all")
-            for name, value in out.items():
-                parts.setdefault(name, []).append(value)
-            bar.update(min(chunk, len(x) - i))
-    return {name: np.concatenate(v) for name, v in parts.items()}
-
-
-def build_report(model, x, mapping, *, clock_mode: str = "Performance",
-                 timing_overrides: dict | None = None, energy_overrides: dict | None = None,
-                 batch_size: int | None = None, progress: bool | None = None,
-                 activations: dict | None = None, sparsity=None,
-                 sparsity_seed: int = 0, cut_cycles: bool = False) -> Report:
-    """Run the cycle-level simulation of the frames ``x`` (NHWC batch) of ``model`` placed by
-    ``mapping`` (:func:`nsoc.hardware.mapping.map_model`) and the energy model; returns the
-    :class:`Report` that ``nsoc run --report`` writes.
-
-    ``timing_overrides``/``energy_overrides``: {parameter: number} for
-    :func:`nsoc.hardware.timing.simulate` / :func:`nsoc.hardware.energy.estimate`;
-    ``batch_size``: frames streamed (default ``len(x)``); ``progress``: tqdm bar over the frames
-    (default: when stdout is a terminal); ``activations``: the frames' per-layer outputs when
-    already computed (``model.forward(x, outputs="all")``); ``sparsity``: a sparsity profile
-    (:mod:`nsoc.hardware.sparsity`: a number, ``{layer: input sparsity}`` or a JSON file) whose
-    layers get input events drawn at that density with ``sparsity_seed``.  ``events.source``
-    in the report says which events were simulated; ``cut_cycles``: also compute each layer's
-    cycles as BrainChip measures them (cut models, Minimal, frame 0, the simulated events:
-    :func:`nsoc.hardware.timing.cuts.cut_layer_cycles`; one mapping and simulation per
-    layer) into the layers' ``cut_cycles``."""
-    from ..hardware.energy import estimate
-    from ..hardware.sparsity import apply_profile, events_record, resolve_profile
-    from ..hardware.timing import simulate
-    if sparsity is not None:
-        resolve_profile(model, sparsity)           # a bad profile fails before the long work
-    if activations is None and x is not None and len(x) > 1 and _show_progress(progress):
-        activations = _activations_with_progress(model, x)
-    if sparsity is not None:
-        if activations is None:
-            activations = model.forward(x, outputs="all")
-        activations = apply_profile(model, activations, sparsity, seed=sparsity_seed)
-    timing = simulate(model, mapping, x, clock_mode=clock_mode, overrides=timing_overrides,
-                      batch_size=batch_size, activations=activations)
-    if cut_cycles:
-        from ..hardware.timing.cuts import attach_cut_cycles, cut_layer_cycles
-        attach_cut_cycles(timing, cut_layer_cycles(
-            model, mapping.device, x, activations, clock_mode=clock_mode,
-            overrides=timing_overrides))
-    energy = estimate(timing, mapping.device, overrides=energy_overrides)
-    report = Report.from_results(model, mapping, timing, energy)
-    report.data["events"].update(events_record(model, sparsity, sparsity_seed, activations))
-    return report
-
-
-def simulate_and_report(model, x, mapping, out_dir=None, *, html: bool = True,
-                        print_summary: bool = False, **kwargs) -> Report:
-    """:func:`build_report`, then write it to ``out_dir`` (when given) and print the terminal
-    summary (when ``print_summary``): what ``nsoc run --report DIR`` does."""
-    report = build_report(model, x, mapping, **kwargs)
-    if out_dir is not None:
-        report.write(out_dir, html=html)
-    if print_summary:
-        print(report.summary())
-    return report

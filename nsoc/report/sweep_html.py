@@ -177,7 +177,7 @@ def _pareto_table(rows) -> str:
 
 def summary_html(rows: list[dict], title: str = "sweep") -> str:
     """The page (see the module docstring) for result rows as written to results.jsonl."""
-    from .. import __version__
+    from ..version import __version__
     ok = _ok(rows)
     errors = [r for r in rows if r.get("status") != "ok"]
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>nsoc sweep "

@@ -43,7 +43,7 @@ def make_tasks(spec: SweepSpec, model_cache: str | None = None, build_many=None)
 
     Zoo models are read from ``model_cache`` or built (by ``build_many``, e.g. on the cluster,
     see :func:`nsoc.sweep.sources.load_models`)."""
-    from .. import __version__
+    from ..version import __version__
     loaded = load_models(spec.models, model_cache, build_many)
     shapes = {ref: input_shape_of(ref.file) for ref in spec.inputs if ref.file}
     for ref, shape in shapes.items():

@@ -61,7 +61,7 @@ def zoo_bytes(name: str, params: dict) -> bytes:
 def recipe_hash(ref: ModelRef) -> str:
     """Hash of a zoo recipe (entry, parameters, nsoc version): the name of its built model in
     the results folder's model cache."""
-    from .. import __version__
+    from ..version import __version__
     return sha256(canonical({"zoo": ref.zoo, "params": dict(ref.params),
                              "nsoc": __version__}).encode())[:32]
 
@@ -209,7 +209,7 @@ def input_key(ref: InputRef, frames: int) -> tuple[str, np.ndarray | None]:
 
 def config_key(model_hash: str, config: Config, input_hash: str, device_hash: str) -> str:
     """The content hash that identifies a configuration's result."""
-    from .. import __version__
+    from ..version import __version__
     return sha256(canonical({"model": model_hash, "config": config.to_dict(),
                              "input": input_hash, "device": device_hash,
                              "nsoc": __version__}).encode())[:32]
