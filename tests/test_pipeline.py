@@ -111,6 +111,9 @@ def test_model_simulate_is_the_pipeline():
     assert run.mapping.device.name == "AKD1000" and len(run.activations) == 3
     assert run.timing.latency_cycles == report["latency_cycles"]
     assert run.energy.energy_per_frame_uj == report["energy_per_frame_uj"]
+    from nsoc.report.energy_text import format_energy
+    text = format_energy(run.energy)
+    assert "chip dynamic energy per frame" in text and "board" in text
 
 
 def test_stages_take_the_previous_value():

@@ -197,19 +197,6 @@ class EnergyResult:
                 "nps": [dict(n) for n in self.nps],
                 "params": {k: dict(v) for k, v in self.params.items()}}
 
-    def summary(self) -> str:
-        """Terminal table: energy per frame, power, and the breakdown by action."""
-        lines = [f"energy ({self.table} table) at {self.fps:,.1f} fps",
-                 f"chip dynamic energy per frame: {self.energy_per_frame_uj:,.3f} uJ "
-                 f"(+ static {self.static_energy_per_frame_uj:,.3f} uJ)",
-                 f"power: chip {self.power_mw['chip']:,.2f} mW, "
-                 f"board {self.power_mw['board']:,.2f} mW"]
-        total = self.total_energy_per_frame_uj or 1.0
-        for key, value in self.energy_breakdown_uj.items():
-            if value:
-                lines.append(f"  {key:<20}{value:>14,.3f} uJ {100 * value / total:>6.1f}%")
-        return "\n".join(lines)
-
 
 def estimate(timing_result: TimingResult, device, overrides: dict | None = None) -> EnergyResult:
     """Energy per frame and power of ``timing_result`` on ``device`` (Device or name).
