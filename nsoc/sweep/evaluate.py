@@ -80,12 +80,17 @@ def cached_mapping(model, model_hash: str, cfg: dict):
 
 
 def simulate_config(model, mapping, x, activations, cfg: dict) -> dict:
-    """Simulate and estimate energy for one configuration; the metric columns."""
-    from ..hardware.energy import estimate
-    from ..hardware.timing import simulate
-    timing = simulate(model, mapping, x, clock_mode=cfg["clock_mode"],
-                      overrides=cfg["timing"] or None, activations=activations)
-    energy = estimate(timing, mapping.device, overrides=cfg["energy"] or None)
+    """Simulate and estimate energy for one configuration (the :mod:`nsoc.pipeline` stages on
+    the cached mapping and activations); the metric columns."""
+    from types import MappingProxyType
+
+    from ..pipeline import Activations, SimOptions, energy_stage, simulate_stage
+    options = SimOptions(device=mapping.device, mode=mapping.mode, hw_only=mapping.hw_only,
+                         clock_mode=cfg["clock_mode"], timing_overrides=cfg["timing"],
+                         energy_overrides=cfg["energy"], progress=False)
+    acts = Activations(x, MappingProxyType(activations))
+    timing = simulate_stage(model, mapping, acts, options)
+    energy = energy_stage(timing, mapping, options)
     idents = {(c.ident.col, c.ident.row, c.ident.id) for c in mapping.components()}
     return {"latency_cycles": int(timing.latency_cycles), "latency_us": float(timing.latency_us),
             "fps": float(timing.fps), "energy_uj": float(energy.energy_per_frame_uj),
