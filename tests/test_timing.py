@@ -413,3 +413,30 @@ def test_latency_is_one_forward_call_at_batch_1(mapped, mapping):
                      overrides={"np_fire_block_rows": 1})
     assert stream.latency_cycles == alone.latency_cycles == alone.frames[0]
     assert stream.frames[0] >= stream.latency_cycles  # frame 0 may wait for frame 1's packets
+
+
+def test_result_pickles_with_its_deferred_records(mapped, mapping):
+    import pickle
+    x, acts = _acts(mapped, 2, 0.25)
+    r = simulate(mapped, mapping, x, activations=acts)
+    back = pickle.loads(pickle.dumps(r))  # as a Dask worker returns it
+    assert back.to_dict() == r.to_dict() and len(back.nps) == 5 and back.links == r.links
+
+
+def test_branches_blocking_each_other_name_the_fifo_to_raise(v2_skip):
+    """An Add whose older branch is not stored by a skip-DMA channel waits, with frame-level
+    firing, for a whole frame of both branches: input FIFOs smaller than that dead-lock, and
+    the error names the parameter to raise."""
+    import dataclasses
+    m, mp, x, acts = v2_skip
+
+    def no_skip(lm):
+        return dataclasses.replace(lm, skipdma_stores=[], skipdma_loads=[])
+    seqs = tuple(dataclasses.replace(s, passes=[[no_skip(lm) for lm in p] for p in s.passes])
+                 for s in mp.sequences)
+    plain = dataclasses.replace(mp, sequences=seqs)
+    with pytest.raises(TimingParamError, match="np_input_fifo_events=6400"):
+        simulate(m, plain, x, activations=acts, overrides={"np_input_fifo_events": 400})
+    assert simulate(m, plain, x, activations=acts).latency_cycles > 0  # the default FIFO
+    assert simulate(m, mp, x, activations=acts,  # through the skip DMA: no dead-lock
+                    overrides={"np_input_fifo_events": 400}).latency_cycles > 0

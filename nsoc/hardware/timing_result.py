@@ -183,6 +183,10 @@ class DeferredList(UserList):
         self._build = None
         self._data = value
 
+    def __reduce__(self):
+        """Pickled (e.g. sent between Dask workers) as the plain list it builds."""
+        return (list, (self.data,))
+
 
 @dataclass
 class TimingResult:

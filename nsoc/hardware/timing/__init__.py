@@ -25,15 +25,18 @@ Model of the chip (constants in ``nsoc/hardware/params/*.json``, see
 Modules: :mod:`.geometry` (row windows, kernel taps), :mod:`.plan` (the typed per-pass plan and
 its cache), :mod:`.costs` (the NP cost laws: the seam for fitted physics), :mod:`.rows` (one
 call's activations -> per-row costs and action counts), :mod:`.collect` (result records),
-:mod:`.simulate` (orchestration).  The scheduler is :func:`nsoc.kernels.schedule.schedule`, proven
+:mod:`.simulate` (orchestration), :mod:`.cuts` (per-layer cycles as BrainChip measures them:
+cut-model differences).  The scheduler is :func:`nsoc.kernels.schedule.schedule`, proven
 equal to its plain reference :func:`nsoc.kernels.schedule_reference.schedule_ref`.
 """
 from __future__ import annotations
 
 from ..parameters import TimingParamError, parse_timing_overrides, timing_params
 from .costs import COST_LAWS, ComponentWork, RowCost, program_cycles, reprogram_cycles
+from .cuts import CutCycles, attach_cut_cycles, cut_layer_cycles
 from .simulate import CLOCK_MODES, simulate
 
 __all__ = ["simulate", "timing_params", "parse_timing_overrides",
            "TimingParamError", "CLOCK_MODES", "COST_LAWS", "ComponentWork", "RowCost",
-           "program_cycles", "reprogram_cycles"]
+           "program_cycles", "reprogram_cycles", "cut_layer_cycles", "attach_cut_cycles",
+           "CutCycles"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError, MappingError, NsocError
+from ...errors import InputError, MappingError
 from ...kernels.schedule import schedule
 from ..parameters import TimingParamError, timing_params, values
 from ..timing_result import DeferredList, TimingResult
@@ -92,8 +92,12 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
         work = pass_work(plan, model, P, acts, xs)
         res = schedule(plan.sched, work.costs, n_frames, float(P["link_width_bits"]),
                        int(P["packet_header_flits"]), float(P["router_latency_cycles"]))
-        if not res.ok:
-            raise NsocError("internal error: the timing scheduler dead-locked; please report it")
+        if not res.ok:  # only back-pressure can block: the stages form a DAG
+            fifo = P["np_input_fifo_events"]
+            raise TimingParamError(
+                f"the simulated NPs dead-lock: with input FIFOs of np_input_fifo_events={fifo:g}"
+                f" events, two branches that meet again block each other (pass {pi} of "
+                f"sequence {si}); raise it, e.g. --param np_input_fifo_events={fifo * 16:g}")
         if plan.program_bytes is None:
             plan.program_bytes = program_bytes(mapping.sequences[si], lms, P)
         n_bytes = plan.program_bytes
