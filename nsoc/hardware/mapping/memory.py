@@ -93,12 +93,26 @@ def v2_depthwise_weight_words(kernel: int, weight_bits: int, channels: int) -> i
 
 
 def v1_conv_weight_words(kernel_taps: int, weight_bits: int, cin: int, filters: int) -> int:
-    """50-bit words of a v1 Convolutional: per input channel, the filters' kernels at 48 data
-    bits per word, in blocks of ``4 * weight_bits`` words (corpus: 3x3 4-bit 16 filters in one
-    block of 16 words per input channel, 1x1 4-bit up to 192 filters)."""
+    """50-bit words of a v1 Convolutional, per input channel rounded up to blocks of
+    ``4 * weight_bits`` words (corpus, Convolutional NPs):
+
+    * 4-bit 1x1 and 3x3: the kernels of the filters rounded up to 8, at 48 data bits a word
+      (3x3: 16 filters 16 words, 17 to 40 32 words, 64 48, 82 to 96 80);
+    * 5x5 (2- and 4-bit): the same at 50 bits a word (4-bit: 8 filters 16 words, 16 32);
+    * 2-bit: the kernels at 48 bits a word plus one word (3x3: 16 filters 8 words, 20 to 32
+      16, 64 32, 256 104);
+    * 7x7 (few corpus layers, about half reproduced): the kernels at 48 bits a word.
+    """
     block = 4 * max(weight_bits, 2)
-    per_cin = _round_up(_ceil(filters * kernel_taps * weight_bits, 48), block)
-    return per_cin * cin
+    if kernel_taps == 25:
+        per_cin = _ceil(_round_up(filters, 8) * kernel_taps * weight_bits, 50)
+    elif weight_bits <= 2:
+        per_cin = _ceil(filters * kernel_taps * weight_bits, 48) + 1
+    elif kernel_taps <= 9:
+        per_cin = _ceil(_round_up(filters, 8) * kernel_taps * weight_bits, 48)
+    else:
+        per_cin = _ceil(filters * kernel_taps * weight_bits, 48)
+    return _round_up(per_cin, block) * cin
 
 
 def v1_separable_weight_words(kernel: int, weight_bits: int, cin: int, filters: int) -> int:
