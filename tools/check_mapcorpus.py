@@ -100,8 +100,10 @@ def build_model(model_id: str, version: str, corpus: str = CORPUS, seed: int = 0
     layers = []
     for ld in desc:
         variables = {k: _random_variable(rng, v) for k, v in ld["variables"].items()}
-        layers.append(make_layer(ld["type"], ld["name"], ld["parameters"], variables,
-                                 ld["inbounds"]))
+        params = dict(ld["parameters"])
+        if ld["type"] == "Concatenate" and "output_bits" not in params:
+            params["output_bits"] = ld["input_bits"]   # akida 2.19 shows no parameter
+        layers.append(make_layer(ld["type"], ld["name"], params, variables, ld["inbounds"]))
     model = nsoc.Model(layers, version, {"source": f"mapcorpus {model_id}"})
     for lay, ld in zip(model.layers, desc, strict=False):
         want_in = ld["input_dims"][0] if isinstance(ld["input_dims"][0], list) \
