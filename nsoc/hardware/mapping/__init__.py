@@ -68,6 +68,17 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
                 raise MappingError(f"Cannot map layer '{layer.name}'. {exc}") from None
             backends.append("Software")
     layers = model.layers
+    # a skip connection (Add, Concatenate) runs where its inbounds and its outbound run: in
+    # software when one of them does (corpus: between software layers, Akida's whole model is
+    # one software sequence)
+    index = {lay.name: i for i, lay in enumerate(layers)}
+    for i, layer in enumerate(layers):
+        if layer.TYPE in ("Add", "Concatenate") and backends[i] == "Hardware":
+            around = [backends[index[n]] for n in layer.inbounds if n in index]
+            if i + 1 < len(layers):
+                around.append(backends[i + 1])
+            if "Software" in around:
+                backends[i] = "Software"
     # layers without NPs follow their neighbour: input layers the next, the Dequantizer the last
     for i, layer in enumerate(layers):
         if layer.TYPE in ("Quantizer", "InputData") and backends[i] is not None:
