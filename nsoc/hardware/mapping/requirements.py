@@ -71,16 +71,17 @@ class Req:
 
     def plan(self, t: int) -> list[tuple[int, int, int, int]]:
         """NPs ``(x offset, columns, start filter, filters)`` at most ``t`` filters per NP:
-        ``ceil(F / t)`` groups of ``ceil(F / groups)`` filters (the last takes the rest),
-        times the column bands (corpus: 32 filters at t = 6 give 6, 6, 6, 6, 6, 2)."""
+        ``ceil(F / t)`` groups of ``ceil(F / groups)`` filters (the last takes the rest) in
+        each column band (corpus: 32 filters at t = 6 give 6, 6, 6, 6, 6, 2)."""
         per = min(t, self.cap)
         groups = _ceil(self.filters, per)
         per = _ceil(self.filters, groups)
         out = []
-        for start in range(0, self.filters, per):
-            f = min(per, self.filters - start)
-            for off, cols in self.bands(per):
-                out.append((off, cols, start, f))
+        # band by band, the filter groups of each band (corpus: (x 0, filters 0-23), (x 0,
+        # 24-47), (x 24, 0-23), (x 24, 24-47))
+        for off, cols in self.bands(per):
+            for start in range(0, self.filters, per):
+                out.append((off, cols, start, min(per, self.filters - start)))
         return out
 
     def count(self, t: int) -> int:
