@@ -331,3 +331,25 @@ def test_sharded_report_per_frame_figures_do_not_depend_on_shards(tmp_path, caps
         assert (rep / "report.json").exists()
     assert csvs[0] == csvs[1] and len(csvs[0].splitlines()) == 13
     assert "p99" in capsys.readouterr().out
+
+
+def test_internal_failure_is_a_failed_row_redone_on_restart(spec_file, tmp_path, monkeypatch):
+    real = ev.simulate_config
+
+    def flaky(model, mapping, x, acts, cfg):
+        if cfg["mode"] == "Minimal":
+            raise RuntimeError("simulated bug")
+        return real(model, mapping, x, acts, cfg)
+    monkeypatch.setattr(ev, "simulate_config", flaky)
+    spec = load_spec(spec_file)
+    out = str(tmp_path / "r")
+    first = run_sweep(spec, out, workers=1, log=None)
+    # 12 Minimal configurations reach the simulator (6 stop at the version check: error rows)
+    assert first.failed == 12 and len(first.rows) == 24  # failed rows are not results
+    assert not os.path.exists(os.path.join(out, "summary.html"))
+    logged = _rows(os.path.join(out, "results.jsonl"))
+    assert sum(r["status"] == "failed" and "simulated bug" in r["error"] for r in logged) == 12
+    monkeypatch.setattr(ev, "simulate_config", real)
+    second = run_sweep(spec, out, workers=1, log=None)
+    assert second.computed == 12 and second.cached == 24 and len(second.rows) == 36
+    assert all(r["status"] != "failed" for r in _rows(os.path.join(out, "results.jsonl")))
