@@ -353,3 +353,22 @@ def test_internal_failure_is_a_failed_row_redone_on_restart(spec_file, tmp_path,
     second = run_sweep(spec, out, workers=1, log=None)
     assert second.computed == 12 and second.cached == 24 and len(second.rows) == 36
     assert all(r["status"] != "failed" for r in _rows(os.path.join(out, "results.jsonl")))
+
+
+def test_a_results_folder_is_written_by_one_sweep_at_a_time(spec_file, tmp_path, capsys):
+    import socket
+    import subprocess
+    import sys
+    out = tmp_path / "res"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".lock").write_text(f"{socket.gethostname()} {holder.pid}")
+        assert main(["sweep", spec_file, "-o", str(out), "--workers", "1"]) == 2
+        assert "another sweep" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its stale lock is taken over, and released at the end
+    assert main(["sweep", spec_file, "-o", str(out), "--workers", "1"]) == 0
+    assert not (out / ".lock").exists()

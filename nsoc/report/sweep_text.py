@@ -5,7 +5,8 @@ from __future__ import annotations
 TABLE_COLUMNS = (("model", "model", "<"), ("device", "device", "<"), ("mode", "mode", "<"),
                  ("latency_us", "latency us", ">"), ("fps", "fps", ">"),
                  ("energy_uj", "energy uJ/frame", ">"), ("board_mw", "power mW", ">"),
-                 ("nps", "NPs", ">"), ("passes", "passes", ">"))
+                 ("nps", "NPs", ">"), ("passes", "passes", ">"),
+                 ("software_layers", "SW layers", ">"))
 
 
 def _cell(value) -> str:
@@ -17,8 +18,9 @@ def _cell(value) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    """One line per row: model, device, mode, latency, fps, energy, board power, NPs, passes;
-    a row that did not run shows its error instead."""
+    """One line per row: model, device, mode, latency, fps, energy, board power, NPs, passes,
+    layers left to software (not timed: their host time is not in the latency); a row that did
+    not run shows its error instead."""
     cells = [[h for _, h, _ in TABLE_COLUMNS]]
     errors = []
     for r in rows:

@@ -119,10 +119,21 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, workers: int | None = None,
               on_row=None) -> SweepResult:
     """Run ``spec`` into ``out_dir`` (see :mod:`nsoc.sweep`); ``limit`` stops after that many
     newly computed rows (for tests of interrupted sweeps); ``on_row(row)`` is called as each
-    row is recorded."""
-    from .engine import open_executor
-    from .store import HTML, ResultStore, check_results_dir
+    row is recorded.  The folder is locked (``.lock``) while the sweep writes it."""
+    from .store import acquire_lock, check_results_dir, release_lock
     check_results_dir(out_dir, spec.source, force)
+    lock = acquire_lock(out_dir)
+    try:
+        return _run_locked(spec, out_dir, workers, scheduler, force, html, progress, log, limit,
+                           on_row)
+    finally:
+        release_lock(lock)
+
+
+def _run_locked(spec, out_dir, workers, scheduler, force, html, progress, log, limit,
+                on_row) -> SweepResult:
+    from .engine import open_executor
+    from .store import HTML, ResultStore
     start = time.perf_counter()
     complete = False
     failed = computed = cached = 0

@@ -20,6 +20,7 @@ from ..fileio import write_atomic
 from .evaluate import METRICS
 
 JSONL, CSV, SPEC, HTML = "results.jsonl", "results.csv", "sweep.json", "summary.html"
+LOCK = ".lock"  # held by the sweep writing the folder: "<host> <pid>"
 #: Leading columns of results.csv (the configuration), then timing./energy. parameters, metrics.
 CONFIG_COLUMNS = ("model", "input", "device", "mode", "clock_mode", "frames")
 TAIL_COLUMNS = ("status", "error", "seconds", "key", "model_hash", "nsoc_version")
@@ -79,6 +80,51 @@ def check_results_dir(out_dir: str, spec_doc: dict, force: bool) -> None:
     if old != spec_doc:
         raise InputError(f"{out_dir} holds the results of another sweep spec; pass --force "
                          f"to replace them (matching rows are reused) or choose another -o")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def acquire_lock(out_dir: str) -> str:
+    """Create ``out_dir/.lock`` for this process; InputError when another live sweep on this
+    host holds it (a lock left by a dead process is taken over)."""
+    import socket
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, LOCK)
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    host, _, pid = f.read().strip().partition(" ")
+            except OSError:
+                host, pid = "", ""
+            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                os.unlink(path)  # left by a sweep that was killed
+                continue
+            raise InputError(f"another sweep ({host} pid {pid}) is writing {out_dir}; wait for "
+                             f"it, or delete {path} if it is gone, or choose another -o") \
+                from None
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(me)
+        return path
+    raise InputError(f"cannot lock {out_dir}; delete {path} or choose another -o")
+
+
+def release_lock(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 class ResultStore:
@@ -143,5 +189,5 @@ class ResultStore:
             self._rewrite()
 
 
-__all__ = ["ResultStore", "check_results_dir", "read_rows", "csv_columns", "JSONL", "CSV", "HTML",
-           "SPEC"]
+__all__ = ["ResultStore", "check_results_dir", "acquire_lock", "release_lock", "read_rows",
+           "csv_columns", "JSONL", "CSV", "HTML", "SPEC", "LOCK"]
