@@ -45,23 +45,30 @@ def frame_stats(model, mapping, x: np.ndarray, stats: dict, first: int = 0
     """(latency in us, dynamic energy in uJ) of every frame of ``x``, each simulated alone at
     batch 1 on ``mapping``.  With ``stats["sparsity"]`` the events of frame ``first + i`` are
     drawn with seed ``sparsity_seed + first + i``, so the figures do not depend on the shards."""
-    from ..hardware.energy import estimate
-    from ..hardware.sparsity import apply_profile
-    from ..hardware.timing import simulate
+    from types import MappingProxyType
+
+    from ..pipeline import (
+        Activations,
+        SimOptions,
+        energy_stage,
+        simulate_stage,
+        sparsity_stage,
+    )
+    options = SimOptions(device=mapping.device, mode=mapping.mode, hw_only=mapping.hw_only,
+                         clock_mode=stats["clock_mode"], timing_overrides=stats["timing"],
+                         energy_overrides=stats["energy"], sparsity=stats.get("sparsity"),
+                         progress=False)
     acts = model.forward(x, outputs="all")
     lat = np.empty(len(x))
     energy = np.empty(len(x))
-    profile = stats.get("sparsity")
     for i in range(len(x)):
-        frame_acts = {k: v[i:i + 1] for k, v in acts.items()}
-        if profile is not None:
-            frame_acts = apply_profile(model, frame_acts, profile,
-                                       seed=stats.get("sparsity_seed", 0) + first + i)
-        t = simulate(model, mapping, x[i:i + 1], clock_mode=stats["clock_mode"],
-                     overrides=stats["timing"] or None, activations=frame_acts)
+        frame = Activations(x[i:i + 1],
+                            MappingProxyType({k: v[i:i + 1] for k, v in acts.items()}))
+        frame_options = options.with_(sparsity_seed=stats.get("sparsity_seed", 0) + first + i)
+        frame = sparsity_stage(model, frame, frame_options)
+        t = simulate_stage(model, mapping, frame, frame_options)
         lat[i] = t.latency_us
-        energy[i] = estimate(t, mapping.device, overrides=stats["energy"] or None
-                             ).energy_per_frame_uj
+        energy[i] = energy_stage(t, mapping, frame_options).energy_per_frame_uj
     return lat, energy
 
 
