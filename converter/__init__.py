@@ -21,19 +21,11 @@ from .version import AkidaVersion, get_akida_version, set_akida_version
 
 
 def _load_keras(model):
-    """A Keras model object from ``model`` (a model or a path to a quantizeml ``.h5``)."""
+    """A Keras model object from ``model`` (a model, or a path to an ``.h5`` saved by quantizeml,
+    by nsoc's or cnn2snn's legacy ``quantize``/``reshape``/``calibrate``, or a float model)."""
     if isinstance(model, (str, os.PathLike)):
-        path = os.fspath(model)
-        if not os.path.isfile(path):
-            raise ConversionError(f"model file not found: {path}")
-        if not path.endswith((".h5", ".keras")):
-            raise ConversionError(f"'{path}' is not a Keras .h5 model; save it with "
-                                  f"quantizeml.save_model")
-        import quantizeml
-        try:
-            return quantizeml.load_model(path, compile_model=False)
-        except Exception as exc:  # noqa: BLE001  (h5py/keras raise many types)
-            raise ConversionError(f"cannot load Keras model '{path}': {exc}") from exc
+        from .loading import load_keras
+        return load_keras(model)
     if not hasattr(model, "layers") or not hasattr(model, "inputs"):
         raise ConversionError(
             f"expected a tf_keras model or a .h5 path, got {type(model).__name__}")

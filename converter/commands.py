@@ -1,14 +1,32 @@
 """``nsoc convert`` and ``nsoc check``: the converter's command line (TensorFlow loads only when a
-command runs)."""
+command runs, without its log lines unless ``--verbose``)."""
 from __future__ import annotations
 
 import os
 import sys
 import warnings
 
-from nsoc.errors import ConversionError
+from nsoc.errors import InputError
+
+from .tfquiet import quiet_tensorflow
 
 _TARGETS = ("v1", "v2")
+
+
+def add_verbose_argument(parser) -> None:
+    """``--verbose``: let TensorFlow print its own log lines (hidden by default)."""
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines (hidden by default)")
+
+
+def check_new_output(path: str, force: bool) -> None:
+    """Refuse (one line, exit 2) to replace an existing file without --force; checked before
+    any long work."""
+    if os.path.exists(path) and not force:
+        raise InputError(f"output file {path} already exists; pass --force to overwrite it")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise InputError(f"output directory {parent} does not exist; create it first")
 
 
 def register(subparsers) -> None:
@@ -25,33 +43,42 @@ def register(subparsers) -> None:
                    help="input scale of legacy cnn2snn models (ignored for quantizeml models)")
     p.add_argument("-sh", "--shift", type=float,
                    help="input shift of legacy cnn2snn models (ignored for quantizeml models)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    add_verbose_argument(p)
     p.set_defaults(func=run_convert)
 
     c = subparsers.add_parser(
         "check", help="check that a float Keras model quantizes, converts and maps",
-        description="Quantize a float tf_keras model with one sample, convert it and, with "
+        description="Quantize a float tf_keras model with one sample (an already quantized "
+                    "quantizeml or legacy CNN2SNN model is used as it is), convert it and, with "
                     "--device, map it; report the first incompatibility with its fix.")
-    c.add_argument("-m", "--model", required=True, help="the float model (.h5)")
+    c.add_argument("-m", "--model", required=True,
+                   help="the float (or quantized) model (.h5)")
     c.add_argument("--target", choices=_TARGETS, help="Akida version (default as for convert)")
-    c.add_argument("--device", help="built-in virtual device name to map onto")
+    c.add_argument("--device", help="device to map onto: a built-in name (see nsoc devices) or "
+                                    "custom:CNPS,FNPS[,SKIP][,v1|v2]")
     c.add_argument("--input-dtype", default="uint8", choices=("uint8", "int8"),
                    help="model input format (default uint8)")
+    add_verbose_argument(c)
     c.set_defaults(func=run_check)
 
 
-def _quiet_tf() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def to_version(text):
+    from .version import to_version as _to_version
+    return _to_version(text)
 
 
 def _target(args):
-    from .version import get_akida_version, to_version
+    from .version import get_akida_version
     return to_version(args.target) if args.target else get_akida_version()
 
 
 def run_convert(args) -> int:
-    _quiet_tf()
-    if not os.path.isfile(args.model):
-        raise ConversionError(f"model file not found: {args.model}")
+    from .loading import check_keras_path
+    check_keras_path(args.model)
+    out = args.output or os.path.splitext(args.model)[0] + ".fbz"
+    check_new_output(out, args.force)
+    quiet_tensorflow(args.verbose)
     from . import _is_quantizeml, _load_keras, convert, set_akida_version
     keras_model = _load_keras(args.model)
     scaling = None
@@ -65,27 +92,30 @@ def run_convert(args) -> int:
         else:
             scaling = (args.scale if args.scale is not None else 1.0,
                        args.shift if args.shift is not None else 0.0)
-    out = args.output or os.path.splitext(args.model)[0] + ".fbz"
-    with set_akida_version(_target(args)) as version:
+    with set_akida_version(_target(args)):
         model = convert(keras_model, input_scaling=scaling)
     model.save(out)
-    print(f"{args.model} -> {out} (Akida {version}, {len(model.layers)} layers)")
+    print(f"{args.model} -> {out} (Akida {model.ip_version}, {len(model.layers)} layers)")
     return 0
 
 
 def run_check(args) -> int:
-    _quiet_tf()
-    if not os.path.isfile(args.model):
-        raise ConversionError(f"model file not found: {args.model}")
-    import tf_keras
-
-    from . import check_model_compatibility, set_akida_version
-    try:
-        model = tf_keras.models.load_model(args.model, compile=False)
-    except Exception as exc:  # noqa: BLE001  (h5py/keras raise many types)
-        raise ConversionError(f"cannot load Keras model '{args.model}': {exc}") from exc
-    with set_akida_version(_target(args)) as version:
-        check_model_compatibility(model, device=args.device, input_dtype=args.input_dtype)
+    from .loading import check_keras_path, keras_family
+    check_keras_path(args.model)
+    device = None
+    if args.device:
+        from nsoc.hardware.device import get_device
+        device = get_device(args.device)  # built-in name or custom:CNPS,FNPS[,SKIP][,v1|v2]
+    family = keras_family(args.model) if args.model.endswith(".h5") else "keras"
+    quiet_tensorflow(args.verbose)
+    from . import _load_keras, check_model_compatibility, set_akida_version
+    model = _load_keras(args.model)
+    target = _target(args)
+    if family == "legacy" and args.target is None:
+        target = to_version("v1")  # legacy CNN2SNN models convert to Akida 1.0 only
+    with set_akida_version(target) as version:
+        check_model_compatibility(model, device=device, input_dtype=args.input_dtype)
     where = f" and maps on {args.device}" if args.device else ""
-    print(f"{args.model}: compatible with Akida {version} (quantizes, converts{where})")
+    steps = "converts" if family != "keras" else "quantizes, converts"
+    print(f"{args.model}: compatible with Akida {version} ({steps}{where})")
     return 0

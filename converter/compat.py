@@ -61,12 +61,11 @@ def check_v1_design(model) -> None:
                     f"padding")
 
 
-def check_model_compatibility(model, device=None, input_dtype="uint8") -> None:
+def check_model_compatibility(model, device=None, input_dtype="uint8"):
     """Quantize ``model`` (float tf_keras) with one sample, convert it for the current Akida
     version and map it on ``device`` (name or Device) if given; raise ConversionError (or the
-    mapping's MappingError) naming the failing step."""
-    from quantizeml.models import QuantizationParams, quantize
-
+    mapping's MappingError) naming the failing step.  An already quantized model (quantizeml or
+    legacy CNN2SNN) skips the quantization step.  Returns the converted nsoc model."""
     from . import convert
     version = get_akida_version()
     if device is not None:
@@ -75,18 +74,12 @@ def check_model_compatibility(model, device=None, input_dtype="uint8") -> None:
             raise ConversionError(
                 f"the device {getattr(device, 'name', device)} is Akida {dev_ip} but the target "
                 f"is {version}; use set_akida_version({dev_ip!s}) or another device")
-    if version == AkidaVersion.v1:
-        check_v1_design(model)
-        qparams = QuantizationParams(activation_bits=4, input_weight_bits=4, weight_bits=4,
-                                     per_tensor_activations=True, input_dtype=input_dtype)
+    from . import _is_quantizeml
+    from .legacy import is_legacy_model
+    if _is_quantizeml(model) or is_legacy_model(model):  # already quantized: convert as it is
+        qmodel = model
     else:
-        qparams = QuantizationParams(input_dtype=input_dtype)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            qmodel = quantize(model, qparams=qparams, num_samples=1)
-    except Exception as exc:  # noqa: BLE001  (quantizeml raises ValueError, RuntimeError, ...)
-        raise ConversionError(f"Incompatibility found during quantization: {exc}") from exc
+        qmodel = _quantize(model, version, input_dtype)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -99,3 +92,20 @@ def check_model_compatibility(model, device=None, input_dtype="uint8") -> None:
         except NsocError as exc:
             raise type(exc)(f"Incompatibility found during mapping: {exc}") from exc
     return converted
+
+
+def _quantize(model, version, input_dtype):
+    """quantizeml with one sample (v1: after the design rules, 4/4/4 per-tensor)."""
+    from quantizeml.models import QuantizationParams, quantize
+    if version == AkidaVersion.v1:
+        check_v1_design(model)
+        qparams = QuantizationParams(activation_bits=4, input_weight_bits=4, weight_bits=4,
+                                     per_tensor_activations=True, input_dtype=input_dtype)
+    else:
+        qparams = QuantizationParams(input_dtype=input_dtype)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return quantize(model, qparams=qparams, num_samples=1)
+    except Exception as exc:  # noqa: BLE001  (quantizeml raises ValueError, RuntimeError, ...)
+        raise ConversionError(f"Incompatibility found during quantization: {exc}") from exc

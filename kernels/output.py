@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit
 
 from .geometry import conv_output_size, same_pad_before, signed_range
+from .reference import v1_step16
 
 INT64_MIN = np.iinfo(np.int64).min
 
@@ -159,7 +160,7 @@ def v1_args(stage, cx: int, cy: int, acc=np.int64):
     :func:`nsoc.kernels.conv.acc_dtype`), tiled along the output rows: ``(top, qy * F)``.
     """
     qx, qy, ppx, ppy = pool_geometry(cx, cy, stage)
-    step16 = np.floor(stage.act_step.astype(np.float64) * 16).astype(np.int64)
+    step16 = v1_step16(stage.act_step, stage.act_bits)
     top = (1 << stage.act_bits) - 1
     thr = np.asarray(stage.threshold, np.int64)
     nf = len(thr)

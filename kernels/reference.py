@@ -184,10 +184,15 @@ def dequantize(x, scales):
 
 
 # ----- Akida 1.0 --------------------------------------------------------------------------
-def v1_step16(act_step):
-    """The activation step as the hardware holds it: ``floor(act_step * 16)``, 4 fractional bits
-    (int64).  Measured: BrainChip's engine matches 3 or 4 fractional bits, not a float step."""
-    return np.floor(np.asarray(act_step, np.float32).astype(np.float64) * 16).astype(np.int64)
+def v1_step16(act_step, act_bits: int = 4):
+    """The activation step as the hardware applies it, in 16ths (int64).
+
+    ``act_step`` is stored scaled to 4-bit activations (the converter multiplies the step by
+    ``2**(act_bits - 4)``); the hardware holds it with 4 fractional bits (``floor(act_step*16)``;
+    measured: BrainChip's engine matches 3 or 4 fractional bits, not a float step) and steps
+    ``2**(4 - act_bits)`` of those per output level at fewer than 4 bits."""
+    step16 = np.floor(np.asarray(act_step, np.float32).astype(np.float64) * 16).astype(np.int64)
+    return step16 << (4 - act_bits) if act_bits < 4 else step16
 
 
 def v1_activation(p, threshold, act_step, act_bits: int):
@@ -195,7 +200,7 @@ def v1_activation(p, threshold, act_step, act_bits: int):
     fractional bits (:func:`v1_step16`), clipped to ``[0, 2**act_bits - 1]``; i.e. n such that
     ``T + (n-1)*step < p <= T + n*step``.  Integer arithmetic: ``ceil(16 (p - T) / step16)``."""
     d16 = (np.asarray(p, np.int64) - np.asarray(threshold, np.int64)) * 16
-    step16 = v1_step16(act_step)
+    step16 = v1_step16(act_step, act_bits)
     top = (1 << act_bits) - 1
     safe = np.maximum(step16, 1)
     q = np.where(step16 > 0, -((-d16) // safe), np.where(d16 > 0, top, 0))

@@ -216,7 +216,9 @@ def test_cli_convert_default_output_and_target(h5_path, capsys):
     out = h5_path[:-3] + ".fbz"
     assert main(["convert", "-m", h5_path]) == 0
     assert nsoc.load(out).ip_version == "v2"
-    assert main(["convert", "-m", h5_path, "--target", "v1", "-o", out, "-sc", "2"]) == 0
+    assert main(["convert", "-m", h5_path, "--target", "v1", "-o", out, "-sc", "2"]) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert main(["convert", "-m", h5_path, "--target", "v1", "-o", out, "-sc", "2", "--force"]) == 0
     assert nsoc.load(out).ip_version == "v1"
     assert "ignored" in capsys.readouterr().err
 

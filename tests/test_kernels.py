@@ -264,3 +264,20 @@ def test_max_pool_same_ignores_padding(mod):
     w = np.full((1, 1, 1, 1), -5, np.int8)
     out = mod.conv2d_v2(x, w, (1, 1), True, np.zeros(1), stage)
     assert out.shape == (1, 2, 2, 1) and np.all(out == -5)
+
+
+
+@pytest.mark.parametrize("act_bits, expected", [(4, [1, 3, 8]), (2, [1, 3, 3]), (1, [1, 1, 1])])
+def test_v1_step_is_stored_scaled_to_four_bits(act_bits, expected):
+    # act_step holds step * 2**(act_bits - 4) and one output level is 2**(4 - act_bits) stored
+    # steps: step 12.5 at every width, potentials 10, 30, 100 above the threshold (reading the
+    # stored step as the level would give [3, 3, 3] at 2 bits)
+    step = np.full(3, 12.5 * 2.0 ** (act_bits - 4), np.float32)
+    thr = np.zeros(3, np.int64)
+    assert R.v1_activation(np.array([10, 30, 100]), thr, step, act_bits).tolist() == expected
+    stage = K.V1Stage(thr[:1], step[:1], True, act_bits, 0, (1, 1), (1, 1), True)
+    x = np.array([[10], [30], [100]], np.uint8)
+    w = np.ones((1, 1), np.int8)
+    for mod in (K, R):
+        out = mod.dense_v1(x, w, stage)
+        assert np.asarray(out).ravel().tolist() == expected

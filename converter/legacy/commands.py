@@ -1,8 +1,9 @@
 """Deprecated CLI actions of the legacy CNN2SNN API: ``nsoc quantize``, ``nsoc reshape``,
 ``nsoc calibrate bc|adaround``.
 
-TensorFlow is imported only when one of them runs.  Each prints a deprecation note: QuantizeML
-(``quantizeml quantize``) is the supported way to quantize models.
+TensorFlow is imported only when one of them runs (without its log lines unless ``--verbose``).
+Each prints a deprecation note: QuantizeML (``quantizeml quantize``) is the supported way to
+quantize models.  None replaces an existing output file without ``--force``.
 """
 from __future__ import annotations
 
@@ -16,16 +17,25 @@ DEPRECATION = ("nsoc {action}: deprecated (legacy CNN2SNN API, Akida 1.0 only); 
 _SUFFIX = re.compile(r"^(.*)_iq\d+_wq\d+_aq\d+$")
 
 
-def _note(action, model_path):
-    """Print the deprecation note; fail early (before importing TensorFlow) on a missing model."""
+def _start(action, args, out, check=None):
+    """Print the deprecation note; before importing TensorFlow, fail on a missing model, an
+    existing output (without --force) or ``check()``; then import TensorFlow quietly.  Returns
+    what ``check`` returns."""
     print(DEPRECATION.format(action=action), file=sys.stderr)
-    if not os.path.isfile(model_path):
-        from nsoc.errors import ConversionError
-        raise ConversionError(f"model file not found: {model_path}")
+    from ..commands import check_new_output
+    from ..loading import check_keras_path
+    check_keras_path(args.model)
+    check_new_output(out, args.force)
+    checked = check() if check is not None else None
+    from ..tfquiet import quiet_tensorflow
+    quiet_tensorflow(args.verbose)
+    return checked
 
 
-def _quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _common(parser):
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines (hidden by default)")
 
 
 def register(subparsers) -> None:
@@ -42,6 +52,7 @@ def register(subparsers) -> None:
                    help="weight bits of the first neural layer (default: as -wq)")
     p.add_argument("--no-fold-BN", dest="fold_BN", action="store_false",
                    help="do not fold BatchNormalization layers into the neural layers")
+    _common(p)
     p.set_defaults(func=run_quantize)
 
     p = subparsers.add_parser(
@@ -51,6 +62,7 @@ def register(subparsers) -> None:
     p.add_argument("-m", "--model", required=True, help="the source Keras model (.h5)")
     p.add_argument("-ih", "--input_height", type=int, required=True, help="new input height")
     p.add_argument("-iw", "--input_width", type=int, required=True, help="new input width")
+    _common(p)
     p.set_defaults(func=run_reshape)
 
     p = subparsers.add_parser(
@@ -72,6 +84,7 @@ def register(subparsers) -> None:
                            help="learning rate")
             m.add_argument("-act", "--include_activation", action="store_true",
                            help="compare layer outputs after their activation")
+        _common(m)
         m.set_defaults(func=run_calibrate)
 
 
@@ -80,32 +93,30 @@ def _base(path):
 
 
 def run_quantize(args) -> int:
-    _note("quantize", args.model)
-    _quiet_tensorflow()
-    from .quantization import load_quantized_model, quantize
     iq = args.weight_quantization if args.input_weight_quantization is None \
         else args.input_weight_quantization
-    model = load_quantized_model(args.model, compile_model=False)
-    qmodel = quantize(model, args.weight_quantization, args.activ_quantization, iq,
-                      fold_BN=args.fold_BN)
     base = _base(args.model)
     match = _SUFFIX.match(base)
     if match:
         base = match.group(1)
     out = f"{base}_iq{iq}_wq{args.weight_quantization}_aq{args.activ_quantization}.h5"
+    _start("quantize", args, out)
+    from .quantization import load_quantized_model, quantize
+    model = load_quantized_model(args.model, compile_model=False)
+    qmodel = quantize(model, args.weight_quantization, args.activ_quantization, iq,
+                      fold_BN=args.fold_BN)
     qmodel.save(out, include_optimizer=False)
     print(f"Model successfully quantized and saved as {out}.")
     return 0
 
 
 def run_reshape(args) -> int:
-    _note("reshape", args.model)
-    _quiet_tensorflow()
+    out = f"{_base(args.model)}_{args.input_width}_{args.input_height}.h5"
+    _start("reshape", args, out)
     from .quantization import load_quantized_model
     from .transforms import reshape
     model = load_quantized_model(args.model, compile_model=False)
     new = reshape(model, args.input_height, args.input_width)
-    out = f"{_base(args.model)}_{args.input_width}_{args.input_height}.h5"
     new.save(out, include_optimizer=False)
     print(f"Model input successfully reshaped and saved as {out}.")
     return 0
@@ -131,20 +142,17 @@ def _load_samples(path):
 
 
 def run_calibrate(args) -> int:
-    _note(f"calibrate {args.method}", args.model)
-    _quiet_tensorflow()
+    out = f"{_base(args.model)}_{args.method}_calibrated.h5"
+    samples = _start(f"calibrate {args.method}", args, out, lambda: _load_samples(args.samples))
     from .calibrate import adaround, bias_correction
     from .quantization import load_quantized_model
-    samples = _load_samples(args.samples)
     model = load_quantized_model(args.model, compile_model=False)
     if args.method == "adaround":
         out_model = adaround(model, samples, epochs=args.epochs, batch_size=args.batch_size,
                              include_activation=args.include_activation,
                              learning_rate=args.learning_rate)
-        out = f"{_base(args.model)}_adaround_calibrated.h5"
     else:
         out_model = bias_correction(model, samples, batch_size=args.batch_size)
-        out = f"{_base(args.model)}_bc_calibrated.h5"
     out_model.save(out, include_optimizer=False)
     print(f"Model successfully calibrated ({args.method}) and saved as {out}.")
     return 0
