@@ -10,10 +10,11 @@ from .errors import (
                      ModelValidationError,
                      NsocError,
 )
+from .interop import from_akida, load_any
 from .layers import LAYER_TYPES, Layer, make_layer
 from .model import Model, load
 from .version import __version__
 
-__all__ = ["__version__", "Model", "load", "Layer", "make_layer", "LAYER_TYPES", "NsocError",
-           "ModelFormatError", "ModelValidationError", "InputError", "MappingError",
-           "ConversionError"]
+__all__ = ["__version__", "Model", "load", "load_any", "from_akida", "Layer", "make_layer",
+           "LAYER_TYPES", "NsocError", "ModelFormatError", "ModelValidationError", "InputError",
+           "MappingError", "ConversionError"]

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "nsoc.commands.zoo",
     "nsoc.commands.sweep",
     "nsoc.commands.bench",
+    "nsoc.commands.interop",
 )
 
 EXIT_USER_ERROR = 2

@@ -144,6 +144,12 @@ class Model:
         """Write the model to ``path`` in nsoc's ``.fbz`` format (atomically)."""
         save_model(self, path)
 
+    def to_akida(self):
+        """The equivalent ``akida.Model`` (needs ``pip install 'nsoc[akida]'``); save it with its
+        ``save`` for the Akida runtime.  See :func:`nsoc.interop.to_akida`."""
+        from .interop import to_akida
+        return to_akida(self)
+
     def to_buffer(self) -> bytes:
         return model_to_bytes(self)
 

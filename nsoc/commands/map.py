@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         "map", help="map a model onto an Akida device (NPs, sequences, passes, memory)",
         description="Map an nsoc model onto a built-in device (see `nsoc devices`) or a custom "
                     "IP ('custom:CNPS,FNPS[,SKIP_DMA_CHANNELS][,v1|v2]').")
-    p.add_argument("model", help="nsoc model file (.fbz)")
+    p.add_argument("model", help="nsoc model (.fbz), or a BrainChip Akida .fbz (nsoc[akida])")
     p.add_argument("--device", "-d", default="AKD1000",
                    help="device name or custom:CNPS,FNPS[,SKIP][,v1|v2] (default AKD1000)")
     p.add_argument("--mode", choices=("AllNps", "Minimal", "HwPr"), default="AllNps",
@@ -58,7 +58,7 @@ def map_and_format(model, device, mode="AllNps", hw_only=False, as_json=False,
 
 def run(args) -> int:
     from ..errors import NsocError
-    from ..model import load
+    from ..interop import load_any as load
     try:
         model = load(args.model)
     except (NsocError, OSError) as exc:

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "run", help="run a model on inputs from a .npy file",
         description="Run an nsoc model on a batch of NHWC inputs stored in a .npy file.")
-    p.add_argument("model", help="nsoc model file (.fbz)")
+    p.add_argument("model", help="nsoc model (.fbz), or a BrainChip Akida .fbz (nsoc[akida])")
     p.add_argument("--input", "-i", required=True, help="inputs, a .npy array (N, X, Y, C)")
     p.add_argument("--output", "-o", help="where to write the outputs (.npy); default: "
                    "<input>_<model>_outputs.npy beside the input")
@@ -185,7 +185,7 @@ def run(args) -> int:
     simulate -> energy -> report (:mod:`nsoc.pipeline`)."""
     from .. import pipeline
     from ..engine import check_inputs
-    from ..model import load
+    from ..interop import load_any as load
     if args.batch_size < 0:
         raise InputError(f"--batch-size must be >= 0, got {args.batch_size}")
     model = load(args.model)

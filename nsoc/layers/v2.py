@@ -229,7 +229,10 @@ class Add(Layer):
 
     @property
     def output_signed(self):
-        return self.params["activation"] != ACT_RELU and self.input_signed
+        """Signed without ReLU, whatever the inputs' sign: akida's Add outputs int8 and clips to
+        the signed ``output_bits`` range (measured through nsoc.interop), as quantizeml's signed
+        output quantizer does."""
+        return self.params["activation"] != ACT_RELU
 
 
 class Concatenate(Layer):

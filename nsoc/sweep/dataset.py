@@ -190,7 +190,7 @@ def run_sharded(model_path: str, input_path: str, out_path: str, *, raw: bool = 
     """Run the model over every sample of ``input_path`` into ``out_path`` (see the module
     docstring).  ``stats``: {"device": {...}, "mode", "clock_mode", "timing", "energy"} asks for
     the per-frame latency and energy of every sample."""
-    from ..model import load
+    from ..interop import load_any as load
     from .engine import DaskExecutor, _bar, open_executor
     from .sources import sha256
     model = load(model_path)
