@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "nsoc.commands.sweep",
     "nsoc.commands.bench",
     "nsoc.commands.interop",
+    "nsoc.commands.warmup",
 )
 
 EXIT_USER_ERROR = 2

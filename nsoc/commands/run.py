@@ -117,6 +117,8 @@ def run_in_memory(model, x, out_path: str, args, keep_frames: int = 0):
     n = x.shape[0]
     keep = min(keep_frames, n)
     start = time.perf_counter()
+    from ..warmup import notify_if_cold
+    notify_if_cold()  # one line before a fresh install compiles the kernels
     if keep:   # loads (or compiles, once) the kernels
         parts = [model.forward(np.asarray(x[:1]), outputs="all")]
     else:
