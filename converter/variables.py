@@ -191,7 +191,8 @@ def v1_dequantizer(variables: dict, dequantizer) -> None:
 
 
 def v1_finalize(layers: list) -> None:
-    """Hardware fix-ups of an Akida 1.0 model (cnn2snn does the same after conversion).
+    """Hardware fix-ups of an Akida 1.0 model (cnn2snn does the same after conversion); both
+    front ends (quantizeml and the legacy CNN2SNN API) end with it.
 
     An act_step above the NP's limit is clamped and the next layer's weights divided by the same
     ratio; a threshold above the limit is saturated (with a warning); a threshold below the
@@ -213,6 +214,8 @@ def v1_finalize(layers: list) -> None:
             lay.variables["act_step"] = new_step
             nxt = layers[idx + 1]
             weights = nxt.variables["weights"]
+            if weights.shape[2] != ratio.size:  # FullyConnected: fan-in in (c, y, x) order
+                ratio = np.repeat(ratio, weights.shape[2] // ratio.size)
             nxt.variables["weights"] = (weights // ratio[None, None, :, None]).astype(np.int8)
     for lay in layers[:-1]:
         if "threshold" not in lay.variables:

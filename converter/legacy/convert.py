@@ -12,11 +12,10 @@ the weight scale factor, ``t = step/2`` and ``step`` the activation's:
 * ``act_step = float32(s * sf * step * 2**bits / 16) * gap``.
 
 A last block without activation keeps ``t = 0``, ``step * 2**bits / 16 = 1``.  Act steps beyond
-the hardware limits are then equalised into the next layer's weights, thresholds saturated.
+the hardware limits are then equalised into the next layer's weights and thresholds saturated by
+:func:`nsoc.converter.variables.v1_finalize`, the back end both front ends share.
 """
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -26,6 +25,7 @@ from nsoc.errors import ConversionError
 from nsoc.layers import PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_MAX, POOL_NONE, make_layer
 from nsoc.model import Model
 
+from ..variables import v1_finalize
 from .layers import (
     NEURAL_LAYERS,
     QuantizedActivation,
@@ -43,8 +43,6 @@ from .transforms import (
 
 L = keras.layers
 _IGNORED = (L.Flatten, L.Reshape, L.Activation, L.Softmax)
-_HRC_ACT_STEP_LIMIT, _HRC_THRESHOLD_LIMIT = (1 << 20) - 1, (1 << 23) - 1
-_CNP_ACT_STEP_LIMIT, _CNP_THRESHOLD_LIMIT = (1 << 16) - 1, (1 << 19) - 1
 
 
 def _all_layers(model):
@@ -344,37 +342,6 @@ def _generate(seq, input_scaling):
     return out
 
 
-def _equalize(layers):
-    """Clip act steps above the hardware limit into the next layer's weights; saturate
-    thresholds (what cnn2snn does after converting to Akida 1.0)."""
-    for idx, layer in enumerate(layers[:-1]):
-        if "act_step" not in layer.variables:
-            continue
-        hrc = layer.TYPE == "InputConvolutional"
-        limit = _HRC_ACT_STEP_LIMIT if hrc else _CNP_ACT_STEP_LIMIT
-        step = layer.variables["act_step"].copy()
-        if np.any(step > limit):
-            ratio = np.where(step > limit, step / limit, 1)
-            new_step = np.where(step > limit, np.float32(limit), step).astype(np.float32)
-            if layer.params["activation"]:
-                effect = np.round(0.5 * (new_step - step)) / 2.0 ** (layer.params["act_bits"] - 4)
-                layer.variables["threshold"] = (layer.variables["threshold"]
-                                                + effect.astype(np.int32)).astype(np.int32)
-            layer.variables["act_step"] = new_step
-            nxt = layers[idx + 1]
-            w = nxt.variables["weights"]
-            if w.shape[2] != ratio.size:  # FullyConnected: fan-in in (c, y, x) order
-                ratio = np.repeat(ratio, w.shape[2] // ratio.size)
-            nxt.variables["weights"] = (w // ratio[None, None, :, None]).astype(np.int8)
-        limit = _HRC_THRESHOLD_LIMIT if hrc else _CNP_THRESHOLD_LIMIT
-        th = layer.variables["threshold"]
-        if np.any(th > limit):
-            warnings.warn(f"layer '{layer.name}' has thresholds above the hardware limit {limit}; "
-                          "they are clipped (the Akida model may differ from the Keras model)",
-                          stacklevel=2)
-            layer.variables["threshold"] = np.minimum(th, limit).astype(np.int32)
-
-
 def convert_legacy(keras_model, input_scaling=None) -> Model:
     """Convert a legacy CNN2SNN-quantized tf_keras model to an nsoc Akida 1.0 :class:`Model`.
 
@@ -408,6 +375,6 @@ def convert_legacy(keras_model, input_scaling=None) -> Model:
     seq = _prepare(keras_model)
     _check(seq)
     layers = _generate(seq, input_scaling)
-    _equalize(layers)
+    v1_finalize(layers)  # the one Akida 1.0 back end, shared with the quantizeml front end
     return Model(layers, "v1", {"source": "nsoc.converter.legacy",
                                 "keras_model": keras_model.name})

@@ -139,23 +139,37 @@ def remove_dropout(model: keras.Sequential) -> keras.Sequential:
     return seq
 
 
-def invert_activation_maxpool(model: keras.Sequential) -> keras.Sequential:
-    """Swap every ReLU/quantized activation followed by MaxPooling2D (both orders are equal
-    for a non-decreasing activation) so that pooling comes first."""
+def rewrite_pairs(model: keras.Sequential, match, rewrite) -> keras.Sequential:
+    """A new Sequential where every adjacent pair ``(a, b)`` with ``match(a, b)`` is replaced by
+    what ``rewrite(seq, a, b)`` appends to ``seq``; other layers are copied.  Pairs do not
+    overlap: after a rewrite the walk resumes after ``b``."""
     layers = list(model.layers)
     seq = _new_sequential(model.input_shape[1:], model.name)
     i = 0
     while i < len(layers):
-        layer = layers[i]
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if isinstance(layer, (L.ReLU, QuantizedActivation)) and isinstance(nxt, L.MaxPooling2D):
-            _append(seq, nxt)
-            _append(seq, layer)
+        layer, nxt = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+        if nxt is not None and match(layer, nxt):
+            rewrite(seq, layer, nxt)
             i += 2
         else:
             _append(seq, layer)
             i += 1
     return seq
+
+
+def _activation_then_maxpool(a, b) -> bool:
+    return isinstance(a, (L.ReLU, QuantizedActivation)) and isinstance(b, L.MaxPooling2D)
+
+
+def _append_swapped(seq, a, b) -> None:
+    _append(seq, b)
+    _append(seq, a)
+
+
+def invert_activation_maxpool(model: keras.Sequential) -> keras.Sequential:
+    """Swap every ReLU/quantized activation followed by MaxPooling2D (both orders are equal
+    for a non-decreasing activation) so that pooling comes first."""
+    return rewrite_pairs(model, _activation_then_maxpool, _append_swapped)
 
 
 def _bn_params(bn):
@@ -166,37 +180,33 @@ def _bn_params(bn):
     return gamma, beta, bn.moving_mean.numpy(), bn.moving_variance.numpy()
 
 
+def _pooling_then_batchnorm(a, b) -> bool:
+    return isinstance(a, (L.MaxPooling2D, L.GlobalAveragePooling2D)) and \
+        isinstance(b, L.BatchNormalization)
+
+
+def _append_batchnorm_first(seq, pool, bn_layer) -> None:
+    gamma = _bn_params(bn_layer)[0]
+    if isinstance(pool, L.MaxPooling2D) and np.any(gamma <= 0):
+        raise ConversionError(
+            f"BatchNormalization '{bn_layer.name}' after max pooling '{pool.name}' has "
+            f"{int(np.sum(gamma <= 0))} gamma(s) <= 0 and cannot move before the "
+            "pooling; put the BatchNormalization before the pooling and retrain")
+    config = bn_layer.get_config()
+    config["axis"] = -1
+    bn = L.BatchNormalization.from_config(config)
+    seq.add(bn)
+    bn.set_weights(bn_layer.get_weights())
+    _append(seq, pool)
+
+
 def invert_batchnorm_pooling(model: keras.Sequential) -> keras.Sequential:
     """Move each BatchNormalization that follows MaxPooling2D/GlobalAveragePooling2D before it.
 
     Exact for global average pooling; for max pooling only when every gamma is > 0 (else
     :class:`nsoc.ConversionError`).
     """
-    layers = list(model.layers)
-    seq = _new_sequential(model.input_shape[1:], model.name)
-    i = 0
-    while i < len(layers):
-        layer = layers[i]
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if isinstance(layer, (L.MaxPooling2D, L.GlobalAveragePooling2D)) and \
-                isinstance(nxt, L.BatchNormalization):
-            gamma = _bn_params(nxt)[0]
-            if isinstance(layer, L.MaxPooling2D) and np.any(gamma <= 0):
-                raise ConversionError(
-                    f"BatchNormalization '{nxt.name}' after max pooling '{layer.name}' has "
-                    f"{int(np.sum(gamma <= 0))} gamma(s) <= 0 and cannot move before the "
-                    "pooling; put the BatchNormalization before the pooling and retrain")
-            config = nxt.get_config()
-            config["axis"] = -1
-            bn = L.BatchNormalization.from_config(config)
-            seq.add(bn)
-            bn.set_weights(nxt.get_weights())
-            _append(seq, layer)
-            i += 2
-        else:
-            _append(seq, layer)
-            i += 1
-    return seq
+    return rewrite_pairs(model, _pooling_then_batchnorm, _append_batchnorm_first)
 
 
 def _check_bn_axis(bn):
@@ -208,6 +218,40 @@ def _check_bn_axis(bn):
             "axis can be folded")
 
 
+def _neural_then_batchnorm(a, b) -> bool:
+    return isinstance(a, FLOAT_NEURAL) and isinstance(b, L.BatchNormalization)
+
+
+def _append_folded(seq, layer, bn) -> None:
+    _check_bn_axis(bn)
+    if isinstance(layer, NEURAL_LAYERS) and not isinstance(
+            layer.quantizer, (MaxPerAxisQuantizer, StdPerAxisQuantizer)):
+        raise ConversionError(
+            f"BatchNormalization '{bn.name}' can only be folded into '{layer.name}' if "
+            "its quantizer is per axis (MaxPerAxisQuantizer or StdPerAxisQuantizer)")
+    gamma, beta, mean, var = _bn_params(bn)
+    scale = gamma / np.sqrt(var + bn.epsilon)
+    if np.any(scale == 0):
+        raise ConversionError(
+            f"BatchNormalization '{bn.name}' has {int(np.sum(scale == 0))} zero "
+            "gamma(s): folding would zero those filters; remove them or retrain")
+    weights = layer.get_weights()
+    k = 1 if isinstance(layer, L.SeparableConv2D) else 0
+    bias = weights[k + 1] if layer.use_bias else 0
+    weights[k] = weights[k] * scale
+    new_bias = beta + (bias - mean) * scale
+    if layer.use_bias:
+        weights[k + 1] = new_bias
+    else:
+        weights.insert(k + 1, new_bias)
+    config = layer.get_config()
+    config["use_bias"] = True
+    with keras.utils.custom_object_scope(LEGACY_OBJECTS):
+        folded = type(layer).from_config(config)
+    seq.add(folded)
+    folded.set_weights(weights)
+
+
 def fold_batchnorm(model: keras.Sequential) -> keras.Sequential:
     """Fold each BatchNormalization that directly follows a Conv2D/SeparableConv2D/Dense (float
     or quantized) into that layer's kernel and bias (float32 arithmetic).
@@ -215,42 +259,4 @@ def fold_batchnorm(model: keras.Sequential) -> keras.Sequential:
     ``scale = gamma / sqrt(var + eps)``, ``kernel' = kernel * scale``,
     ``bias' = beta + (bias - mean) * scale``.  A quantized layer must quantize per axis.
     """
-    layers = list(model.layers)
-    seq = _new_sequential(model.input_shape[1:], model.name)
-    i = 0
-    while i < len(layers):
-        layer = layers[i]
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if isinstance(layer, FLOAT_NEURAL) and isinstance(nxt, L.BatchNormalization):
-            _check_bn_axis(nxt)
-            if isinstance(layer, NEURAL_LAYERS) and not isinstance(
-                    layer.quantizer, (MaxPerAxisQuantizer, StdPerAxisQuantizer)):
-                raise ConversionError(
-                    f"BatchNormalization '{nxt.name}' can only be folded into '{layer.name}' if "
-                    "its quantizer is per axis (MaxPerAxisQuantizer or StdPerAxisQuantizer)")
-            gamma, beta, mean, var = _bn_params(nxt)
-            scale = gamma / np.sqrt(var + nxt.epsilon)
-            if np.any(scale == 0):
-                raise ConversionError(
-                    f"BatchNormalization '{nxt.name}' has {int(np.sum(scale == 0))} zero "
-                    "gamma(s): folding would zero those filters; remove them or retrain")
-            weights = layer.get_weights()
-            k = 1 if isinstance(layer, L.SeparableConv2D) else 0
-            bias = weights[k + 1] if layer.use_bias else 0
-            weights[k] = weights[k] * scale
-            new_bias = beta + (bias - mean) * scale
-            if layer.use_bias:
-                weights[k + 1] = new_bias
-            else:
-                weights.insert(k + 1, new_bias)
-            config = layer.get_config()
-            config["use_bias"] = True
-            with keras.utils.custom_object_scope(LEGACY_OBJECTS):
-                folded = type(layer).from_config(config)
-            seq.add(folded)
-            folded.set_weights(weights)
-            i += 2
-        else:
-            _append(seq, layer)
-            i += 1
-    return seq
+    return rewrite_pairs(model, _neural_then_batchnorm, _append_folded)
