@@ -128,9 +128,23 @@ def test_minimal_packs_passes_when_the_device_is_full():
 def test_hwpr_keeps_layers_within_half_the_device():
     m = _v2([("conv", {"filters": 32}), ("conv", {"filters": 32}), ("dense", {"units": 4})],
             (8, 8, 8))
-    # TwelveNodesIPv2 (48 NPs): the smallest t with ceil(32 / t) <= 24 is 2 -> 16 NPs a layer
+    # TwelveNodesIPv2 (48 NPs): the smallest t with ceil(32 / t) <= 24 is 2 -> 16 NPs a layer,
+    # 32 CNPs -> a budget of 1 pass, which t = 2 keeps (16 + 16 + 1 FNP <= 48)
     mapping = map_model(m, "TwelveNodesIPv2", mode="HwPr")
     assert [len(_nps(mapping, f"conv_{i}")) for i in (0, 1)] == [16, 16]
+
+
+def test_hwpr_fills_a_pass_budget():
+    blocks = [("conv", {"filters": 24, "kernel_size": 1}) for _ in range(8)] + \
+        [("dense", {"units": 4})]
+    m = _v2(blocks, (4, 4, 8))
+    # FourNodesIPv2 (16 NPs).  Half the device: t = 3 (8 NPs a layer), 8 x 8 = 64 CNPs ->
+    # budget ceil(64 / 16) = 4 passes.  t = 3 packs 8+8 | 8+8 | 8+8 | 8 | 8+1: 5 passes;
+    # t = 4 (6 NPs a layer) packs 6+6 | 6+6 | 6+6 | 6+6+1: 4 passes -> t = 4
+    mapping = map_model(m, "FourNodesIPv2", mode="HwPr", hw_only=True)
+    seq, = mapping.sequences
+    assert [sum(len(lm.nps) for lm in p) for p in seq.passes] == [12, 12, 12, 13]
+    assert {c.filters for i in range(8) for c in _nps(mapping, f"conv_{i}")} == {4}
 
 
 def test_akd1000_has_no_partial_reconfiguration():
