@@ -42,7 +42,7 @@ router_latency_cycles = [1, 2, 3]
 
 
 def _spawn(args, log):
-    env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = dict(os.environ, NSOC_WORKER_THREADS="1")
     return subprocess.Popen([sys.executable, "-m"] + args, stdout=log, stderr=subprocess.STDOUT,
                             env=env, start_new_session=True)
 

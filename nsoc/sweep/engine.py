@@ -18,6 +18,7 @@ from ..errors import InputError
 PARALLEL_NOTE = ("note: running serially; install Dask to use every core or a cluster: "
                  "pip install 'nsoc[distributed]'")
 TASK_RETRIES = 2
+THREADS_ENV = "NSOC_WORKER_THREADS"  # numba threads a worker task may use (set on local workers)
 
 
 def _bar(total: int, progress: bool | None, unit: str, desc: str):
@@ -157,7 +158,9 @@ def connect(scheduler: str):
 def local_cluster(n_workers: int):
     """An embedded LocalCluster of ``n_workers`` single-threaded processes on 127.0.0.1."""
     from distributed import Client, LocalCluster
-    env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # one core per worker process
+    # one core per worker process (applied by the tasks: setting NUMBA_NUM_THREADS in a worker
+    # makes numba refuse to compile once its thread pool runs with another size)
+    env = {THREADS_ENV: "1"}
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                            host="127.0.0.1", dashboard_address=None,
                            silence_logs=logging.ERROR, env=env)
