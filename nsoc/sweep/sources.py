@@ -60,12 +60,25 @@ def zoo_bytes(name: str, params: dict) -> bytes:
     return build_zoo_model(name, params).to_buffer()
 
 
+def _zoo_source_hash() -> str:
+    """Hash of the zoo's source files: a builder edited without a version bump invalidates the
+    built models it made."""
+    import glob
+
+    from .. import zoo
+    h = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(zoo.__file__), "*.py"))):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
 def recipe_hash(ref: ModelRef) -> str:
-    """Hash of a zoo recipe (entry, parameters, nsoc version): the name of its built model in
-    the results folder's model cache."""
+    """Hash of a zoo recipe (entry, parameters, nsoc version, zoo sources): the name of its built
+    model in the results folder's model cache."""
     from ..version import __version__
-    return sha256(canonical({"zoo": ref.zoo, "params": dict(ref.params),
-                             "nsoc": __version__}).encode())[:32]
+    return sha256(canonical({"zoo": ref.zoo, "params": dict(ref.params), "nsoc": __version__,
+                             "zoo_sources": _zoo_source_hash()}).encode())[:32]
 
 
 def describe(ref: ModelRef, data: bytes) -> LoadedModel:
