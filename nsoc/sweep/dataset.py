@@ -76,7 +76,8 @@ def shard_task(model_data: bytes, model_hash: str, source: dict, start: int, sto
                raw: bool, batch_size: int, stats: dict | None) -> dict:
     """Outputs (and per-frame figures) of samples ``start:stop``; the model is decoded once per
     worker process."""
-    from .evaluate import cached_mapping, cached_model, limit_threads
+    from .evaluate import cached_mapping, cached_model
+    from .threads import limit_threads
     limit_threads()
     model = cached_model(model_hash, model_data)
     x = read_shard(source, start, stop)

@@ -29,16 +29,6 @@ METRICS = ("latency_cycles", "latency_us", "fps", "energy_uj", "total_energy_uj"
 STATS = {"model_loads": 0, "forward_runs": 0}
 
 
-def limit_threads() -> None:
-    """In a worker of an embedded cluster (``NSOC_WORKER_THREADS`` set), keep numba's parallel
-    kernels to that many threads (numba's limit is per calling thread: call it in the task)."""
-    import os
-    n = os.environ.get("NSOC_WORKER_THREADS")
-    if n and n.isdigit():
-        import numba
-        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
-
-
 def _remember(cache: OrderedDict, key, value, limit: int):
     cache[key] = value
     cache.move_to_end(key)
@@ -122,6 +112,7 @@ def _device_ref(d: dict):
 def run_task(model_data: bytes, x_file, task: dict) -> dict:
     """Evaluate one task (see :func:`nsoc.sweep.runner.make_tasks`); always returns a row."""
     start = time.perf_counter()
+    from .threads import limit_threads
     limit_threads()
     row = dict(task["row"])
     try:

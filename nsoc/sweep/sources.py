@@ -55,7 +55,7 @@ def build_zoo_model(name: str, params: dict):
 
 def zoo_bytes(name: str, params: dict) -> bytes:
     """The ``.fbz`` bytes of a zoo model (what a worker runs when the driver farms builds out)."""
-    from .evaluate import limit_threads
+    from .threads import limit_threads
     limit_threads()
     return build_zoo_model(name, params).to_buffer()
 
