@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from nsoc.errors import ConversionError
+from nsoc.errors import ConversionError, NsocError
 from nsoc.layers import PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_MAX, POOL_NONE, make_layer
 from nsoc.model import Model
 
@@ -376,5 +376,8 @@ def convert_legacy(keras_model, input_scaling=None) -> Model:
     _check(seq)
     layers = _generate(seq, input_scaling)
     v1_finalize(layers)  # the one Akida 1.0 back end, shared with the quantizeml front end
-    return Model(layers, "v1", {"source": "nsoc.converter.legacy",
-                                "keras_model": keras_model.name})
+    try:  # the same metadata and error wording as the quantizeml front end (core.py)
+        return Model(layers, "v1", {"converter": "nsoc.converter.legacy",
+                                    "source": keras_model.name})
+    except NsocError as exc:
+        raise ConversionError(f"the converted model is invalid: {exc}") from exc
