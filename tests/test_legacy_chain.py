@@ -31,13 +31,15 @@ def console_script(name):
     return local if os.path.isfile(local) else shutil.which(name)
 
 
-def run(*args, cwd):
+def run(*args, cwd, quiet=True):
+    """Run a console script; with ``quiet`` (nsoc's own) its stderr must hold no TensorFlow
+    log line although the environment does not silence TensorFlow."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("TF_CPP_MIN_LOG_LEVEL", "GLOG_minloglevel", "GRPC_VERBOSITY")}
     proc = subprocess.run([*map(str, args)], capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=600)
     noise = [line for line in proc.stderr.splitlines() if TF_LOG_LINE.match(line)]
-    assert not noise, f"TensorFlow log lines on stderr of {args[:2]}: {noise[:3]}"
+    assert not (quiet and noise), f"TensorFlow log lines on stderr of {args[:2]}: {noise[:3]}"
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -151,7 +153,8 @@ def test_cnn2snn_quantized_model_converts_and_runs(workdir):
                     "to the test extra)")
     float_h5 = workdir / "bc.h5"
     build("maxpool", 1.0).save(float_h5, include_optimizer=False)
-    run(script, "quantize", "-m", float_h5, "-wq", 2, "-aq", 2, "-iq", 8, cwd=workdir)
+    run(script, "quantize", "-m", float_h5, "-wq", 2, "-aq", 2, "-iq", 8, cwd=workdir,
+        quiet=False)  # BrainChip's script: its TensorFlow lines are not nsoc's to hide
     _check_chain(workdir, workdir / "bc_iq8_wq2_aq2.h5", _inputs("maxpool"), "bc")
 
 
