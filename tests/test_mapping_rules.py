@@ -44,6 +44,21 @@ def test_v2_depthwise_weight_words():
     assert cnp_weight_size(m.get_layer("dw_1"), 16) == 24 * 100 // 8
 
 
+def test_v1_conv_7x7_weight_words():
+    m = random_v1_model([("input_conv", {"filters": 16}), ("conv", {"filters": 64,
+                         "kernel_size": 7}), ("conv", {"filters": 16, "kernel_size": 7,
+                         "weight_bits": 2}), ("dense", {"units": 2})], (8, 8, 1), seed=3)
+    conv4, conv2 = m.get_layer("conv_1"), m.get_layer("conv_2")
+    # 4-bit 7x7: 5 words of 50 bits per filter (filters rounded up to 8) plus one word per
+    # input channel, in blocks of 16 words; 16 input channels
+    assert cnp_weight_size(conv4, 2) == 16 * 48 * 50 // 8       # 8 * 5 + 1 = 41 -> 48
+    assert cnp_weight_size(conv4, 16) == 16 * 96 * 50 // 8      # 16 * 5 + 1 = 81 -> 96
+    assert cnp_weight_size(conv4, 32) == 16 * 176 * 50 // 8     # 161 -> 176
+    # 2-bit 7x7: 2 words per filter, nothing added, in blocks of 8 words; 64 input channels
+    assert cnp_weight_size(conv2, 8) == 64 * 16 * 50 // 8
+    assert cnp_weight_size(conv2, 5) == 64 * 16 * 50 // 8       # 10 -> 16
+
+
 def test_v2_cnp_input_rows_are_32_bit_aligned():
     m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (10, 6, 16))
     conv = m.get_layer("conv_0")

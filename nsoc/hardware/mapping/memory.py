@@ -92,6 +92,23 @@ def v2_depthwise_weight_words(kernel: int, weight_bits: int, channels: int) -> i
     return _ceil(channels * halves, 2)
 
 
+#: v1 7x7 Convolutional: whole 50-bit words per filter and per input channel, and the words
+#: added once per input channel, by weight bits (corpus, every v1 7x7 Convolutional NP, words
+#: per input channel: 4-bit 1 to 8 filters 48, 9 to 16 96, 20 and 22 128, 32 176, 64 336, i.e.
+#: 5 words a filter (196 bits do not fit 4 words) for the filters rounded up to 8, plus one;
+#: 2-bit 8 filters 16, 16 32, 48 96, i.e. 98 bits in 2 words a filter, nothing added).
+V1_CONV7_WORDS_PER_FILTER = {2: 2, 4: 5}
+V1_CONV7_EXTRA_WORDS = {2: 0, 4: 1}
+
+
+def v1_conv7_words_per_cin(weight_bits: int, filters: int) -> int:
+    """50-bit words per input channel of a v1 7x7 Convolutional holding ``filters`` filters
+    (before the rounding to blocks of ``4 * weight_bits`` words): 4-bit filters rounded up to
+    8 (:data:`V1_CONV7_WORDS_PER_FILTER`, :data:`V1_CONV7_EXTRA_WORDS`)."""
+    counted = _round_up(filters, 8) if weight_bits == 4 else filters
+    return counted * V1_CONV7_WORDS_PER_FILTER[weight_bits] + V1_CONV7_EXTRA_WORDS[weight_bits]
+
+
 def v1_conv_weight_words(kernel_taps: int, weight_bits: int, cin: int, filters: int) -> int:
     """50-bit words of a v1 Convolutional, per input channel rounded up to blocks of
     ``4 * weight_bits`` words (corpus, Convolutional NPs):
@@ -101,10 +118,12 @@ def v1_conv_weight_words(kernel_taps: int, weight_bits: int, cin: int, filters: 
     * 5x5 (2- and 4-bit): the same at 50 bits a word (4-bit: 8 filters 16 words, 16 32);
     * 2-bit: the kernels at 48 bits a word plus one word (3x3: 16 filters 8 words, 20 to 32
       16, 64 32, 256 104);
-    * 7x7 (few corpus layers, about half reproduced): the kernels at 48 bits a word.
+    * 7x7: :func:`v1_conv7_words_per_cin`.
     """
     block = 4 * max(weight_bits, 2)
-    if kernel_taps == 25:
+    if kernel_taps == 49 and weight_bits in V1_CONV7_WORDS_PER_FILTER:
+        per_cin = v1_conv7_words_per_cin(weight_bits, filters)
+    elif kernel_taps == 25:
         per_cin = _ceil(_round_up(filters, 8) * kernel_taps * weight_bits, 50)
     elif weight_bits <= 2:
         per_cin = _ceil(filters * kernel_taps * weight_bits, 48) + 1
