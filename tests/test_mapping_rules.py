@@ -9,6 +9,7 @@ from nsoc.hardware.mapping import (
     cnp_input_size,
     cnp_weight_size,
     compute_min_device,
+    fnp_external_size,
     fnp_weight_size,
     map_model,
 )
@@ -83,6 +84,31 @@ def test_v2_fnp_weights_and_fnp2_for_large_weights():
     c, = mapping.layer("dense_0").nps
     assert c.type == "FNP2" and c.mem_info["external_size"] == 72000
     assert mapping.external_memory_size == 72000
+
+
+def test_v2_dense_after_the_input_convolution_weights_padded():
+    m = _v2([("input_conv", {"filters": 16, "kernel_size": 3}), ("dense", {"units": 10})],
+            (25, 3, 1))
+    c, = map_model(m, "TwoNodesIPv2").layer("dense_1").nps
+    # 25x3x16 4-bit from the HRC: input memory unpadded 25*3*16/2 = 600 B, weights sized for
+    # rows padded to 26 columns: 10 x (26*3*16/2 + 8) = 10 x 632 B
+    assert c.type == "FNP3"
+    assert c.mem_info["input_size"] == 600
+    assert c.mem_info["weight_size"] == 10 * 632
+
+
+def test_external_memory_in_64_byte_blocks_above_32k():
+    assert fnp_external_size(26400) == 26400            # not a multiple of 64, kept
+    assert fnp_external_size(32768) == 32768
+    assert fnp_external_size(32769) == 32832            # next multiple of 64
+    assert fnp_external_size(500 * 520) == 260032       # 260000 -> 4063 blocks of 64
+    big = _v2([("dense", {"units": 700})], (1, 1, 64))
+    # 64 8-bit inputs from the Quantizer: 700 x (64 + 8) = 50400 B > the FNP3's 49152 B:
+    # external, 787.5 blocks of 64 -> 50432 B
+    mapping = map_model(big, "TwoNodesIPv2")
+    c, = mapping.layer("dense_0").nps
+    assert c.type == "FNP2" and c.mem_info["external_size"] == 50432
+    assert mapping.external_memory_size == 50432
 
 
 # ----- column bands and filter splitting -----------------------------------------------------

@@ -26,6 +26,7 @@ from .constraints import MODES, MapConstraints
 from .memory import (
     cnp_input_size,
     cnp_weight_size,
+    fnp_external_size,
     fnp_input_size,
     fnp_weight_size,
     hrc_weight_size,
@@ -187,6 +188,7 @@ __all__ = [
     "compute_min_device",
     "cnp_input_size",
     "cnp_weight_size",
+    "fnp_external_size",
     "fnp_input_size",
     "fnp_weight_size",
     "hrc_weight_size",

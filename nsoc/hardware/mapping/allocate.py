@@ -15,6 +15,7 @@ from ..types import Device, LayerMapping, NPComponent
 from .memory import (
     cnp_input_size,
     cnp_weight_size,
+    fnp_external_size,
     fnp_input_size,
     hrc_weight_size,
 )
@@ -112,7 +113,7 @@ def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
         used.add(ident)
         in_size = fnp_input_size(r.layer, r.inbound, from_cnp)
         mem = {"input_size": in_size, "weight_size": r.fnp_weights if kind == "FNP3" else 0,
-               "external_size": 0 if kind == "FNP3" else r.fnp_weights}
+               "external_size": 0 if kind == "FNP3" else fnp_external_size(r.fnp_weights)}
         out[r.layer.name].nps.append(NPComponent(ident, kind, r.filters, 0, True, mem))
     return out
 

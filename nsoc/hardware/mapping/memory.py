@@ -203,8 +203,12 @@ def fnp_input_size(layer, inbound, from_cnp_in_pass: bool) -> int:
 
 def fnp_full_input_size(layer, inbound) -> int:
     """FNP input bytes the weights are sized for: as fed by a CNP of the same pass (corpus:
-    weights per unit = that input + 8 even when the input came from elsewhere)."""
-    from_cnp = inbound is not None and inbound.TYPE in ("Conv2D", "DepthwiseConv2D")
+    weights per unit = that input + 8 even when the input came from elsewhere), the input
+    convolution (HRC) included: its input memory is unpadded but its weights are not (corpus:
+    a 25x5x16 4-bit Dense1D after an InputConv2D takes 1000 B of input and 128 x (1040 + 8) B
+    of weights)."""
+    from_cnp = inbound is not None and inbound.TYPE in ("Conv2D", "DepthwiseConv2D",
+                                                         "InputConv2D")
     return fnp_input_size(layer, inbound, from_cnp)
 
 
@@ -223,6 +227,23 @@ def fnp_weight_size(layer, units: int, input_size: int) -> int:
         fan_in = layer.input_dims[0] * layer.input_dims[1] * layer.input_dims[2]
         return units * v1_fc_unit_bytes(fan_in, layer.params["weights_bits"])
     return units * (input_size + 8)
+
+
+#: External (FNP2) weight memory above this size is allocated in 64-byte blocks (corpus, every
+#: external size: the 30 that are not multiples of 64 are at most 26400 B, every one from
+#: 33024 B up is; 500 x 520 = 260000 B is reported as 260032 B, 33 x 6160 = 203280 B as
+#: 203328 B).  Placed at 32 KB, inside the (26400, 33024] interval the data allow.
+EXTERNAL_BLOCK_THRESHOLD_BYTES = 32768
+EXTERNAL_BLOCK_BYTES = 64
+
+
+def fnp_external_size(weight_bytes: int) -> int:
+    """External memory (bytes) Akida reserves for FNP weights of ``weight_bytes``: as is up
+    to :data:`EXTERNAL_BLOCK_THRESHOLD_BYTES`, above it rounded up to
+    :data:`EXTERNAL_BLOCK_BYTES`."""
+    if weight_bytes <= EXTERNAL_BLOCK_THRESHOLD_BYTES:
+        return weight_bytes
+    return _round_up(weight_bytes, EXTERNAL_BLOCK_BYTES)
 
 
 def dense_input_shift_bytes(layer) -> int:
