@@ -312,7 +312,8 @@ def check_inputs(model, inputs) -> None:
             f"inputs.astype(np.{dtypes[-1]})")
 
 
-def _check_values(model, chunk):
+def check_values(model, chunk) -> None:
+    """Raise InputError when ``chunk`` holds NaN/inf or values outside the input's range."""
     _, (lo, hi) = _input_rule(model)
     if chunk.size == 0:
         return
@@ -378,7 +379,7 @@ def forward(model, inputs, batch_size: int = 0, outputs=None, engine: str = "num
     chunk = int(batch_size) or _default_chunk(model)
     for start in range(0, n, chunk):
         x = np.ascontiguousarray(inputs[start:start + chunk])
-        _check_values(model, x)
+        check_values(model, x)
         acts, left = {}, dict(users)
         for lay, fn in steps:
             ins = [acts[i] for i in lay.inbounds] if lay.inbounds else [x]

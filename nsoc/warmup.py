@@ -32,11 +32,23 @@ def _dispatchers(module_names=ENGINE_KERNEL_MODULES):
                 yield obj
 
 
+def _entry_points(dispatchers: list) -> list:
+    """The kernels called from Python: a helper called only from other kernels (e.g. the
+    output stage's ``v1_finish``) is compiled into its callers and never gets a cache index
+    of its own."""
+    ids = {id(d) for d in dispatchers}
+    helpers = {id(g) for d in dispatchers for name in d.py_func.__code__.co_names
+               if id(g := d.py_func.__globals__.get(name)) in ids}
+    return [d for d in dispatchers if id(d) not in helpers]
+
+
 def kernel_cache_is_cold() -> bool:
-    """True when an engine kernel has no compiled-code index in numba's cache (the next run will
-    compile it).  Reads numba's cache locator; if that is unavailable, answers False."""
+    """True when an engine kernel called from Python has no compiled-code index in numba's
+    cache (the next run will compile it).  Reads numba's cache locator; if that is
+    unavailable, answers False."""
     try:
-        return any(not os.path.exists(d._cache._cache_file._index_path) for d in _dispatchers())
+        return any(not os.path.exists(d._cache._cache_file._index_path)
+                   for d in _entry_points(list(_dispatchers())))
     except AttributeError:  # another numba layout: do not guess
         return False
 

@@ -117,7 +117,10 @@ def run_in_memory(model, x, out_path: str, args, keep_frames: int = 0):
     n = x.shape[0]
     keep = min(keep_frames, n)
     start = time.perf_counter()
+    from ..engine import check_inputs, check_values
     from ..warmup import notify_if_cold
+    check_inputs(model, x)  # a user error stays one line: checked before the notice
+    check_values(model, np.asarray(x[:1]))
     notify_if_cold()  # one line before a fresh install compiles the kernels
     if keep:   # loads (or compiles, once) the kernels
         parts = [model.forward(np.asarray(x[:1]), outputs="all")]
