@@ -229,10 +229,11 @@ def fnp_weight_size(layer, units: int, input_size: int) -> int:
     return units * (input_size + 8)
 
 
-#: External (FNP2) weight memory above this size is allocated in 64-byte blocks (corpus, every
-#: external size: the 30 that are not multiples of 64 are at most 26400 B, every one from
-#: 33024 B up is; 500 x 520 = 260000 B is reported as 260032 B, 33 x 6160 = 203280 B as
-#: 203328 B).  Placed at 32 KB, inside the (26400, 33024] interval the data allow.
+#: External (FNP2) weight memory above this size is allocated in 64-byte blocks (corpus,
+#: training models: the 25 external sizes that are not multiples of 64 are at most 20000 B,
+#: every larger one is a multiple; 500 x 520 = 260000 B is reported as 260032 B, 33 x 6160 =
+#: 203280 B as 203328 B).  The data place the threshold in [20000, 203280); 32 KB is an
+#: assumption within that interval.
 EXTERNAL_BLOCK_THRESHOLD_BYTES = 32768
 EXTERNAL_BLOCK_BYTES = 64
 
