@@ -60,6 +60,16 @@ def test_v1_conv_7x7_weight_words():
     assert cnp_weight_size(conv2, 5) == 64 * 16 * 50 // 8       # 10 -> 16
 
 
+def test_v1_separable_2_bit_depthwise_in_blocks_of_8_words():
+    m = random_v1_model([("input_conv", {"filters": 8}), ("sep", {"filters": 8,
+                         "weight_bits": 2}), ("sep", {"filters": 8, "weight_bits": 2}),
+                         ("dense", {"units": 2})], (6, 6, 1), seed=3)
+    sep = m.get_layer("sep_1")
+    # 8 channels, 2-bit 3x3: 2 kernels a word -> 4 words, one block of 8; pointwise 8 filters
+    # x 2 bits in one 48-bit word per channel -> 8 words; 16 words of 50 bits = 100 B
+    assert cnp_weight_size(sep, 8) == 16 * 50 // 8
+
+
 def test_v2_cnp_input_rows_are_32_bit_aligned():
     m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (10, 6, 16))
     conv = m.get_layer("conv_0")

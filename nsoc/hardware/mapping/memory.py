@@ -134,16 +134,25 @@ def v1_conv_weight_words(kernel_taps: int, weight_bits: int, cin: int, filters: 
     return _round_up(per_cin, block) * cin
 
 
+#: 2-bit v1 separable depthwise kernels (packed several channels a word) take whole blocks of
+#: 8 words (corpus, training models, every 2-bit 3x3 SeparableConvolutional: 2 channels a
+#: word, 8 channels 4 words reserved as 8 (16 words with 8 words of pointwise weights), 16 to
+#: 256 channels 8 to 128 words, already whole blocks).
+V1_SEPARABLE_PACKED_BLOCK_WORDS = 8
+
+
 def v1_separable_weight_words(kernel: int, weight_bits: int, cin: int, filters: int) -> int:
     """50-bit words of a v1 SeparableConvolutional: per input channel its depthwise kernel in
     whole rows of 48 data bits, plus its pointwise weights for the filters rounded up to 8,
     at 48 data bits per word (corpus, 4-bit: 3x3 1 word, 5x5 3, 7x7 7; 16 filters 2 words,
-    64 filters 6).  2-bit kernels pack several channels per word."""
+    64 filters 6).  2-bit kernels pack several channels per word, in blocks of
+    :data:`V1_SEPARABLE_PACKED_BLOCK_WORDS` words."""
     row_bits = kernel * weight_bits
     if weight_bits > 2:
         depthwise = cin * _ceil(kernel, max(1, 48 // row_bits))
     else:
-        depthwise = _ceil(cin, max(1, 48 // (kernel * row_bits)))
+        depthwise = _round_up(_ceil(cin, max(1, 48 // (kernel * row_bits))),
+                              V1_SEPARABLE_PACKED_BLOCK_WORDS)
     pointwise = cin * _ceil(_round_up(filters, 8) * weight_bits, 48)
     return depthwise + pointwise
 
