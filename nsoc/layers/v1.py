@@ -29,7 +29,22 @@ _V1_POOL_PARAMS = (
 )
 
 
-class _V1ConvBase(WindowLayer):
+class _V1Activation:
+    """The Akida 1.0 threshold/step output: unsigned ``act_bits`` activations, or the signed
+    32-bit potentials when ``activation`` is off."""
+
+    params: dict
+
+    @property
+    def output_signed(self):
+        return False if self.params["activation"] else True
+
+    @property
+    def output_bits(self):
+        return self.params["act_bits"] if self.params["activation"] else 32
+
+
+class _V1ConvBase(_V1Activation, WindowLayer):
     """The Akida 1.0 convolutions: ``kernel_width`` and ``stride_x`` along x (batch axis 1),
     ``kernel_height`` and ``stride_y`` along y; threshold/step activation."""
 
@@ -46,14 +61,6 @@ class _V1ConvBase(WindowLayer):
         p = self.params
         return pool_from_params(p["pool_type"], (p["pooling_width"], p["pooling_height"]),
                                 (p["pooling_stride_x"], p["pooling_stride_y"]))
-
-    @property
-    def output_signed(self):
-        return False if self.params["activation"] else True
-
-    @property
-    def output_bits(self):
-        return self.params["act_bits"] if self.params["activation"] else 32
 
     @property
     def macs(self):
@@ -122,7 +129,7 @@ class SeparableConvolutional(_V1ConvBase):
         return int(ox * oy * c * (k + self.params["filters"]))
 
 
-class FullyConnected(Layer):
+class FullyConnected(_V1Activation, Layer):
     """Akida 1.0 fully connected; weights ``(1, 1, fan_in, units)``, input in (c, y, x) order."""
 
     TYPE = "FullyConnected"
@@ -138,14 +145,6 @@ class FullyConnected(Layer):
 
     def compute_output_dims(self, input_dims):
         return (1, 1, self.params["units"])
-
-    @property
-    def output_signed(self):
-        return False if self.params["activation"] else True
-
-    @property
-    def output_bits(self):
-        return self.params["act_bits"] if self.params["activation"] else 32
 
     @property
     def macs(self):
