@@ -12,6 +12,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from nsoc.converter.legacy import (  # noqa: E402
+    LEGACY_OBJECTS,
     MaxPerAxisQuantizer,
     MaxQuantizer,
     QuantizedConv2D,
@@ -202,7 +203,11 @@ def test_h5_round_trip(float_model, images, tmp_path):
     np.testing.assert_array_equal(back.predict(images, verbose=0), qm.predict(images, verbose=0))
     assert back.get_layer("sep2").quantizer_dw.get_config() == \
         qm.get_layer("sep2").quantizer_dw.get_config()
-    plain = keras.models.load_model(path, compile=False)  # classes are globally registered
+    # not registered globally (cnn2snn's loader in the same process keeps its own classes):
+    # plain Keras needs the scope
+    assert "QuantizedConv2D" not in keras.utils.get_custom_objects()
+    with keras.utils.custom_object_scope(LEGACY_OBJECTS):
+        plain = keras.models.load_model(path, compile=False)
     assert isinstance(plain.get_layer("conv1"), QuantizedConv2D)
     with pytest.raises(ConversionError, match="not found"):
         load_quantized_model(tmp_path / "missing.h5")

@@ -199,5 +199,6 @@ LEGACY_OBJECTS = dict(q.QUANTIZER_OBJECTS)
 LEGACY_OBJECTS.update({cls.__name__: cls for cls in (
     QuantizedConv2D, QuantizedSeparableConv2D, QuantizedDense, QuantizedReLU,
     ActivationDiscreteRelu)})
-
-keras.utils.get_custom_objects().update(LEGACY_OBJECTS)
+# Not registered globally: Keras looks global custom objects up before a loader's own
+# ``custom_objects``, so a global "QuantizedConv2D" would hijack cnn2snn's
+# ``load_quantized_model`` in the same process.  nsoc's loaders pass LEGACY_OBJECTS explicitly.
