@@ -303,6 +303,18 @@ class Layer:
 
 
 
+class DenseLayer(Layer):
+    """A fully connected layer (Akida 1.0 FullyConnected, 2.0 Dense1D): ``units`` neurons,
+    each reading the whole input."""
+
+    def compute_output_dims(self, input_dims):
+        return (1, 1, self.params["units"])
+
+    @property
+    def macs(self):
+        return int(np.prod(self.input_dims)) * self.params["units"]
+
+
 class WindowLayer(Layer):
     """A convolution (and its pooling): shape inference from the normalised geometry.
 

@@ -6,7 +6,7 @@ import numpy as np
 from .base import (
     PADDING_SAME,
     POOL_NONE,
-    Layer,
+    DenseLayer,
     Param,
     Var,
     WindowLayer,
@@ -129,7 +129,7 @@ class SeparableConvolutional(_V1ConvBase):
         return int(ox * oy * c * (k + self.params["filters"]))
 
 
-class FullyConnected(_V1Activation, Layer):
+class FullyConnected(_V1Activation, DenseLayer):
     """Akida 1.0 fully connected; weights ``(1, 1, fan_in, units)``, input in (c, y, x) order."""
 
     TYPE = "FullyConnected"
@@ -143,11 +143,5 @@ class FullyConnected(_V1Activation, Layer):
             _param_bits("weights_bits")),
     ) + _V1_ACT_VARS
 
-    def compute_output_dims(self, input_dims):
-        return (1, 1, self.params["units"])
-
-    @property
-    def macs(self):
-        return int(np.prod(self.input_dims)) * self.params["units"]
 
 

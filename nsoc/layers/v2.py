@@ -9,6 +9,7 @@ from .base import (
     ACT_RELU,
     PADDING_SAME,
     POOL_NONE,
+    DenseLayer,
     Layer,
     Param,
     Var,
@@ -184,7 +185,7 @@ class DepthwiseConv2D(_Conv2DBase):
         return in_dims[2]
 
 
-class Dense1D(Layer):
+class Dense1D(DenseLayer):
     """Fully connected layer on the flattened (x, y, c) input; weights ``(fan_in, units)``."""
 
     TYPE = "Dense1D"
@@ -198,12 +199,6 @@ class Dense1D(Layer):
             signed=False),
     ) + _V2_OUTPUT_VARS
 
-    def compute_output_dims(self, input_dims):
-        return (1, 1, self.params["units"])
-
-    @property
-    def macs(self):
-        return int(np.prod(self.input_dims)) * self.params["units"]
 
 
 class Add(Layer):
