@@ -70,6 +70,23 @@ def test_v1_separable_2_bit_depthwise_in_blocks_of_8_words():
     assert cnp_weight_size(sep, 8) == 16 * 50 // 8
 
 
+def test_v1_separable_partial_filter_group_costs_more_pointwise_bits():
+    m = random_v1_model([("input_conv", {"filters": 32}), ("sep", {"filters": 64}),
+                         ("sep", {"filters": 64, "weight_bits": 2}), ("dense", {"units": 2})],
+                        (6, 6, 1), seed=3)
+    sep4, sep2 = m.get_layer("sep_1"), m.get_layer("sep_2")
+    assert sep4.input_dims[2] == 32 and sep2.input_dims[2] == 64
+    # 4-bit 3x3, 32 channels: depthwise 1 word a channel; 24 filters x 4 bits = 96 bits =
+    # 2 words; 22 filters: 24 x 4 + 16 = 112 bits = 3 words (13: 16 x 4 + 16 = 80 -> 2)
+    assert cnp_weight_size(sep4, 24) == 32 * (1 + 2) * 50 // 8
+    assert cnp_weight_size(sep4, 22) == 32 * (1 + 3) * 50 // 8
+    assert cnp_weight_size(sep4, 13) == 32 * (1 + 2) * 50 // 8
+    # 2-bit 3x3, 64 channels: depthwise 2 channels a word = 32 words; 16 filters x 2 bits =
+    # 32 bits = 1 word; 10 filters: 16 x 2 + 32 = 64 bits = 2 words
+    assert cnp_weight_size(sep2, 16) == (32 + 64 * 1) * 50 // 8
+    assert cnp_weight_size(sep2, 10) == (32 + 64 * 2) * 50 // 8
+
+
 def test_v2_cnp_input_rows_are_32_bit_aligned():
     m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (10, 6, 16))
     conv = m.get_layer("conv_0")

@@ -141,19 +141,38 @@ def v1_conv_weight_words(kernel_taps: int, weight_bits: int, cin: int, filters: 
 V1_SEPARABLE_PACKED_BLOCK_WORDS = 8
 
 
+#: Extra pointwise bits per input channel of a v1 SeparableConvolutional NP whose filters are
+#: not a multiple of 8, by weight bits (corpus, training models, every SeparableConvolutional
+#: NP: 2-bit 10 to 12 filters take 2 words a channel where 16 and 24 take 1, 20 and 22 take 2,
+#: 26 takes 2 (so the extra is in (16, 32] bits), 43 takes 3, 86 takes 5; 4-bit 19 to 22
+#: filters take 3 words where 24 takes 2, 170 takes 15 (so the extra is in (0, 16] bits)).
+#: The upper end of each interval is used.
+V1_SEPARABLE_PARTIAL_GROUP_BITS = {2: 32, 4: 16}
+
+
+def v1_separable_pointwise_bits(weight_bits: int, filters: int) -> int:
+    """Pointwise bits per input channel of a v1 SeparableConvolutional NP: the filters rounded
+    up to 8 at ``weight_bits`` each, plus :data:`V1_SEPARABLE_PARTIAL_GROUP_BITS` when the
+    last group of 8 is partial."""
+    bits = _round_up(filters, 8) * weight_bits
+    if filters % 8:
+        bits += V1_SEPARABLE_PARTIAL_GROUP_BITS[2 if weight_bits <= 2 else 4]
+    return bits
+
+
 def v1_separable_weight_words(kernel: int, weight_bits: int, cin: int, filters: int) -> int:
     """50-bit words of a v1 SeparableConvolutional: per input channel its depthwise kernel in
-    whole rows of 48 data bits, plus its pointwise weights for the filters rounded up to 8,
-    at 48 data bits per word (corpus, 4-bit: 3x3 1 word, 5x5 3, 7x7 7; 16 filters 2 words,
-    64 filters 6).  2-bit kernels pack several channels per word, in blocks of
-    :data:`V1_SEPARABLE_PACKED_BLOCK_WORDS` words."""
+    whole rows of 48 data bits, plus its pointwise weights
+    (:func:`v1_separable_pointwise_bits`) at 48 data bits per word (corpus, 4-bit: 3x3 1
+    word, 5x5 3, 7x7 7; 16 filters 2 words, 64 filters 6).  2-bit kernels pack several
+    channels per word, in blocks of :data:`V1_SEPARABLE_PACKED_BLOCK_WORDS` words."""
     row_bits = kernel * weight_bits
     if weight_bits > 2:
         depthwise = cin * _ceil(kernel, max(1, 48 // row_bits))
     else:
         depthwise = _round_up(_ceil(cin, max(1, 48 // (kernel * row_bits))),
                               V1_SEPARABLE_PACKED_BLOCK_WORDS)
-    pointwise = cin * _ceil(_round_up(filters, 8) * weight_bits, 48)
+    pointwise = cin * _ceil(v1_separable_pointwise_bits(weight_bits, filters), 48)
     return depthwise + pointwise
 
 
