@@ -337,3 +337,17 @@ def test_v1_program_size_law():
     want = 484 + hrc.mem_info["weight_size"] + 160 + cnp_words * 8 + 8 * 16 + 224 + \
         fnp.mem_info["weight_size"] + 216 + 8 * 10
     assert seq.program_size == want
+
+
+def test_allnps_one_bound_for_every_hardware_sequence():
+    blocks = [("input_conv", {"filters": 8}), ("conv", {"filters": 32}),
+              ("conv", {"filters": 8, "pool": "max", "pool_size": 3, "pool_stride": 1})] + \
+        [("conv", {"filters": 32}) for _ in range(4)] + [("dense", {"units": 4})]
+    m = _v2(blocks, (4, 4, 1))
+    mapping = map_model(m, "FourNodesIPv2")
+    # the 3-wide max pooling runs in software: two hardware sequences.  The second (4 layers
+    # of 32 filters and the dense layer, 15 CNPs) needs t = 11 (3 NPs a layer; t = 10 gives 16);
+    # the first alone would spread conv_1 at t = 2, it takes the model's bound 11 instead
+    assert [s.backend for s in mapping.sequences] == ["Hardware", "Software", "Hardware"]
+    assert [c.filters for c in _nps(mapping, "conv_1")] == [11, 11, 10]
+    assert [c.filters for c in _nps(mapping, "conv_3")] == [11, 11, 10]

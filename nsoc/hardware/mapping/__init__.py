@@ -31,7 +31,7 @@ from .memory import (
     fnp_weight_size,
     hrc_weight_size,
 )
-from .passes import plan_sequence
+from .passes import allnps_sequence_t, plan_sequence
 from .program import compute_min_device, program_size
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
@@ -118,17 +118,36 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             runs[-1][1].append(layer)
         else:
             runs.append((backend, [layer]))
-    sequences = []
+    planned: list = []   # per run: the software run, or the hardware sequences' layers
     for backend, run in runs:
-        name = run[0].name if len(run) == 1 else f"{run[0].name}-{run[-1].name}"
-        if backend == "Software":
-            sequences.append(Sequence(f"SW/{name}", "Software",
-                                      [[LayerMapping(lay.name, lay.TYPE) for lay in run]]))
+        planned.append(run if backend == "Software" else
+                       _hardware_groups([reqs[lay.name] for lay in run], mode, hw_only))
+    t_floor = allnps_model_t([g for p in planned if isinstance(p[0], list) for g in p],
+                             order) if mode == "AllNps" else None
+    sequences = []
+    for p in planned:
+        if not isinstance(p[0], list):
+            name = _seq_name("SW", [lay.name for lay in p])
+            sequences.append(Sequence(name, "Software",
+                                      [[LayerMapping(lay.name, lay.TYPE) for lay in p]]))
             continue
-        for seq in _hardware_sequences([reqs[lay.name] for lay in run], order, mode, hw_only):
+        for g in p:
+            names = [r.layer.name for r in g]
+            seq = Sequence(_seq_name("HW", names), "Hardware",
+                           plan_sequence(g, order, mode, t_floor))
             seq.program_size = program_size(seq, model, dev.ip_version)
             sequences.append(seq)
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))
+
+
+def allnps_model_t(groups: list[list], order: MeshOrder) -> int | None:
+    """AllNps spreads every hardware sequence at one bound on filters per NP: the largest of
+    the sequences' own bounds (corpus: a 64-filter layer alone in a sequence before a software
+    layer gets the filters per NP of the 8-layer sequence after it, 64 on TwoNodesIPv2, 32 on
+    FourNodesIPv2, 22 on SixNodesIPv2, 6 on AKD1000, where alone it would spread over the
+    whole mesh)."""
+    ts = [allnps_sequence_t(g, order) for g in groups]
+    return max((t for t in ts if t is not None), default=None)
 
 
 def _needs_own_sequence(r, prev, seq_reqs, mode: str) -> bool:
@@ -144,10 +163,11 @@ def _needs_own_sequence(r, prev, seq_reqs, mode: str) -> bool:
     return prev is not None and prev.kind == "cnp" and len(prev.bands(prev.cap)) > 1
 
 
-def _hardware_sequences(reqs, order: MeshOrder, mode: str, hw_only: bool) -> list[Sequence]:
-    """Hardware sequences of a run of hardware layers, cut where a dense layer needs a sequence
-    of its own (:func:`_needs_own_sequence`; with hw_only Akida refuses it: "Not enough
-    hardware components of type FNP2 available. 1 is needed but 0 are available.")."""
+def _hardware_groups(reqs, mode: str, hw_only: bool) -> list[list]:
+    """The hardware sequences of a run of hardware layers (their requirements), cut where a
+    dense layer needs a sequence of its own (:func:`_needs_own_sequence`; with hw_only Akida
+    refuses it: "Not enough hardware components of type FNP2 available. 1 is needed but 0
+    are available.")."""
     groups: list[list] = [[]]
     for i, r in enumerate(reqs):
         prev = reqs[i - 1] if i else None
@@ -157,11 +177,7 @@ def _hardware_sequences(reqs, order: MeshOrder, mode: str, hw_only: bool) -> lis
                                    f"{not_enough('FNP2', 1, 0)}")
             groups.append([])
         groups[-1].append(r)
-    out = []
-    for g in groups:
-        names = [r.layer.name for r in g]
-        out.append(Sequence(_seq_name("HW", names), "Hardware", plan_sequence(g, order, mode)))
-    return out
+    return groups
 
 
 def _seq_name(prefix: str, names: list[str]) -> str:

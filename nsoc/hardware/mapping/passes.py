@@ -137,8 +137,22 @@ def allnps_multipass_t(reqs: list[Req], order: MeshOrder, n_passes: int) -> int 
     return None
 
 
-def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str) -> list[list[LayerMapping]]:
-    """Split a run of hardware layers into passes and allocate each pass."""
+def allnps_sequence_t(reqs: list[Req], order: MeshOrder) -> int | None:
+    """The largest AllNps bound on filters per NP among the passes of one sequence."""
+    try:
+        groups = group_passes(reqs, order, None)
+        if len(groups) > 1:
+            return allnps_multipass_t(reqs, order, len(groups))
+    except NoFit:
+        return None
+    ts = [spread_t(g, len(order.cnp_order) - fnp_need(g)) for g in groups]
+    return max((t for t in ts if t is not None), default=None)
+
+
+def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str,
+                  t_floor: int | None = None) -> list[list[LayerMapping]]:
+    """Split a run of hardware layers into passes and allocate each pass (AllNps: at least
+    ``t_floor`` filters per NP, the model's bound, :func:`allnps_model_t`)."""
     if mode == "HwPr" and order.device.hw_version in NSOC_V2_HW_VERSIONS:
         mode = "AllNps"
     try:
@@ -154,6 +168,8 @@ def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str) -> list[list[Lay
                 t = spread_t(g, len(order.cnp_order) - fnp_need(g))
             else:
                 t = t_global
+            if t is not None and t_floor is not None and mode.startswith("AllNps"):
+                t = max(t, t_floor)
             allocated = assign(g, order, lambda r, t=t: r.cap if t is None else t)
             passes.append([allocated[r.layer.name] for r in g])
     except NoFit as exc:
