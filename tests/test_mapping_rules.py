@@ -13,6 +13,7 @@ from nsoc.hardware.mapping import (
     fnp_weight_size,
     map_model,
 )
+from nsoc.hardware.mapping.memory import band_neighbours
 from nsoc.testing import random_v1_model, random_v2_model
 
 
@@ -95,6 +96,18 @@ def test_v2_cnp_input_rows_are_32_bit_aligned():
     assert cnp_input_size(conv, 10, 16, banded=False, after_add=False) == 12 * 6 * 16
     # a band also holds the 2 columns it shares (96 bits); after an Add 2048 bytes more
     assert cnp_input_size(conv, 10, 16, banded=True, after_add=True) == 12 * 6 * 16 + 2048
+
+
+def test_v2_edge_bands_hold_half_the_shared_columns():
+    m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (56, 4, 16))
+    conv = m.get_layer("conv_0")
+    assert band_neighbours(conv, 0, 19) == 1 and band_neighbours(conv, 19, 19) == 2
+    assert band_neighbours(conv, 38, 18) == 1 and band_neighbours(conv, 0, 56) == 0
+    # 3x3 'same': one shared column per neighbour; 8-bit rows of 19 + 1 = 20 B (edge band),
+    # 19 + 2 = 21 columns -> 24 B (inner band)
+    assert conv.input_bits == 8
+    assert cnp_input_size(conv, 19, 16, True, False, neighbours=1) == 20 * 4 * 16
+    assert cnp_input_size(conv, 19, 16, True, False, neighbours=2) == 24 * 4 * 16
 
 
 def test_v2_fnp_weights_and_fnp2_for_large_weights():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..types import Device, LayerMapping, NPComponent
 from .memory import (
+    band_neighbours,
     cnp_input_size,
     cnp_weight_size,
     fnp_external_size,
@@ -91,11 +92,13 @@ def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
             cursor += len(plan)
             banded = len({off for off, _, _, _ in plan}) > 1
             held_in = r.layer.input_dims[2]
-            for ident, (_off, cols, start, f) in zip(free, plan, strict=False):
+            for ident, (off, cols, start, f) in zip(free, plan, strict=False):
                 used.add(ident)
                 held = f if r.layer.TYPE == "DepthwiseConv2D" else held_in
+                sides = band_neighbours(r.layer, off, cols)
                 lm.nps.append(NPComponent(ident, "CNP1", f, start, False, {
-                    "input_size": cnp_input_size(r.layer, cols, held, banded, r.after_add),
+                    "input_size": cnp_input_size(r.layer, cols, held, banded, r.after_add,
+                                                 sides),
                     "weight_size": cnp_weight_size(r.layer, f), "external_size": 0}))
             per_np_filters[r.layer.name] = max(f for _, _, _, f in plan)
     for r in reqs:

@@ -51,12 +51,29 @@ def v1_band_input_bytes(layer, columns: int, banded: bool) -> int:
     return y * c * _ceil(held * layer.input_bits, 8)
 
 
-def cnp_input_size(layer, columns: int, channels: int, banded: bool, after_add: bool) -> int:
+def band_neighbours(layer, offset: int, columns: int) -> int:
+    """Bands next to the column band ``[offset, offset + columns)`` of the layer's input: 2
+    for an inner band, 1 for the first and the last (0 when the band is the whole input)."""
+    x = layer.input_dims[0]
+    return (offset > 0) + (offset + columns < x)
+
+
+def shared_columns(kernel: int, neighbours: int) -> int:
+    """Input columns a v2 band holds besides its own: ``(kernel - 1) // 2`` per neighbouring
+    band, the outer edges being padding (corpus, every banded Conv2D/DepthwiseConv2D has
+    'same' padding: a 56-wide 8-bit input in bands of 19, 19, 18 with a 3x3 kernel reserves
+    20, 24 and 20 bytes per row, i.e. 20, 21 and 20 columns; 4-bit bands of 38 of a 112-wide
+    input reserve 40 columns, rounded to 32 bits)."""
+    return (kernel - 1) // 2 * neighbours
+
+
+def cnp_input_size(layer, columns: int, channels: int, banded: bool, after_add: bool,
+                   neighbours: int = 2) -> int:
     """Input SRAM (bytes) of one CNP holding ``columns`` input columns of ``channels``
     channels (a depthwise NP holds only its own channels).
 
-    v2: rows of 32-bit aligned columns; a band also holds the ``kernel - 1`` columns it shares
-    with its neighbours (corpus: a 112-wide 4-bit input in bands of 38 reserves 40 columns);
+    v2: rows of 32-bit aligned columns; a band also holds the columns it shares with its
+    ``neighbours`` bands (:func:`shared_columns`; an inner band by default, the widest need);
     plus :data:`V2_ADD_INPUT_BYTES` after an Add.  v1: the whole input (a banded v1 layer
     still reserves every column: 64x64x32 4-bit in 2 bands reserves 65536 B per NP), rows of
     ``x * bits`` rounded up to a byte (1-bit 4 columns take 1 byte).
@@ -64,7 +81,7 @@ def cnp_input_size(layer, columns: int, channels: int, banded: bool, after_add: 
     x, y, c = layer.input_dims
     bits = layer.input_bits
     if layer.TYPE in ("Conv2D", "DepthwiseConv2D"):
-        held = columns + (kernel_hw(layer)[1] - 1 if banded else 0)
+        held = columns + (shared_columns(kernel_hw(layer)[1], neighbours) if banded else 0)
         size = v2_row_bytes(held, bits) * y * channels
         return size + (V2_ADD_INPUT_BYTES if after_add else 0)
     return y * c * _ceil(x * bits, 8)
