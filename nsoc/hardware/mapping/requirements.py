@@ -11,6 +11,7 @@ from .constraints import (
     FNP_TYPES,
     HRC_TYPES,
     NO_NP_TYPES,
+    NSOC_V2_HW_VERSIONS,
     SKIP_TYPES,
     MapConstraints,
 )
@@ -23,6 +24,13 @@ from .memory import (
     v1_band_input_bytes,
 )
 from .rules import Unmappable, check_layer
+
+#: Most filters one CNP of the NSoC_v2 silicon (AKD1000) holds.  Corpus: every 512-filter v1
+#: layer maps on one NP of AKD1500 and TwoNodesIPv1 in Minimal when its weights fit, but on
+#: two NPs of 256 on AKD1000 (4 train models, Convolutional and SeparableConvolutional, 1x1
+#: and 3x3, 2- and 4-bit); 384-filter layers stay on one AKD1000 NP (2 models).  The limit is
+#: in [384, 511]; 384, the largest value seen, is an assumption within that interval.
+NSOC_V2_CNP_MAX_FILTERS = 384
 
 #: FNP3 weight SRAM (bytes) of a v2 device.  Assumption within the corpus bounds: Dense1D
 #: weights of 38912 B stay on an FNP3, 49664 B go to an FNP2 (external memory).
@@ -118,6 +126,8 @@ def requirement(layer, model, device: Device, cons: MapConstraints,
     if t in CNP_TYPES:
         f = layer.filters_out
         cap = min(cons.cnp_max_filters, f)
+        if device.hw_version in NSOC_V2_HW_VERSIONS:
+            cap = min(cap, NSOC_V2_CNP_MAX_FILTERS)
         sram_w = device.mesh.np_sram_size.weight_bytes
         if t == "SeparableConvolutional" and layer.params["pool_type"] == POOL_AVG:
             cap = min(cap, max(1, cons.separable_gap_max_pointwise // layer.input_dims[2]))
