@@ -71,7 +71,7 @@ def model_dirs(corpus: str = CORPUS) -> list[str]:
 
 def is_holdout(model_id: str) -> bool:
     """About one model in five, chosen by seed, kept out while the rules are derived."""
-    return int(re.match(r"t(\d+)", model_id).group(1)) % 5 == 0
+    return int(re.match(r"[a-z]+(\d+)", model_id).group(1)) % 5 == 0   # t = train, d = dev
 
 
 def _random_variable(rng, desc: dict) -> np.ndarray:
