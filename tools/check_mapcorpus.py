@@ -11,7 +11,10 @@ values), mapped with nsoc on the same device, mode and ``hw_only``, and compared
 * ``NPs/types``: per layer the number of NPs and their types;
 * ``filters``: per layer the filters (and start neuron) of each NP;
 * ``memory``: per NP the input, weight and external memory;
-* ``idents``: per NP its ``(col, row, id)``.
+* ``idents``: per NP its ``(col, row, id)``;
+* ``ext_mem``: the mapping's ``external_memory_size`` (exact);
+* ``program``: every hardware sequence's ``program_size`` within 5 % (``program=``: exact),
+  scored where the sequences and passes agree.
 
 Every aspect but the verdict is scored over the entries Akida mapped (nsoc erroring counts as a
 disagreement).  About 20 % of the models are held out (``--holdout``: seed % 5 == 0) while the
@@ -55,7 +58,10 @@ CORPUS = os.path.join(SHARED, "mapcorpus", "train")
 SILICON = os.path.join(SHARED, "silicon", "akd1500_akidanet_imagenet")
 KEYS = ("default", "hw_only", "default_Minimal", "hw_only_Minimal", "default_HwPr",
         "hw_only_HwPr")
-ASPECTS = ("verdict", "seq/pass", "NPs/types", "filters", "memory", "idents")
+ASPECTS = ("verdict", "seq/pass", "NPs/types", "filters", "memory", "idents", "ext_mem",
+           "program", "program=")
+#: program_size tolerance of the ``program`` aspect (the issue's figure)
+PROGRAM_TOLERANCE = 0.05
 
 
 # ----- corpus models ----------------------------------------------------------------------
@@ -209,10 +215,16 @@ def compare(ref: dict, ours: dict | None, err: str | None) -> dict:
         op = [[len(p) for p in s] for s in _layers_of(os_)]
         res["seq/pass"] = (False, f"{ours.get('mode')}: layers per pass Akida {rp} nsoc {op}"
                            if rp != op else "sequence names")
+    ext_r, ext_o = ref.get("external_memory_size", 0), ours.get("external_memory_size", 0)
+    res["ext_mem"] = (ext_r == ext_o, "" if ext_r == ext_o else
+                      f"external memory: nsoc {'over' if ext_o > ext_r else 'under'}"
+                      f"{' (Akida none)' if not ext_r else ' (nsoc none)' if not ext_o else ''}")
     if not res["verdict"][0] or not same_layers:
         for a in ASPECTS[2:]:
-            res[a] = (False, "sequences differ")
+            if a != "ext_mem":
+                res[a] = (False, "sequences differ")
         return res
+    res.update(_program_aspects(rs, os_))
 
     def filt(c):
         return (c["filters"], c["start_neuron"])
@@ -246,6 +258,25 @@ def compare(ref: dict, ours: dict | None, err: str | None) -> dict:
         else:
             label = f"{lt}: idents"
         res[a] = (False, label)
+    return res
+
+
+def _program_aspects(rs, os_) -> dict:
+    """``program`` (within :data:`PROGRAM_TOLERANCE`) and ``program=`` (exact) over the
+    hardware sequences, labelled by the layer types of the first sequence that differs."""
+    res = {}
+    for a, tol in (("program", PROGRAM_TOLERANCE), ("program=", 0.0)):
+        res[a] = (True, "")
+        for r, o in zip(rs, os_, strict=False):
+            if r["backend"] != "Hardware":
+                continue
+            want, got = r.get("program_size") or 0, o.get("program_size") or 0
+            if abs(got - want) > tol * want:
+                types = sorted({lm["type"] for p in r["passes"] for lm in p
+                                if lm["nps"]})
+                res[a] = (False, f"program {'over' if got > want else 'under'}: "
+                                 f"{'+'.join(types)}")
+                break
     return res
 
 
