@@ -9,9 +9,9 @@ import numpy as np
 from numba import njit, prange
 
 from ._util import threads_for
-from .conv import acc_dtype, fold_input_shift, max_abs_of
 from .geometry import signed_range
 from .output import v1_args, v1_finish, v2_args, v2_finish
+from .potentials import acc_dtype, fold_input_shift, max_abs_of
 
 
 @njit(cache=True, parallel=True)

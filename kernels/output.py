@@ -157,7 +157,7 @@ def v1_args(stage, cx: int, cy: int, acc=np.int64):
     iff ``p >= T + floor(n * step16 / 16) + 1`` (``p >= T + 1`` when ``step16 <= 0``), so
     ``q = #{n < top: p >= G[n]}`` with the ``G (top, F)`` table in the potentials' dtype (clipped
     to its range: exact because the accumulator never reaches its dtype's maximum, see
-    :func:`nsoc.kernels.conv.acc_dtype`), tiled along the output rows: ``(top, qy * F)``.
+    :func:`nsoc.kernels.potentials.acc_dtype`), tiled along the output rows: ``(top, qy * F)``.
     """
     qx, qy, ppx, ppy = pool_geometry(cx, cy, stage)
     step16 = v1_step16(stage.act_step, stage.act_bits)

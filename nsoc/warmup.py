@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 # Modules holding the functional engine's numba kernels (the timing simulator's compile with it).
-ENGINE_KERNEL_MODULES = ("conv", "dense", "elementwise", "output", "_util")
+ENGINE_KERNEL_MODULES = ("conv", "potentials", "dense", "elementwise", "output", "_util")
 COLD_NOTICE = ("nsoc: compiling nsoc's kernels once (about a minute; later runs load them from "
                "the cache; `nsoc warmup` does this ahead)...")
 
