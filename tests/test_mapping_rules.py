@@ -13,7 +13,7 @@ from nsoc.hardware.mapping import (
     fnp_weight_size,
     map_model,
 )
-from nsoc.hardware.mapping.memory import band_neighbours
+from nsoc.hardware.mapping.memory import band_neighbours, skip_buffer_count
 from nsoc.testing import random_v1_model, random_v2_model
 
 
@@ -149,6 +149,23 @@ def test_external_memory_in_64_byte_blocks_above_32k():
     c, = mapping.layer("dense_0").nps
     assert c.type == "FNP2" and c.mem_info["external_size"] == 50432
     assert mapping.external_memory_size == 50432
+
+
+def test_skip_dma_buffers_in_external_memory():
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 8}), ("conv", {"filters": 8}),
+             ("add", {}), ("dense", {"units": 4})], (8, 6, 1))
+    assert m.get_layer("add_3").inbounds == ["conv_1", "conv_2"]
+    mapping = map_model(m, "TwelveNodesIPv2")
+    assert len(mapping.sequences) == 1 and len(mapping.sequences[0].passes) == 1
+    store, = mapping.layer("add_3").skipdma_stores
+    # conv_1 waits: 8x6x8 4-bit = 8 columns x 4 bits = 4 B a row, 6 x 8 rows = 192 B; one
+    # layer (conv_2) before the Add in a one-pass sequence: 1 + 3 = 4 copies
+    assert m.get_layer("conv_1").output_bits == 4
+    assert store.mem_info["external_size"] == 4 * 192
+    assert mapping.external_memory_size == 768
+    # two copies in a sequence of several passes; a Concatenate adds 2 instead of 3
+    assert skip_buffer_count("Add", 1, sequence_passes=2) == 2
+    assert skip_buffer_count("Concatenate", 1, sequence_passes=1) == 3
 
 
 # ----- column bands and filter splitting -----------------------------------------------------

@@ -188,15 +188,18 @@ class Mapping:
 
     @property
     def external_memory_size(self) -> int:
-        """Bytes of weights held in external memory (FNP2 layers)."""
-        return sum(c.mem_info.get("external_size", 0) for c in self.components())
+        """Bytes held in external memory: FNP2 weights and skip-DMA buffers."""
+        stores = [c for _, _, p in self.hardware_passes() for lm in p for c in lm.skipdma_stores]
+        return sum(c.mem_info.get("external_size", 0) for c in self.components() + stores)
 
     def memory_totals(self) -> dict:
-        """Total input, weight and external memory (bytes) over every NP component."""
-        tot = {"input_size": 0, "weight_size": 0, "external_size": 0}
+        """Total input and weight memory (bytes) over every NP component, and the external
+        memory (:attr:`external_memory_size`, skip-DMA buffers included)."""
+        tot = {"input_size": 0, "weight_size": 0}
         for c in self.components():
             for k in tot:
                 tot[k] += c.mem_info.get(k, 0)
+        tot["external_size"] = self.external_memory_size
         return tot
 
     def to_dict(self) -> dict:

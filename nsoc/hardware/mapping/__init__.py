@@ -32,7 +32,7 @@ from .memory import (
     hrc_weight_size,
 )
 from .passes import allnps_sequence_t, plan_sequence
-from .program import compute_min_device, program_size
+from .program import assign_skip_memory, compute_min_device, program_size
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
 
@@ -135,6 +135,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             names = [r.layer.name for r in g]
             seq = Sequence(_seq_name("HW", names), "Hardware",
                            plan_sequence(g, order, mode, t_floor))
+            assign_skip_memory(seq, model)
             seq.program_size = program_size(seq, model, dev.ip_version)
             sequences.append(seq)
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))

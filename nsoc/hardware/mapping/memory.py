@@ -297,3 +297,32 @@ def dense_input_shift_bytes(layer) -> int:
     (corpus: 16x16x8 768 B maps, 25x5x16 780 B is refused)."""
     x, y, c = layer.input_dims
     return _round_up(x, 2) * y * _ceil(3 * c, 8)
+
+
+# ----- skip-DMA buffers ------------------------------------------------------------------------
+#: Copies of the stored tensor a v2 skip-DMA channel keeps in external memory when its
+#: hardware sequence has more than one pass (corpus, training models: all 114 skip stores in
+#: multi-pass sequences reserve twice the stored tensor, whether or not the store and the load
+#: share a pass).
+SKIP_BUFFERS_MULTI_PASS = 2
+#: Copies when the sequence is one pass: one per layer between the stored layer and the merge
+#: layer, plus 3 for an Add, 2 for a Concatenate (corpus, every one-pass sequence: a stored
+#: layer followed by conv, conv, Add reserves 5 copies, conv, Add 4, depthwise, Concatenate 3,
+#: conv, Concatenate 3).
+SKIP_BUFFERS_ONE_PASS_EXTRA = {"Add": 3, "Concatenate": 2}
+
+
+def skip_tensor_bytes(layer) -> int:
+    """Bytes of a layer's output as a skip-DMA channel stores it: rows of 32-bit aligned
+    columns (:func:`v2_row_bytes`; corpus: a 7x2x48 8-bit tensor takes 768 B a copy, a 4x3x8
+    4-bit one 96 B)."""
+    x, y, c = layer.output_dims
+    return v2_row_bytes(x, layer.output_bits) * y * c
+
+
+def skip_buffer_count(merge_type: str, layers_between: int, sequence_passes: int) -> int:
+    """Copies of the stored tensor a skip-DMA channel reserves
+    (:data:`SKIP_BUFFERS_MULTI_PASS`, :data:`SKIP_BUFFERS_ONE_PASS_EXTRA`)."""
+    if sequence_passes > 1:
+        return SKIP_BUFFERS_MULTI_PASS
+    return layers_between + SKIP_BUFFERS_ONE_PASS_EXTRA.get(merge_type, 2)

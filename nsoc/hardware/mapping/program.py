@@ -14,6 +14,7 @@ from ...errors import MappingError
 from ..device import create_device
 from ..types import Device
 from .constraints import FNP_TYPES, HRC_TYPES, SKIP_TYPES, MapConstraints
+from .memory import skip_buffer_count, skip_tensor_bytes
 from .requirements import requirement
 from .rules import Unmappable
 
@@ -91,3 +92,23 @@ def program_size(sequence, model, ip_version: str) -> int:
             layer = model.get_layer(lm.layer)
             total += sum(np_program_bytes(c, layer, ip_version) for c in lm.nps)
     return total
+
+
+def assign_skip_memory(sequence, model) -> None:
+    """Set the external memory of each skip-DMA store of a hardware sequence: the merge
+    layer's earliest inbound (the tensor that waits for the other branch) times
+    :func:`~nsoc.hardware.mapping.memory.skip_buffer_count`."""
+    index = {lay.name: i for i, lay in enumerate(model.layers)}
+    for p in sequence.passes:
+        for lm in p:
+            if not lm.skipdma_stores:
+                continue
+            merge = model.get_layer(lm.layer)
+            stored = min((n for n in merge.inbounds if n in index), key=index.get, default=None)
+            if stored is None:
+                continue
+            between = index[merge.name] - index[stored] - 1
+            size = skip_tensor_bytes(model.get_layer(stored)) * \
+                skip_buffer_count(merge.TYPE, between, len(sequence.passes))
+            for c in lm.skipdma_stores:
+                c.mem_info["external_size"] = size
