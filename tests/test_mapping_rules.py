@@ -395,3 +395,14 @@ def test_akd1000_cnp_holds_at_most_384_filters():
                                   ("AKD1000", 384, [384])):
         mapping = map_model(model(filters), device, mode="Minimal")
         assert [c.filters for c in _nps(mapping, "conv_1")] == want
+
+
+def test_a_merge_opens_the_pass_of_the_layer_it_feeds():
+    blocks = [("conv", {"filters": 16, "kernel_size": 1}) for _ in range(8)] + \
+        [("add", {}), ("conv", {"filters": 16, "kernel_size": 1}), ("dense", {"units": 4})]
+    m = _v2(blocks, (4, 4, 8))
+    # TwoNodesIPv2, 8 NPs: conv_0..conv_7 fill the first pass; conv_9 opens the second and
+    # the Add feeding it goes with it rather than ending the first pass
+    seq, = map_model(m, "TwoNodesIPv2", mode="Minimal", hw_only=True).sequences
+    assert [lm.layer for lm in seq.passes[1]] == ["add_8", "conv_9", "dense_10", "dequantizer"]
+    assert seq.passes[0][-1].layer == "conv_7"

@@ -32,6 +32,18 @@ def _fits(reqs, order: MeshOrder, t: int | None) -> bool:
         _cnp_count(reqs, t) + n_fnp <= len(order.cnp_order)
 
 
+def _merges_at_end(group: list[Req]) -> list[Req]:
+    """Remove and return the skip connections (Add, Concatenate) that end a pass: a merge
+    opens the pass of the layer it feeds (corpus: of 77 pass boundaries next to a merge, the
+    merge always starts the next pass, never ends the previous one)."""
+    n = len(group)
+    while n and group[n - 1].kind == "skip":
+        n -= 1
+    moved = group[n:]
+    del group[n:]
+    return moved
+
+
 def group_passes(reqs: list[Req], order: MeshOrder, t: int | None) -> list[list[Req]]:
     """Greedy passes: a pass closes when the next layer does not fit at bound ``t`` (None:
     each layer at its largest filters per NP).  A layer larger than the device raises
@@ -47,7 +59,7 @@ def group_passes(reqs: list[Req], order: MeshOrder, t: int | None) -> list[list[
         if r.kind in ("none", "skip") or _fits(groups[-1] + [r], order, t):
             groups[-1].append(r)
         else:
-            groups.append([r])
+            groups.append(_merges_at_end(groups[-1]) + [r])
     # layers without NPs that start a pass belong to the previous pass (e.g. the Dequantizer)
     for g in range(len(groups) - 1, 0, -1):
         if all(q.kind == "none" for q in groups[g]):
