@@ -381,6 +381,13 @@ def test_allnps_one_bound_for_every_hardware_sequence():
     assert [s.backend for s in mapping.sequences] == ["Hardware", "Software", "Hardware"]
     assert [c.filters for c in _nps(mapping, "conv_1")] == [11, 11, 10]
     assert [c.filters for c in _nps(mapping, "conv_3")] == [11, 11, 10]
+    # HwPr: the second sequence's pass budget (half-device bound t = 4 -> 32 CNPs -> 2 passes
+    # of 16) is first met at t = 5 (7 NPs a layer: 7+7 | 7+7+1); t = 4 needs 3 passes.  The
+    # first alone would take t = 2 (16 NPs, one pass); it takes the model's 5
+    mapping = map_model(m, "FourNodesIPv2", mode="HwPr")
+    assert [c.filters for c in _nps(mapping, "conv_1")] == [5] * 6 + [2]
+    assert [len(p) for p in mapping.sequences[2].passes] == [2, 4]
+
 
 
 def test_akd1000_cnp_holds_at_most_384_filters():

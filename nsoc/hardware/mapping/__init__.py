@@ -22,7 +22,7 @@ from ...errors import MappingError
 from ..device import get_device
 from ..types import Device, LayerMapping, Mapping, Sequence
 from .allocate import MeshOrder, not_enough
-from .constraints import MODES, MapConstraints
+from .constraints import MODES, NSOC_V2_HW_VERSIONS, MapConstraints
 from .memory import (
     cnp_input_size,
     cnp_weight_size,
@@ -31,7 +31,7 @@ from .memory import (
     fnp_weight_size,
     hrc_weight_size,
 )
-from .passes import allnps_sequence_t, plan_sequence
+from .passes import allnps_sequence_t, hwpr_pass_budget_t, plan_sequence
 from .program import assign_skip_memory, compute_min_device, program_size
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
@@ -122,8 +122,14 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     for backend, run in runs:
         planned.append(run if backend == "Software" else
                        _hardware_groups([reqs[lay.name] for lay in run], mode, hw_only))
-    t_floor = allnps_model_t([g for p in planned if isinstance(p[0], list) for g in p],
-                             order) if mode == "AllNps" else None
+    hw_groups = [g for p in planned if isinstance(p[0], list) for g in p]
+    if mode == "AllNps" or dev.hw_version in NSOC_V2_HW_VERSIONS:
+        t_floor = allnps_model_t(hw_groups, order)
+    elif mode == "HwPr":
+        t_floor = max((t for t in (hwpr_pass_budget_t(g, order) for g in hw_groups)
+                       if t is not None), default=None)
+    else:
+        t_floor = None
     sequences = []
     for p in planned:
         if not isinstance(p[0], list):
@@ -146,7 +152,8 @@ def allnps_model_t(groups: list[list], order: MeshOrder) -> int | None:
     the sequences' own bounds (corpus: a 64-filter layer alone in a sequence before a software
     layer gets the filters per NP of the 8-layer sequence after it, 64 on TwoNodesIPv2, 32 on
     FourNodesIPv2, 22 on SixNodesIPv2, 6 on AKD1000, where alone it would spread over the
-    whole mesh)."""
+    whole mesh).  HwPr does the same with its pass-budget bounds (same corpus models: 16, 8,
+    6 and 3 filters per NP on the 2, 4, 6 and 12-node devices)."""
     ts = [allnps_sequence_t(g, order) for g in groups]
     return max((t for t in ts if t is not None), default=None)
 

@@ -169,6 +169,8 @@ def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str,
         mode = "AllNps"
     try:
         t_global = hwpr_pass_budget_t(reqs, order) if mode == "HwPr" else None
+        if mode == "HwPr" and t_global is not None and t_floor is not None:
+            t_global = max(t_global, t_floor)
         groups = group_passes(reqs, order, t_global)
         if mode == "AllNps" and len(groups) > 1:
             t_global = allnps_multipass_t(reqs, order, len(groups))
