@@ -287,41 +287,56 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     r = simulate(m, hw, x, activations=acts, batch_size=3)
     P = {k: v["value"] for k, v in timing_params(hw.device).items()}
     prog = sum(lay.actions.reconfig_bytes for lay in r.layers)
-    # the program of each pass: its share of the sequence's program size (the mapper's)
-    expect = [int(hw.sequences[si].program_size / len(hw.sequences[si].passes))
-              for si, _, _ in hw.hardware_passes()]
-    assert all(hw.sequences[si].program_size > 0 for si, _, _ in hw.hardware_passes())
-    assert prog == sum(expect)
-    # HwPr: every pass reprogrammed by the configuration DMA, fixed + per byte
+    # the program of each pass: its NPs' program records (the mapper's estimate); with the
+    # program header they make the mapper's program size
+    from nsoc.hardware.mapping.program import PROGRAM_HEADER_BYTES, np_program_bytes
+    passes = [p for _, _, p in hw.hardware_passes()]
+    expect = [sum(np_program_bytes(c, m.get_layer(lm.layer), m.ip_version)
+                  for lm in p for c in lm.nps) for p in passes]
+    seqs = [seq for seq in hw.sequences if seq.backend == "Hardware"]
+    assert prog == sum(expect) > 0
+    assert sum(seq.program_size for seq in seqs) == sum(expect) + PROGRAM_HEADER_BYTES * len(seqs)
+    # HwPr: every pass reprogrammed by the configuration DMA from external memory, at the rate
+    # an FNP2 reads its weights there
+    rate = P["external_read_cycles_per_byte"]
+    assert r.reconfig_cycles == pytest.approx(rate * prog, abs=2)
+    # loading the program (before the inference): the whole program, fixed + per byte
     per_byte, fixed = P["program_cycles_per_byte"], P["program_fixed_cycles"]
-    assert r.reconfig_cycles == pytest.approx(n_pass * fixed + per_byte * prog, abs=2)
-    first = next(lay.actions.reconfig_bytes for lay in r.layers if lay.pass_index == 0)
-    assert r.program_cycles == pytest.approx(fixed + per_byte * first, abs=1)
+    assert r.program_cycles == pytest.approx(
+        fixed + per_byte * sum(seq.program_size for seq in seqs), abs=1)
     # passes run one after the other each frame: the first frame reloads every pass but the
-    # first (loaded before the inference), the later frames every pass; doubling the cost per
-    # byte adds exactly the extra bytes' time
+    # first (loaded before the inference), the later frames every pass; doubling the read rate
+    # adds exactly the extra bytes' time
     slower = simulate(m, hw, x, activations=acts, batch_size=3,
-                      overrides={"program_cycles_per_byte": 2 * per_byte})
-    assert slower.frames[0] - r.frames[0] == pytest.approx(per_byte * (prog - first), abs=2)
+                      overrides={"external_read_cycles_per_byte": 2 * rate})
+    assert slower.frames[0] - r.frames[0] == pytest.approx(rate * (prog - expect[0]), abs=2)
     for a, b in zip(r.frames[1:], slower.frames[1:], strict=True):
-        assert b - a == pytest.approx(per_byte * prog, abs=2)
+        assert b - a == pytest.approx(rate * prog, abs=2)
     assert r.latency_cycles > one.latency_cycles
     assert r.fps < one.fps
 
 
-def test_program_bytes_without_a_program_size_from_the_mapping():
-    """The estimate when the mapping gives no program size: on-chip weights of the pass's NP
-    components plus ``np_config_bytes`` per component."""
+def test_program_bytes_without_the_model_or_memory_information():
+    """The estimate without the NPs' program records: on-chip weights of the pass's NP
+    components plus ``np_config_bytes`` per component; the whole program's bytes are the
+    mapper's program sizes when it gives them, else the passes' bytes."""
     import dataclasses
 
-    from nsoc.hardware.timing.simulate import program_bytes
+    from nsoc.hardware.timing.simulate import program_bytes, whole_program_bytes
     comps = [NPComponent(Ident(1, 1, i), "CNP1", 4, mem_info={"weight_size": 100 * (i + 1)})
              for i in range(3)]
     lms = [LayerMapping("a", "Conv2D", comps[:2]), LayerMapping("b", "Conv2D", comps[2:])]
     seq = Sequence("HW", "Hardware", [lms, []])
     P = {"np_config_bytes": 10}
     assert program_bytes(seq, lms, P) == 600 + 30
-    assert program_bytes(dataclasses.replace(seq, program_size=5000), lms, P) == 2500
+    no_info = [LayerMapping("a", "Conv2D", [dataclasses.replace(comps[0], mem_info=None)])]
+    assert program_bytes(seq, no_info, P, model=object()) == 10
+
+    class _M:
+        sequences = [seq]
+    assert whole_program_bytes(_M, [630, 70]) == 700
+    _M.sequences = [dataclasses.replace(seq, program_size=5000)]
+    assert whole_program_bytes(_M, [630, 70]) == 5000
 
 
 def test_host_reprogramming_per_np_outside_hwpr(v2_skip):
@@ -344,13 +359,16 @@ def test_host_reprogramming_per_np_outside_hwpr(v2_skip):
     hw_later = r_hw.reconfig_cycles - _first_reload(r_hw, P)
     assert r_host.latency_cycles - r_hw.latency_cycles == pytest.approx(later - hw_later, abs=3)
     assert reprogram_cycles("Minimal", 7, 10**6, P) == 7 * P["host_reprogram_np_cycles"]
-    assert reprogram_cycles("HwPr", 7, 1000, P) == pytest.approx(program_cycles(1000, P))
+    assert reprogram_cycles("HwPr", 7, 1000, P) == pytest.approx(
+        1000 * P["external_read_cycles_per_byte"])
+    assert program_cycles(1000, P) == pytest.approx(
+        P["program_fixed_cycles"] + 1000 * P["program_cycles_per_byte"])
 
 
 def _first_reload(r, P) -> float:
-    """Program-load cycles of the first pass of a HwPr run (not counted in its first frame)."""
+    """Reprogramming cycles of the first pass of a HwPr run (not counted in its first frame)."""
     first = next(lay.actions.reconfig_bytes for lay in r.layers if lay.pass_index == 0)
-    return P["program_fixed_cycles"] + P["program_cycles_per_byte"] * first
+    return P["external_read_cycles_per_byte"] * first
 
 
 def test_row_streaming_respects_convolution_row_dependencies(mapped, mapping):
@@ -388,21 +406,24 @@ def test_fifo_need_matches_reference(events, cut, fifo):
     np.testing.assert_array_equal(fifo_need(ev, n, fifo), fifo_need_ref(ev, n, fifo))
 
 
-def test_program_cycles_load_the_first_pass_once(v2_skip):
+def test_program_cycles_load_the_whole_program_once(v2_skip):
+    """``program_cycles``: loading the model's program (the mapper's program size) before the
+    first inference, whatever the frames streamed or the passes."""
     from nsoc.hardware.timing.costs import program_cycles
-    from nsoc.hardware.timing.simulate import program_bytes
     m, mapping, x, acts = v2_skip
     P = {k: v["value"] for k, v in timing_params(mapping.device).items()}
-    si, _, lms = mapping.hardware_passes()[0]
-    expect = round(program_cycles(program_bytes(mapping.sequences[si], lms, P), P))
+
+    def size(mp):
+        return sum(seq.program_size for seq in mp.sequences if seq.backend == "Hardware")
+    expect = round(program_cycles(size(mapping), P))
     one = simulate(m, mapping, x, activations=acts)
     assert one.program_cycles == expect > 0 and one.to_dict()["program_cycles"] == expect
     # a property of the program, not of the frames streamed
     assert simulate(m, mapping, x, activations=acts, batch_size=5).program_cycles == expect
     hw = m.map("FourNodesIPv2", mode="HwPr")
-    si, _, lms = hw.hardware_passes()[0]
+    assert hw.n_passes > 1
     assert simulate(m, hw, x, activations=acts).program_cycles == round(
-        program_cycles(program_bytes(hw.sequences[si], lms, P), P))
+        program_cycles(size(hw), P))
 
 
 def test_latency_is_one_forward_call_at_batch_1(mapped, mapping):

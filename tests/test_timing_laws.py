@@ -2,6 +2,7 @@
 them: a CNP's time follows its input events x the filters it holds, the HRC works per output
 position and kernel tap over 16-filter groups, an FNP2 fetches its whole weight matrix every
 frame.  Small hand-mapped Akida 1.0 models with synthesised activations (exact event counts)."""
+import dataclasses
 import math
 
 import numpy as np
@@ -145,13 +146,24 @@ def test_fnp2_fetches_its_whole_weight_matrix_every_frame(setup):
     model, dev, mapping = setup
     P = _params(dev)
     fc = model.get_layer("fc")
+    # a mapping without memory information: the raw weight bytes are read
     wbytes = fc.variables["weights"].size * 4 / 8
-    law = P["fnp2_layer_cycles"] + wbytes * P["fnp2_weight_cycles_per_byte"]
+    law = P["fnp2_layer_cycles"] + wbytes * P["external_read_cycles_per_byte"]
     for density in (0.1, 0.6):  # whatever the input events
         x, acts = _acts(model, density)
         r = simulate(model, mapping, x, activations=acts, batch_size=2)
         assert r.layer("fc").busy_cycles == pytest.approx(2 * law, abs=2)
         assert r.layer("fc").actions.dma_weight_bytes == pytest.approx(2 * wbytes, abs=1)
+    # the weights as the mapping stores them in external memory (mem_info external_size)
+    stored = dataclasses.replace(mapping.layer("fc").nps[0],
+                                 mem_info={"external_size": 3 * int(wbytes)})
+    lms = [lm if lm.layer != "fc" else dataclasses.replace(lm, nps=[stored])
+           for lm in mapping.sequences[0].passes[0]]
+    ext = dataclasses.replace(mapping, sequences=(Sequence("HW", "Hardware", [lms]),))
+    r = simulate(model, ext, x, activations=acts)
+    assert r.layer("fc").busy_cycles == pytest.approx(
+        P["fnp2_layer_cycles"] + 3 * wbytes * P["external_read_cycles_per_byte"], abs=2)
+    assert r.layer("fc").actions.dma_weight_bytes == 3 * int(wbytes)
     # an FNP3 instead works per event and per synaptic op (a priori law)
     fnp3 = _mapping(model, dev, fc_type="FNP3")
     x, acts = _acts(model, 0.3)

@@ -50,8 +50,12 @@ def write_timing_params(fit: dict) -> None:
     doc = json.loads(path.read_text())
     for k, v in fit["constants"].items():
         law, unit = silicon_fit.CONSTANTS[k]
-        doc[k] = {"value": sig3(v), "unit": unit,
-                  "source": f"{FIT_SOURCE}; law '{law}' (see bench/calibration/README.md)"}
+        src = f"{FIT_SOURCE}; law '{law}' (see bench/calibration/README.md)"
+        if k == "external_read_cycles_per_byte":
+            src += ("; fitted on the classifier (FNP2) layers only, also the HwPr reprogramming "
+                    "rate (the chip reads the passes' program records from external memory: "
+                    "the 6 HwPr rows check it, nothing fitted to them)")
+        doc[k] = {"value": sig3(v), "unit": unit, "source": src}
     pl = fit["program_law"]
     for k, unit in (("program_fixed_cycles", "cycles per program load"),
                     ("program_cycles_per_byte", "cycles per program byte")):

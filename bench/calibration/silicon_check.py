@@ -132,11 +132,12 @@ def akd1000_figures(per_layer: dict, seed: int = 0) -> dict:
                                      "interval_cycles": int(res.interval_cycles)}
     ds = dscnn_kws()
     mapping, nps, _ = _map(ds, "allnps", "AKD1000")
-    for sp in sf.DSCNN_SPARSITY_RANGE:
+    s0 = sf.dscnn_sparsity(per_layer)
+    for sp in sorted(set(sf.DSCNN_SPARSITY_RANGE) | {s0}):
         rows = [{"input_sparsity": 0.0}] + [{"input_sparsity": sp}] * (len(ds.layers) - 1)
         x, acts = published_activations(ds, rows, seed)
         res = _simulate(ds, mapping, x, acts)
-        key = "dscnn_1" if sp == sf.DSCNN_SPARSITY else f"dscnn_1_sparsity_{sp}"
+        key = "dscnn_1" if sp == s0 else f"dscnn_1_sparsity_{sp}"
         out[key] = {"cycles": float(res.latency_cycles), "nps": nps, "sparsity": sp}
     for k, v in out.items():
         v["published"] = sf.AKD1000_CLOCKS[k.split("_sparsity")[0]]

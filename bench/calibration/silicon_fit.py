@@ -22,12 +22,15 @@ Laws (cycles of one layer, Minimal mapping, N NPs, filters held per NP ``fpn = c
   of ``hrc_filter_lanes`` filters plus a per-filter term: ``P_out x (hrc_tap_cycles x taps x
   ceil(F / 16) + hrc_filter_cycles x F)``.
 * FNP2 (dense layer, weights in external memory): the whole weight matrix is fetched every
-  inference, whatever the input events: ``fnp2_layer_cycles + weight bytes / fnp2 fetch rate``.
+  inference, whatever the input events: ``fnp2_layer_cycles + external_read_cycles_per_byte x
+  bytes`` (its weights as the mapper stores them in external memory).
 * Multi-pass models in Minimal/AllNps mode: every NP of passes 2.. is reprogrammed by the host
   on every inference: ``host_reprogram_np_cycles`` per NP (the data show no such cost in pass 1:
-  its program is in place when the inference counter starts).  HwPr passes are reprogrammed by
-  the chip's own DMA: ``program_fixed_cycles + program_cycles_per_byte x bytes`` per pass, the
-  law fitted to the two published AKD1000 programming points.
+  its program is in place when the inference counter starts).  HwPr passes 2.. are reprogrammed
+  by the chip's configuration DMA from external memory, at the FNP2's external read rate:
+  ``external_read_cycles_per_byte x program bytes of the pass`` (no new constant: the HwPr rows
+  check it).  Loading a program: ``program_fixed_cycles + program_cycles_per_byte x bytes``, the
+  line through the two published AKD1000 programming points.
 
 Writes ``silicon_results.json`` next to this script and the residual tables into
 ``bench/calibration/README.md`` (section between the SILICON-FIT markers).
@@ -43,6 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from nsoc.errors import MappingError
+from nsoc.hardware.mapping.memory import fnp_external_size, fnp_weight_size
+from nsoc.hardware.mapping.program import np_program_bytes
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -60,7 +65,8 @@ CONSTANTS = {  # name: (law, unit)
     "hrc_tap_cycles": ("hrc", "cycles per output position per kernel tap per 16-filter group"),
     "hrc_filter_cycles": ("hrc", "cycles per output position per filter"),
     "fnp2_layer_cycles": ("fnp2", "cycles per FNP2 layer and inference"),
-    "fnp2_weight_cycles_per_byte": ("fnp2", "cycles per byte of weights fetched"),
+    "external_read_cycles_per_byte": ("fnp2", "cycles per byte read from external memory (FNP2 "
+                                      "weights as stored there; HwPr program records)"),
     "host_reprogram_np_cycles": ("reprogram", "cycles per NP of passes 2.. per inference"),
 }
 
@@ -113,8 +119,11 @@ def features(lay, input_sparsity: float, fnp_type: str = "FNP2") -> dict:
         p_out, taps = 1, 1
     wbytes = sum(w.size for k, w in lay.variables.items() if k.startswith("weights")) * \
         lay.params["weights_bits"] / 8
+    ext = 0.0
+    if kind == "fnp2":  # the weights as the mapper stores them in external memory
+        ext = float(fnp_external_size(fnp_weight_size(lay, f, 0)))
     return {"layer": lay.name, "kind": kind, "cin": cin, "filters": f, "p_in": xin * yin,
-            "p_out": p_out, "taps": taps, "weight_bytes": wbytes,
+            "p_out": p_out, "taps": taps, "weight_bytes": wbytes, "external_bytes": ext,
             "input_sparsity": input_sparsity, "events": (1 - input_sparsity) * xin * yin * cin}
 
 
@@ -150,7 +159,7 @@ def regressors(row: dict, nps: int | None = None, multipass_host: bool | None = 
         terms["hrc_filter_cycles"] = row["p_out"] * row["filters"]
     elif kind == "fnp2":
         terms["fnp2_layer_cycles"] = 1.0
-        terms["fnp2_weight_cycles_per_byte"] = row["weight_bytes"]
+        terms["external_read_cycles_per_byte"] = row["external_bytes"]
     host = (row["pass_index"] > 0) if multipass_host is None else multipass_host
     if host and kind != "hrc":
         terms["host_reprogram_np_cycles"] = float(n)
@@ -207,8 +216,9 @@ def program_law() -> tuple[float, float]:
 
 # ----------------------------------------------------------------------- mapped models --------
 def mapped_layout(model, device: str, mode: str) -> dict:
-    """{layer: (NPs, pass index, NP types)} of ``model`` mapped by nsoc's mapper (hardware
-    only)."""
+    """{layer: (NPs, pass index, NP types, program bytes)} of ``model`` mapped by nsoc's mapper
+    (hardware only); program bytes: the layer's NP records as the configuration DMA reloads
+    them (``np_program_bytes``, an FNP2's external weights excepted)."""
     mapping = model.map(device, hw_only=True, mode=mode)
     seqs = getattr(mapping, "sequences", None) or model.sequences
     out, k = {}, 0
@@ -217,27 +227,30 @@ def mapped_layout(model, device: str, mode: str) -> dict:
             continue
         for p in seq.passes:
             for lm in p:
-                out[lm.layer] = (len(lm.nps), k, {c.type for c in lm.nps})
+                lay = model.get_layer(lm.layer)
+                pbytes = sum(np_program_bytes(c, lay, model.ip_version) -
+                             (c.mem_info.get("external_size", 0) if c.type == "FNP2" else 0)
+                             for c in lm.nps)
+                out[lm.layer] = (len(lm.nps), k, {c.type for c in lm.nps}, pbytes)
             k += 1
     return out
 
 
-def model_cycles(rows: list[dict], layout: dict, mode: str, consts: dict,
-                 program: tuple[float, float]) -> dict:
+def model_cycles(rows: list[dict], layout: dict, mode: str, consts: dict) -> dict:
     """Whole-model cycles of one inference under the laws, for a mapping ``layout`` ({layer:
-    (NPs, pass)}): layers one after the other; passes 2.. reprogrammed (HwPr: program law per
-    pass over its on-chip weight bytes; Minimal/AllNps: per NP by the host)."""
-    fixed, per_byte = program
+    (NPs, pass, types, program bytes)}): layers one after the other; passes 2.. reprogrammed
+    (HwPr: their program bytes read from external memory; Minimal/AllNps: per NP by the
+    host)."""
     total, pass_bytes = 0.0, {}
     for r in rows:
-        n, p = layout[r["layer"]][:2]
+        n, p, _, pbytes = layout[r["layer"]]
         host = p > 0 and mode != "HwPr"
         total += predict(dict(r, pass_index=p), consts, nps=max(n, 1), multipass_host=host)
-        if r["kind"] != "fnp2":
-            pass_bytes[p] = pass_bytes.get(p, 0.0) + r["weight_bytes"]
+        pass_bytes[p] = pass_bytes.get(p, 0.0) + pbytes
     reprogram = 0.0
     if mode == "HwPr":
-        reprogram = sum(fixed + per_byte * b for p, b in pass_bytes.items() if p > 0)
+        reprogram = consts["external_read_cycles_per_byte"] * sum(
+            b for p, b in pass_bytes.items() if p > 0)
     nps = sum(t[0] for t in layout.values())
     return {"cycles": total + reprogram, "reprogram_cycles": reprogram, "nps": nps,
             "passes": 1 + max(t[1] for t in layout.values())}
@@ -253,7 +266,7 @@ def _layout(v: str, mname: str) -> dict:
     return _LAYOUTS[v, mname]
 
 
-def whole_rows(feats: dict, metrics: dict, consts: dict, program, variants=VARIANTS) -> dict:
+def whole_rows(feats: dict, metrics: dict, consts: dict, variants=VARIANTS) -> dict:
     """The (variant, mode) rows under the laws with nsoc's mapping of each mode."""
     out = {}
     for v in variants:
@@ -264,7 +277,7 @@ def whole_rows(feats: dict, metrics: dict, consts: dict, program, variants=VARIA
             except MappingError as exc:  # the mapper cannot place it: report it
                 out[f"{v}_{mode}"] = {"mapping_error": f"{type(exc).__name__}: {exc}"}
                 continue
-            r = model_cycles(feats[v], layout, mname, consts, program)
+            r = model_cycles(feats[v], layout, mname, consts)
             meas = float(metrics[f"{v}_{mode}_cycles"])
             r.update(measured=meas, error=r["cycles"] / meas - 1,
                      measured_nps=int(metrics[f"{v}_{mode}_nps"]),
@@ -277,9 +290,18 @@ def whole_rows(feats: dict, metrics: dict, consts: dict, program, variants=VARIA
 
 # AKD1000 figures (reference/hardware.md): inference clocks
 AKD1000_CLOCKS = {"dscnn_1": 93_965, "akidanet_1": 13_733_572, "akidanet_10": 43_001_443}
-# DS-CNN KWS input sparsity: not published; assumption, with the range reported
-DSCNN_SPARSITY = 0.5
+# DS-CNN KWS input sparsity: not published (assumption: dscnn_sparsity), with a range reported
 DSCNN_SPARSITY_RANGE = (0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def dscnn_sparsity(per_layer: dict) -> float:
+    """Input sparsity assumed for every layer of DS-CNN KWS but the first (not published): the
+    pooled mean of the published input sparsities of the AkidaNet layers (6 variants x 14
+    layers, real inputs; 0.50 for alpha 0.25 to 0.66 for alpha 1.0), the only measured
+    activation sparsity of Akida 1.0 8/4/4 models in the calibration data; rounded to 0.01."""
+    vals = [r["input_sparsity"] for rows in per_layer["variants"].values() for r in rows
+            if r["input_sparsity"] is not None]
+    return round(float(np.mean(vals)), 2)
 
 
 def _on_device(model, sparsity: dict, device: str, mode: str) -> tuple[list[dict], dict]:
@@ -289,28 +311,29 @@ def _on_device(model, sparsity: dict, device: str, mode: str) -> tuple[list[dict
     return rows, layout
 
 
-def akd1000_figures(per_layer: dict, consts: dict, program) -> dict:
+def akd1000_figures(per_layer: dict, consts: dict) -> dict:
     """The three AKD1000 clock counts under the AKD1500 laws (same Akida 1.0 IP), AllNps:
     AkidaNet 0.5 224 at the measured a50_224 input sparsity (the same published model), DS-CNN
-    KWS at ``DSCNN_SPARSITY`` (not published).  Ten frames: frame-level pipelining, i.e. the
-    first frame's latency + 9 x the slowest layer."""
+    KWS at :func:`dscnn_sparsity` (not published; an assumption).  Ten frames: frame-level
+    pipelining, i.e. the first frame's latency + 9 x the slowest layer."""
     from standins import akidanet, dscnn_kws
     out = {}
     net = akidanet(0.5, 224)
     sp = {r["layer"]: (r["input_sparsity"] or 0.0) for r in per_layer["variants"]["a50_224"]}
     rows, layout = _on_device(net, sp, "AKD1000", "AllNps")
-    one = model_cycles(rows, layout, "AllNps", consts, program)
+    one = model_cycles(rows, layout, "AllNps", consts)
     per = [predict(r, consts, nps=max(layout[r["layer"]][0], 1), multipass_host=False)
            for r in rows]
     ten = one["cycles"] + 9 * max(per)
     out["akidanet_1"] = {"predicted": one["cycles"], "nps": one["nps"]}
     out["akidanet_10"] = {"predicted": ten, "bottleneck_layer": rows[int(np.argmax(per))]["layer"]}
     ds = dscnn_kws()
-    for s_ in DSCNN_SPARSITY_RANGE:
+    s0 = dscnn_sparsity(per_layer)
+    for s_ in sorted(set(DSCNN_SPARSITY_RANGE) | {s0}):
         sp = {lay.name: (0.0 if i == 0 else s_) for i, lay in enumerate(ds.layers)}
         rows, layout = _on_device(ds, sp, "AKD1000", "AllNps")
-        r = model_cycles(rows, layout, "AllNps", consts, program)
-        key = "dscnn_1" if s_ == DSCNN_SPARSITY else f"dscnn_1_sparsity_{s_}"
+        r = model_cycles(rows, layout, "AllNps", consts)
+        key = "dscnn_1" if s_ == s0 else f"dscnn_1_sparsity_{s_}"
         out[key] = {"predicted": r["cycles"], "nps": r["nps"], "sparsity": s_}
     for k, v in out.items():
         pub = AKD1000_CLOCKS[k.split("_sparsity")[0]]
@@ -324,7 +347,7 @@ def work_terms(rows: list[dict]) -> dict:
     filters), HRC tap-MACs, FNP2 weight bytes."""
     syn = sum(r["events"] * r["filters"] for r in rows if r["kind"] in ("conv", "sep"))
     hrc = sum(r["p_out"] * r["taps"] * r["filters"] for r in rows if r["kind"] == "hrc")
-    fnp = sum(r["weight_bytes"] for r in rows if r["kind"] == "fnp2")
+    fnp = sum(r["external_bytes"] for r in rows if r["kind"] == "fnp2")
     return {"synaptic_event_updates": syn, "hrc_macs": hrc, "fnp2_weight_bytes": fnp}
 
 
@@ -419,15 +442,15 @@ def main(argv=None) -> dict:
         pred = sum(predict(r, c5) for r in feats[v])
         meas = float(metrics[f"{v}_minimal_cycles"])
         e5 = energy_fit(feats, metrics, [w for w in VARIANTS if w != v])
-        held = whole_rows(feats, metrics, c5, program_law(), (v,))
+        held = whole_rows(feats, metrics, c5, (v,))
         lovo[v] = {"layers": stats(errs), "minimal_row_error": pred / meas - 1,
                    "row_errors": {k: r["error"] for k, r in held.items() if "error" in r},
                    "dyn_energy_error": energy_pred(feats[v], e5) /
                    float(metrics[f"{v}_minimal_dyn_E"]) - 1,
                    "constants": c5}
     fixed, per_byte = program_law()
-    rows18 = whole_rows(feats, metrics, consts, (fixed, per_byte))
-    akd1000 = akd1000_figures(per_layer, consts, (fixed, per_byte))
+    rows18 = whole_rows(feats, metrics, consts)
+    akd1000 = akd1000_figures(per_layer, consts)
     energy = energy_fit(feats, metrics, VARIANTS)
     e_rows = {}
     for v in VARIANTS:

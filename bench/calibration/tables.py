@@ -112,7 +112,8 @@ def energy_table(fit: dict, sim: dict | None) -> str:
 def akd1000_table(fit: dict, sim: dict | None) -> str:
     lines = ["| figure (AKD1000, AllNps) | published clocks | law | error | simulated | error |",
              "|---|---:|---:|---:|---:|---:|"]
-    names = {"dscnn_1": "DS-CNN KWS, 1 frame (sparsity 0.5, assumed)",
+    s0 = fit["akd1000"]["dscnn_1"]["sparsity"]
+    names = {"dscnn_1": f"DS-CNN KWS, 1 frame (sparsity {s0:.2f}, assumed)",
              "akidanet_1": "AkidaNet 0.5 224, 1 frame (a50_224 sparsity)",
              "akidanet_10": "AkidaNet 0.5 224, 10 frames"}
     for k, label in names.items():
@@ -120,11 +121,15 @@ def akd1000_table(fit: dict, sim: dict | None) -> str:
         s = (sim or {}).get(k, {})
         lines.append(f"| {label} | {num(r['published'])} | {num(r['predicted'])} | "
                      f"{pct(r['error'])} | {num(s.get('cycles'))} | {pct(s.get('error'))} |")
-    sens = [(k, v) for k, v in (sim or {}).items() if k.startswith("dscnn_1")]
+    sens = [(k, v) for k, v in (sim or {}).items() if k.startswith("dscnn_1_sparsity")]
     if sens:
         sens.sort(key=lambda kv: kv[1]["sparsity"])
         lines.append("\nDS-CNN KWS simulated at other input sparsities (not published): " +
-                     ", ".join(f"{v['sparsity']:.1f}: {pct(v['error'])}" for _, v in sens) + ".")
+                     ", ".join(f"{v['sparsity']:.1f}: {pct(v['error'])}" for _, v in sens) +
+                     " (law: " + ", ".join(
+                         f"{v['sparsity']:.1f}: {pct(v['error'])}" for k, v in
+                         sorted(fit["akd1000"].items(), key=lambda kv: kv[1].get("sparsity", 0))
+                         if k.startswith("dscnn_1_sparsity")) + ").")
     return "\n".join(lines)
 
 
@@ -237,13 +242,26 @@ def measured_section(fit: dict, check: dict | None, efit: dict | None) -> str:
         if b:
             lines.append(f"| board power, worst of 18 | | {apct(max(abs(x) for x in b))} | "
                          "<= 10 % |")
-    lines += ["\nNot met: the board power of the HwPr rows whose time is under-predicted (the a100 "
-              "HwPr rows; HwPr reprogramming is timed with the AKD1000 program-load law, not "
-              "fitted); see `bench/calibration/README.md`, \"Reading the results\".  AKD1000 "
-              "(same Akida 1.0 IP, nothing fitted to it): the DS-CNN KWS count depends on its "
-              "input sparsity, which is not published.",
-              "\n" + akd1000_table(fit, (check or {}).get("akd1000"))]
+    lines.append("\n" + _akd1000_note(fit, check))
+    lines += ["\n" + akd1000_table(fit, (check or {}).get("akd1000"))]
     return "\n".join(lines)
+
+
+def _akd1000_note(fit: dict, check: dict | None) -> str:
+    """What the AKD1000 checks rest on (nothing fitted to them)."""
+    a = fit["akd1000"]
+    s = (check or {}).get("akd1000", {})
+    ds, net = s.get("dscnn_1", {}), s.get("akidanet_1", {})
+    return (
+        "AKD1000 (same Akida 1.0 IP, nothing fitted to it; target: within 10 %): AkidaNet 0.5 "
+        f"1 frame {pct(net.get('error'))} simulated ({pct(a['akidanet_1']['error'])} law).  "
+        "DS-CNN KWS's input sparsity is not published: assumed "
+        f"{a['dscnn_1']['sparsity']:.2f}, the pooled mean of the 84 measured AkidaNet layer "
+        f"input sparsities, giving {pct(ds.get('error'))} simulated; this assumption replaced "
+        "0.5 after 0.5 had given +17.6 %, so the DS-CNN figure is not independent evidence, and "
+        "about a third of its simulated time is mesh transfer under assumed (not calibrated) "
+        f"32-bit links (the law, NP work only: {pct(a['dscnn_1']['error'])}); see "
+        "`bench/calibration/README.md`, \"Reading the results\".")
 
 
 def write_readmes(fit: dict, check: dict | None, efit: dict | None, root: Path) -> None:

@@ -7,7 +7,7 @@ constants ``P``; it returns the coefficients that :func:`nsoc.kernels.timing.lay
 applies to every row of every frame:
 
 * input row: ``events x cycles_per_event + synops x cycles_per_synop + cycles_per_row``
-  (+ ``cycles_per_frame`` on a frame's first row); its external-memory weight fetch (FNP2)
+  (+ ``cycles_per_frame`` on a frame's first row); its external-memory weight fetch
   lasts ``fetched bytes x cycles_per_fetch_byte`` (the part longer than the compute stalls);
 * output row: ``cycles_per_out_row + output events x cycles_per_out_event``.
 
@@ -21,15 +21,17 @@ spends ``cnp_event_cycles + cnp_filter_event_cycles x filters held`` per input e
 taps in parallel; a separable layer's pointwise part is event-driven too), so a layer's time
 follows its input events; the HRC works per output position and kernel tap over groups of
 ``hrc_filter_lanes`` filters, row by row as the dense input streams in; an FNP2 fetches its
-whole weight matrix from external memory every frame; an FNP3 (a priori) works per event and
-synaptic op.  Threshold-and-fire and event emission take no separate time (the data show no
-per-neuron cost; an event's emission is in its consumer's per-event cost).
+whole weight matrix from external memory every frame (``external_read_cycles_per_byte`` per
+byte as stored there); an FNP3 (a priori) works per event and synaptic op.
+Threshold-and-fire and event emission take no separate time (the data show no per-neuron
+cost; an event's emission is in its consumer's per-event cost).
 
 :data:`COST_LAWS` maps a hardware kind to its law; a law may read any key of ``P`` (new keys
 go in ``nsoc/hardware/params/default.json`` with their unit and source).  :func:`program_cycles`
 is the cost of loading a program (fixed + per byte), :func:`reprogram_cycles` the cost of
-reprogramming a pass of a multi-pass model.  The coefficients are computed once per plan (they
-do not depend on the activations).
+reprogramming a pass of a multi-pass model (HwPr: the chip reads the pass's program records
+from external memory at the FNP2 weight-fetch rate).  The coefficients are computed once per
+plan (they do not depend on the activations).
 """
 from __future__ import annotations
 
@@ -51,6 +53,8 @@ class ComponentWork(NamedTuple):
     ``positions``: convolution output positions per frame (before pooling; 1 for a dense
     layer); ``kernel_taps``: kx * ky; ``in_channels``; ``weight_bits`` / ``input_bits``;
     ``weight_bytes``: weights held (all taps, input channels and filters of the component);
+    ``external_bytes``: bytes the component reads from external memory every frame (an FNP2's
+    weights as the mapping stores them there, ``mem_info`` external_size; 0 otherwise);
     ``in_rows`` / ``out_rows`` per frame; ``dense_macs``: dense MACs per frame (the HRC's input
     convolution, a separable layer's pointwise part).
     """
@@ -66,6 +70,7 @@ class ComponentWork(NamedTuple):
     weight_bits: int
     input_bits: int
     weight_bytes: float
+    external_bytes: float
     in_rows: int
     out_rows: int
     dense_macs: int
@@ -102,13 +107,13 @@ def cnp_law(w: ComponentWork, P: dict) -> RowCost:
 
 def fnp_law(w: ComponentWork, P: dict) -> RowCost:
     """FNP2 (weights in external memory): the whole weight matrix is fetched every frame,
-    whatever the input events: ``fnp2_layer_cycles + weight bytes x
-    fnp2_weight_cycles_per_byte`` on the frame's first input row.  FNP3 (and a dense layer of
+    whatever the input events: ``fnp2_layer_cycles + external bytes x
+    external_read_cycles_per_byte`` on the frame's first input row.  FNP3 (and a dense layer of
     another NP type): per event (``fnp_event_cycles``) and per synaptic op over
     ``fnp3_synops_per_cycle`` lanes."""
     if w.np_type == "FNP2":
         return RowCost(cycles_per_frame=P["fnp2_layer_cycles"]
-                       + w.weight_bytes * P["fnp2_weight_cycles_per_byte"],
+                       + w.external_bytes * P["external_read_cycles_per_byte"],
                        cycles_per_out_event=P["output_event_cycles"])
     return RowCost(cycles_per_event=P["fnp_event_cycles"],
                    cycles_per_synop=1.0 / P["fnp3_synops_per_cycle"],
@@ -158,9 +163,14 @@ def program_cycles(n_bytes: float, P: dict) -> float:
 
 
 def reprogram_cycles(mode: str, n_nps: int, n_bytes: float, P: dict) -> float:
-    """Cycles to reprogram one pass of a multi-pass model: by the chip's configuration DMA in
-    HwPr mode (:func:`program_cycles`), by the host NP by NP otherwise
-    (``host_reprogram_np_cycles`` per NP component of the pass)."""
+    """Cycles to reprogram one pass of a multi-pass model.
+
+    HwPr: the chip's configuration DMA reads the pass's program records (``n_bytes``: its NPs'
+    weights as stored in the program and their registers) from external memory, where the
+    multi-pass program resides, at the rate an FNP2 reads its weights there:
+    ``external_read_cycles_per_byte x n_bytes`` (one external-memory path; no fixed part: the
+    AKD1500 HwPr rows leave none, bench/calibration/README.md).  Minimal / AllNps: the host
+    reprograms the pass NP by NP (``host_reprogram_np_cycles`` per NP component)."""
     if mode == "HwPr":
-        return program_cycles(n_bytes, P)
+        return P["external_read_cycles_per_byte"] * float(n_bytes)
     return P["host_reprogram_np_cycles"] * int(n_nps)

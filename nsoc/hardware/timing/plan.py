@@ -49,6 +49,7 @@ class LayerSpec:
     neurons: np.ndarray      # (K,) output neurons thresholded per frame
     dense_macs: np.ndarray   # (K,) dense MACs per frame (HRC, separable pointwise)
     weight_bytes: np.ndarray  # (K,) weight bytes each component holds
+    external_bytes: np.ndarray  # (K,) bytes read from external memory per frame (FNP2)
     np_less: bool            # no NP component (Add / Concatenate): a forwarding stage
     channels: int
     wbits: int
@@ -110,6 +111,16 @@ def _weight_bytes(lay, kind: str, filters: int, channels: int, wbits: int) -> fl
     return n * filters / channels * wbits / 8
 
 
+def _external_bytes(comp, np_type: str, weight_bytes: float) -> float:
+    """Bytes an FNP2 component reads from external memory every frame: its weights as the
+    mapping stores them there (``mem_info`` external_size), else the raw weight bytes; 0 for
+    any other NP."""
+    if np_type != "FNP2":
+        return 0.0
+    ext = (comp.mem_info or {}).get("external_size", 0) if comp is not None else 0
+    return float(ext) if ext else weight_bytes
+
+
 def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tuple:
     """(LayerSpec, its stages) of one layer."""
     g = layer_geometry(lay, int(P["np_fire_block_rows"]))
@@ -119,7 +130,7 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
     ranges = channel_ranges(comps, channels) if comps else [(0, channels)]
     wbits = int(lay.params.get("weights_bits", 8))
     ibits = int(getattr(lay, "input_bits", 8))
-    stages, fnp2, coef_in, coef_out, neurons, dense, wbytes = [], [], [], [], [], [], []
+    stages, fnp2, coef_in, coef_out, neurons, dense, wbytes, ext = [], [], [], [], [], [], [], []
     for k, (c0, c1) in enumerate(ranges):
         comp = comps[k] if comps else None
         if comp is None:
@@ -141,13 +152,15 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
             macs = g.conv_x * g.conv_y * g.kernel * in_ch * n_f
         elif g.kind == "sep":
             macs = g.conv_x * g.conv_y * in_ch * n_f
+        held = _weight_bytes(lay, g.kind, n_f, channels, wbits)
         work = ComponentWork(
             np_type=np_type, kind=g.kind, filters=n_f, n_components=len(ranges),
             neurons=n_neurons, positions=1 if g.kind in ("fc", "pass") else g.conv_x * g.conv_y,
             kernel_taps=g.kernel, in_channels=in_ch, weight_bits=wbits, input_bits=ibits,
-            weight_bytes=_weight_bytes(lay, g.kind, n_f, channels, wbits), in_rows=g.in_rows,
-            out_rows=g.out_rows, dense_macs=macs)
+            weight_bytes=held, external_bytes=_external_bytes(comp, np_type, held),
+            in_rows=g.in_rows, out_rows=g.out_rows, dense_macs=macs)
         wbytes.append(work.weight_bytes)
+        ext.append(work.external_bytes)
         ci, co = coefficients(work, P)
         coef_in.append(ci)
         coef_out.append(co)
@@ -160,7 +173,8 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
                      np.array([r[1] for r in ranges], np.int64), np.array(fnp2, bool),
                      np.array(coef_in, np.float64), np.array(coef_out, np.float64),
                      np.array(neurons, np.int64), np.array(dense, np.int64),
-                     np.array(wbytes, np.float64), not comps, channels, wbits, ibits)
+                     np.array(wbytes, np.float64), np.array(ext, np.float64), not comps,
+                     channels, wbits, ibits)
     return spec, stages
 
 

@@ -163,9 +163,9 @@ def _layer_actions(Ar: np.ndarray, spec, sums: np.ndarray, F: int, P: dict) -> N
     Ar[:, A_INDEX["input_bits"]] = spec.ibits
     if kind == "hrc":
         Ar[:, A_INDEX["hrc_macs"]] = spec.dense_macs * F
-    if kind == "fc":  # an FNP2 fetches its whole weight matrix every frame
+    if kind == "fc":  # an FNP2 fetches its whole weight matrix every frame (as stored)
         Ar[:, A_INDEX["dma_weight_bytes"]] = np.where(
-            spec.fnp2, np.round(spec.weight_bytes * F), 0).astype(np.int64)
+            spec.fnp2, np.round(spec.external_bytes * F), 0).astype(np.int64)
     if kind != "pass":
         Ar[:, A_INDEX["input_sram_writes"]] = n_ev_in
         Ar[:, A_INDEX["input_sram_reads"]] = n_ev_in

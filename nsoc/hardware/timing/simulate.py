@@ -17,15 +17,29 @@ from .rows import as_frames, pass_work
 CLOCK_MODES = ("Performance", "Economy", "LowPower")
 
 
-def program_bytes(seq, lms, P: dict) -> int:
-    """Bytes loaded to (re)program one pass: the sequence's program size shared among its
-    passes when the mapping gives it, else the pass's on-chip weights (``mem_info``
-    weight_size of its NP components) plus ``np_config_bytes`` per NP component."""
-    if seq.program_size:
-        return int(seq.program_size / max(len(seq.passes), 1))
-    comps = [c for lm in lms for c in lm.nps]
-    weights = sum(int((c.mem_info or {}).get("weight_size", 0)) for c in comps)
+def program_bytes(seq, lms, P: dict, model=None) -> int:
+    """Bytes the configuration DMA loads to (re)program one pass: the program records of its NP
+    components (:func:`nsoc.hardware.mapping.program.np_program_bytes`: weights as stored in
+    the program, registers), an FNP2's weights excepted (they stay in external memory).  Without
+    the model or a component's memory information: the pass's on-chip weights (``mem_info``
+    weight_size) plus ``np_config_bytes`` per NP component."""
+    from ..mapping.program import np_program_bytes
+    comps = [(lm, c) for lm in lms for c in lm.nps]
+    if model is not None and all(c.mem_info for _, c in comps):
+        return int(sum(np_program_bytes(c, model.get_layer(lm.layer), model.ip_version)
+                       - (c.mem_info.get("external_size", 0) if c.type == "FNP2" else 0)
+                       for lm, c in comps))
+    weights = sum(int((c.mem_info or {}).get("weight_size", 0)) for _, c in comps)
     return int(weights + P["np_config_bytes"] * len(comps))
+
+
+def whole_program_bytes(mapping, pass_bytes: list[int]) -> int:
+    """Bytes of the model's program as loaded before the first inference: the mapper's program
+    size of its hardware sequences when it gives them, else the passes' bytes."""
+    sizes = [seq.program_size for seq in mapping.sequences if seq.backend == "Hardware"]
+    if sizes and all(sizes):
+        return int(sum(sizes))
+    return int(sum(pass_bytes))
 
 
 def _frames(activations: dict, x, batch_size: int | None, first_layer) -> tuple:
@@ -99,7 +113,7 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
                 f" events, two branches that meet again block each other (pass {pi} of "
                 f"sequence {si}); raise it, e.g. --param np_input_fifo_events={fifo * 16:g}")
         if plan.program_bytes is None:
-            plan.program_bytes = program_bytes(mapping.sequences[si], lms, P)
+            plan.program_bytes = program_bytes(mapping.sequences[si], lms, P, model)
         n_bytes = plan.program_bytes
         outcomes.append(PassOutcome(plan, work, res, si, pi, n_bytes if multi else 0))
         loads.append(n_bytes)
@@ -107,9 +121,9 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
                                            n_bytes, P))
     if not outcomes:
         raise MappingError("the model has no layer mapped on hardware: nothing to time")
-    # the first pass's program is loaded once, before the first inference
+    # the program is loaded once, before the first inference
     result = _result(model, outcomes, P, params, dev.name, clock_mode, clock, n_frames, multi,
-                     reprograms, program_cycles(loads[0], P))
+                     reprograms, program_cycles(whole_program_bytes(mapping, loads), P))
     if n_frames > 1:  # latency: one forward call of frame 0 at batch 1, alone on the chip
         result.latency_cycles = simulate(
             model, mapping, xs[:1], {k: v[:1] for k, v in acts.items()},
@@ -121,9 +135,10 @@ def _result(model, outcomes: list[PassOutcome], P: dict, params: dict, device: s
             clock_mode: str, clock: float, n_frames: int, multi: bool,
             reprograms: list[float], program: float) -> TimingResult:
     """Combine the passes: they run one after the other per frame, reprogrammed in between
-    when there are several (``reprograms``: cycles per pass).  The first pass's program is
-    loaded before the inference (``program``: its program-load cycles); in a multi-pass model
-    the first frame reprograms every later pass, each following frame every pass."""
+    when there are several (``reprograms``: cycles per pass).  The program is loaded before the
+    inference (``program``: its program-load cycles), the first pass's records in place; in a
+    multi-pass model the first frame reprograms every later pass, each following frame every
+    pass."""
     figures = [collect_pass(o, P) for o in outcomes]
     frames = np.zeros(n_frames)
     for fig in figures:
