@@ -242,6 +242,11 @@ def measured_section(fit: dict, check: dict | None, efit: dict | None) -> str:
         if b:
             lines.append(f"| board power, worst of 18 | | {apct(max(abs(x) for x in b))} | "
                          "<= 10 % |")
+    lines.append("\nA layer's simulated time falls with its input density (in proportion to its "
+                 "events): `tests/test_timing_laws.py::test_layer_time_falls_with_input_density`"
+                 " and `test_cnp_time_is_events_times_filters_held` (hypothesis).  Simulator "
+                 "cost: see \"other benchmark\" below (`bench/bench_timing.py`, DS-CNN KWS "
+                 "frame <= 3x its functional run).")
     lines.append("\n" + _akd1000_note(fit, check))
     lines += ["\n" + akd1000_table(fit, (check or {}).get("akd1000"))]
     return "\n".join(lines)
