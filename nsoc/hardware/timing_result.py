@@ -197,7 +197,7 @@ class TimingResult:
     reprogramming between passes); ``frames``: in the stream of ``n_frames`` frames, frame 0's
     latency, then the cycles each later frame adds (the gap between completions); ``fps``:
     sustained frames per second of a stream (1 / steady-state initiation interval at
-    ``clock_hz``); ``program_cycles``: loading the model's (first) program;
+    ``clock_hz``); ``program_cycles``: loading the model's program (before the first inference);
     ``reconfig_cycles``: reprogramming per frame of a multi-pass model; ``critical_path``:
     layer names of the chain that bounds frame-0 latency, input to output.  ``nps`` / ``links``
     may be :class:`DeferredList` s, built on first use.

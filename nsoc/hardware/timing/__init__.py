@@ -17,10 +17,10 @@ Model of the chip (constants in ``nsoc/hardware/params/*.json``, see
   consumer's input FIFO (``np_input_fifo_events``) is full: back-pressure, counted as stall.
 * Frames follow each other through the same pipeline, so frames overlap in steady state.
   A model of several passes or hardware sequences runs them one after the other per frame and
-  reprograms them (:func:`.costs.reprogram_cycles`: by the configuration DMA in HwPr mode, by
-  the host NP by NP otherwise): every pass but the first in the first frame (the first pass's
-  program is loaded before the inference, :func:`.costs.program_cycles`), every pass in the
-  frames after it.
+  reprograms them (:func:`.costs.reprogram_cycles`: in HwPr mode the configuration DMA reads
+  the pass's program records from external memory, otherwise the host reprograms NP by NP):
+  every pass but the first in the first frame (the program is loaded before the inference,
+  :func:`.costs.program_cycles`), every pass in the frames after it.
 
 Modules: :mod:`.geometry` (row windows, kernel taps), :mod:`.plan` (the typed per-pass plan and
 its cache), :mod:`.costs` (the NP cost laws: the seam for fitted physics), :mod:`.rows` (one
