@@ -304,7 +304,9 @@ def test_random_models_on_custom_devices(n_conv, filters, kernel, n_cnp, n_fnp, 
     blocks += [("dense", {"units": 5})]
     m = random_v2_model(blocks, (6, 6, 1), seed=seed)  # dense fan-in <= 36 * 56 <= 2048
     dev = create_device(n_cnp, n_fnp)
-    mapping = m.map(dev, mode=mode, hw_only=True)
+    # without hw_only: a layer that fits no fresh pass starts a new hardware sequence
+    mapping = m.map(dev, mode=mode)
+    assert all(seq.backend == "Hardware" for seq in mapping.sequences)
     _check_invariants(mapping, m, dev)
     if mode == "Minimal":
         assert all(len(mapping.layer(f"conv_{i + 1}").nps) == 1

@@ -10,6 +10,8 @@ and the mapping corpus that ``tools/check_mapcorpus.py`` compares with).  Module
 * :mod:`.requirements`: NP kind, filters per NP and column bands of a layer;
 * :mod:`.allocate`: NP order and the allocation of one pass;
 * :mod:`.passes`: pass formation in the AllNps, Minimal and HwPr modes;
+* :mod:`.sequences`: what a pass hands over to the next and where a hardware sequence
+  ends (a layer that fits no fresh pass starts a new one);
 * :mod:`.program`: program sizes and the smallest device a model fits on
   (:func:`compute_min_device`).
 
@@ -35,6 +37,7 @@ from .passes import allnps_sequence_t, hwpr_pass_budget_t, plan_sequence
 from .program import assign_skip_memory, compute_min_device, program_size
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
+from .sequences import SequenceCut
 
 
 def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_only: bool):
@@ -121,7 +124,8 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     planned: list = []   # per run: the software run, or the hardware sequences' layers
     for backend, run in runs:
         planned.append(run if backend == "Software" else
-                       _hardware_groups([reqs[lay.name] for lay in run], mode, hw_only))
+                       [g for g, _ in _hardware_groups([reqs[lay.name] for lay in run], order,
+                                                       mode, hw_only)])
     hw_groups = [g for p in planned if isinstance(p[0], list) for g in p]
     if mode == "AllNps" or dev.hw_version in NSOC_V2_HW_VERSIONS:
         t_floor = allnps_model_t(hw_groups, order)
@@ -137,10 +141,11 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             sequences.append(Sequence(name, "Software",
                                       [[LayerMapping(lay.name, lay.TYPE) for lay in p]]))
             continue
-        for g in p:
+        # (at the model's bound a sequence may cut again)
+        for g, passes in (x for q in p for x in _hardware_groups(q, order, mode, hw_only,
+                                                                  t_floor)):
             names = [r.layer.name for r in g]
-            seq = Sequence(_seq_name("HW", names), "Hardware",
-                           plan_sequence(g, order, mode, t_floor))
+            seq = Sequence(_seq_name("HW", names), "Hardware", passes)
             assign_skip_memory(seq, model)
             seq.program_size = program_size(seq, model, dev.ip_version)
             sequences.append(seq)
@@ -158,33 +163,23 @@ def allnps_model_t(groups: list[list], order: MeshOrder) -> int | None:
     return max((t for t in ts if t is not None), default=None)
 
 
-def _needs_own_sequence(r, prev, seq_reqs, mode: str) -> bool:
-    """A dense layer whose weights need external memory (too large for an FNP3) starts a
-    sequence of its own in AllNps and Minimal when a sequence before it already holds one
-    (corpus: a v2 stack of such dense layers maps one per sequence) or when the layer feeding
-    it is cut in column bands (corpus: a v1 FullyConnected after a 256-wide layer; the
-    AKD1500 AkidaNet classifiers after global pooling stay in their sequence)."""
-    if mode == "HwPr" or r.kind != "fnp" or r.fnp3_fits:
-        return False
-    if any(q.kind == "fnp" and not q.fnp3_fits for q in seq_reqs):
-        return True
-    return prev is not None and prev.kind == "cnp" and len(prev.bands(prev.cap)) > 1
-
-
-def _hardware_groups(reqs, mode: str, hw_only: bool) -> list[list]:
-    """The hardware sequences of a run of hardware layers (their requirements), cut where a
-    dense layer needs a sequence of its own (:func:`_needs_own_sequence`; with hw_only Akida
-    refuses it: "Not enough hardware components of type FNP2 available. 1 is needed but 0
-    are available.")."""
-    groups: list[list] = [[]]
-    for i, r in enumerate(reqs):
-        prev = reqs[i - 1] if i else None
-        if groups[-1] and _needs_own_sequence(r, prev, groups[-1], mode):
-            if hw_only:
-                raise MappingError(f"Cannot map layer '{r.layer.name}'. "
-                                   f"{not_enough('FNP2', 1, 0)}")
-            groups.append([])
-        groups[-1].append(r)
+def _hardware_groups(reqs, order: MeshOrder, mode: str, hw_only: bool,
+                     t_floor: int | None = None) -> list[tuple[list, list]]:
+    """The hardware sequences of a run of hardware layers (their requirements) and their
+    passes: a new sequence starts at each layer that fits no fresh pass of the current one
+    (:mod:`.sequences`; with ``hw_only`` Akida reports that layer's shortage instead)."""
+    groups: list[tuple[list, list]] = []
+    while reqs:
+        try:
+            passes = plan_sequence(reqs, order, mode, t_floor)
+            at = len(reqs)
+        except SequenceCut as cut:
+            at = next(i for i, r in enumerate(reqs) if r.layer.name == cut.start)
+            if hw_only or at == 0:
+                raise MappingError(str(cut)) from None
+            passes = plan_sequence(reqs[:at], order, mode, t_floor)
+        groups.append((reqs[:at], passes))
+        reqs = reqs[at:]
     return groups
 
 

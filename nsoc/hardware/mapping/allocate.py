@@ -11,6 +11,8 @@ Rules (corpus of ``tools/check_mapcorpus.py``):
 """
 from __future__ import annotations
 
+from itertools import islice
+
 from ..types import Device, LayerMapping, NPComponent
 from .memory import (
     band_neighbours,
@@ -63,15 +65,26 @@ def fnp_need(reqs) -> int:
     return sum(1 for r in reqs if r.kind == "fnp")
 
 
-def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
+def assign(reqs: list[Req], order: MeshOrder, t_of, locked=frozenset(),
+           excluded=frozenset()) -> dict:
     """Allocate one pass: {layer name: LayerMapping}.  ``t_of(req)`` is the bound on filters
-    per NP of each CNP layer.  Raises :class:`NoFit` naming the first layer without NPs."""
+    per NP of each CNP layer.  ``locked`` NPs are not used, ``excluded`` NPs not by the first
+    layer holding NPs (the sequence rules of :mod:`.sequences`).  Raises :class:`NoFit`
+    naming the first layer without NPs."""
     device = order.device
-    used: set = set()
+    used: set = set(locked)
     out = {}
     per_np_filters = {}
     skip_i = 0
-    n_cnp = len(order.cnp_order)
+    cnp_order = [i for i in order.cnp_order if i not in locked] if locked else order.cnp_order
+    r0 = next((r for r in reqs if r.kind in ("cnp", "fnp")), None)
+    first = r0.layer.name if r0 is not None else None
+    if excluded and r0 is not None and r0.kind == "cnp":
+        need = len(r0.plan(t_of(r0)))
+        pick = list(islice((i for i in cnp_order if i not in excluded), need))
+        if pick != cnp_order[:need]:
+            cnp_order = pick + [i for i in cnp_order if i not in set(pick)]
+    n_cnp = len(cnp_order)
     cursor = 0   # CNPs are taken in the mesh order, each once per pass
     for r in reqs:
         lm = LayerMapping(r.layer.name, r.layer.TYPE)
@@ -86,7 +99,7 @@ def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
             lm.skipdma_loads.append(NPComponent(ch, "SKIP_DMA_LOAD", r.layer.filters_out))
         elif r.kind == "cnp":
             plan = r.plan(t_of(r))
-            free = order.cnp_order[cursor:cursor + len(plan)]
+            free = cnp_order[cursor:cursor + len(plan)]
             if len(free) < len(plan):
                 raise NoFit(r.layer.name, not_enough("CNP1", len(plan), n_cnp - cursor))
             cursor += len(plan)
@@ -104,8 +117,9 @@ def assign(reqs: list[Req], order: MeshOrder, t_of) -> dict:
     for r in reqs:
         if r.kind != "fnp":
             continue
-        f3 = [i for i in order.fnp3 if i not in used]
-        f2 = [i for i in order.fnp2 if i not in used]
+        skip = used | excluded if r.layer.name == first else used
+        f3 = [i for i in order.fnp3 if i not in skip]
+        f2 = [i for i in order.fnp2 if i not in skip]
         from_cnp = r.inbound is not None and r.inbound.name in per_np_filters
         if f3 and r.fnp3_fits:
             ident, kind = f3[0], "FNP3"

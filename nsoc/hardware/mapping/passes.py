@@ -14,57 +14,21 @@ from __future__ import annotations
 
 from ...errors import MappingError
 from ..types import LayerMapping
-from .allocate import MeshOrder, NoFit, assign, fnp_need, not_enough
+from .allocate import MeshOrder, NoFit, assign, fnp_need
 from .constraints import NSOC_V2_HW_VERSIONS
 from .requirements import Req
+from .sequences import PassFill, SequenceCut, fill_passes
 
 
 def _cnp_count(reqs, t: int | None) -> int:
     return sum(r.count(r.cap if t is None else t) for r in reqs if r.kind == "cnp")
 
 
-def _fits(reqs, order: MeshOrder, t: int | None) -> bool:
-    """The pass's CNPs and FNPs fit the device (dense layers too large for an FNP3 need an
-    FNP2 each)."""
-    n_fnp = fnp_need(reqs)
-    external = sum(1 for r in reqs if r.kind == "fnp" and not r.fnp3_fits)
-    return n_fnp <= order.n_fnp and external <= len(order.fnp2) and \
-        _cnp_count(reqs, t) + n_fnp <= len(order.cnp_order)
-
-
-def _merges_at_end(group: list[Req]) -> list[Req]:
-    """Remove and return the skip connections (Add, Concatenate) that end a pass: a merge
-    opens the pass of the layer it feeds (corpus: of 77 pass boundaries next to a merge, the
-    merge always starts the next pass, never ends the previous one)."""
-    n = len(group)
-    while n and group[n - 1].kind == "skip":
-        n -= 1
-    moved = group[n:]
-    del group[n:]
-    return moved
-
-
-def group_passes(reqs: list[Req], order: MeshOrder, t: int | None) -> list[list[Req]]:
-    """Greedy passes: a pass closes when the next layer does not fit at bound ``t`` (None:
-    each layer at its largest filters per NP).  A layer larger than the device raises
-    :class:`NoFit` with Akida's "Not enough hardware components" message."""
-    groups: list[list[Req]] = [[]]
-    n_cnp = len(order.cnp_order)
-    for r in reqs:
-        if r.kind == "cnp":
-            need = r.count(r.cap if t is None else t)
-            if need > n_cnp:
-                free = n_cnp - _cnp_count(groups[-1], t) - fnp_need(groups[-1])
-                raise NoFit(r.layer.name, not_enough("CNP1", need, max(0, free)))
-        if r.kind in ("none", "skip") or _fits(groups[-1] + [r], order, t):
-            groups[-1].append(r)
-        else:
-            groups.append(_merges_at_end(groups[-1]) + [r])
-    # layers without NPs that start a pass belong to the previous pass (e.g. the Dequantizer)
-    for g in range(len(groups) - 1, 0, -1):
-        if all(q.kind == "none" for q in groups[g]):
-            groups[g - 1].extend(groups.pop(g))
-    return [g for g in groups if g]
+def group_passes(reqs: list[Req], order: MeshOrder, t: int | None) -> list[PassFill]:
+    """Greedy passes at bound ``t`` (None: each layer at its largest filters per NP), with
+    the sequence rules of :func:`.sequences.fill_passes`.  A layer larger than the device
+    raises :class:`NoFit` with Akida's "Not enough hardware components" message."""
+    return fill_passes(reqs, order, lambda r: r.cap if t is None else t)
 
 
 def spread_t(reqs: list[Req], budget: int) -> int | None:
@@ -157,7 +121,7 @@ def allnps_sequence_t(reqs: list[Req], order: MeshOrder) -> int | None:
             return allnps_multipass_t(reqs, order, len(groups))
     except NoFit:
         return None
-    ts = [spread_t(g, len(order.cnp_order) - fnp_need(g)) for g in groups]
+    ts = [spread_t(p.reqs, len(order.cnp_order) - fnp_need(p.reqs)) for p in groups]
     return max((t for t in ts if t is not None), default=None)
 
 
@@ -177,15 +141,19 @@ def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str,
             groups = group_passes(reqs, order, t_global)
             mode = "AllNps-multipass"
         passes = []
-        for g in groups:
+        for p in groups:
+            g = p.reqs
             if mode == "AllNps":
                 t = spread_t(g, len(order.cnp_order) - fnp_need(g))
             else:
                 t = t_global
             if t is not None and t_floor is not None and mode.startswith("AllNps"):
                 t = max(t, t_floor)
-            allocated = assign(g, order, lambda r, t=t: r.cap if t is None else t)
+            allocated = assign(g, order, lambda r, t=t: r.cap if t is None else t,
+                               p.locked, p.excluded)
             passes.append([allocated[r.layer.name] for r in g])
+    except SequenceCut:
+        raise
     except NoFit as exc:
         raise MappingError(str(exc)) from None
     return passes

@@ -1,0 +1,159 @@
+"""What carries over from one pass to the next inside a hardware sequence, and where a sequence
+must end.
+
+Two rules, each holding in every pass boundary of Akida's mappings (the corpus of
+``tools/check_mapcorpus.py``: about 1500 boundaries, 2000 hardware sequences):
+
+* **Hand-over** (:attr:`PassFill.excluded`): the first layer of a pass does not use the NPs of
+  the layer that closed the previous pass (its outputs are still being read while the next
+  pass is configured).  0 boundaries break it, while the later layers of the pass take those
+  NPs again in about 1100 of them (e.g. three dense layers on two FNP3s: the second pass
+  starts on the FNP3 the first pass did not end on, its second layer takes the other one).
+* **FNP2 lock** (:attr:`PassFill.locked`): an NP that ran a dense layer as FNP2 (weights in
+  external memory) is not used by any later pass of its sequence (0 of 250 sequences), so a
+  sequence holds at most as many FNP2 layers as the device has FNP2s (one, but four on
+  AKD1000: there two such layers share a pass).
+
+A layer that does not fit a fresh pass under these rules ends the sequence: Akida starts a new
+hardware sequence with it (:class:`SequenceCut`), or with ``hw_only`` reports the shortage of
+that fresh pass, e.g. "Not enough hardware components of type CNP1 available. 5 are needed but
+3 are available." (a 5-NP layer after a 5-NP layer on 8 NPs) or "... FNP2 available. 1 is
+needed but 0 are available." (the only free FNP3 ended the previous pass, the FNP2 is locked).
+Layers that fill the device (all CNPs, or every FNP) therefore run one per sequence.
+"""
+from __future__ import annotations
+
+from itertools import islice
+
+from .allocate import MeshOrder, NoFit, not_enough
+from .requirements import Req
+
+NP_KINDS = ("cnp", "fnp")
+
+
+class SequenceCut(NoFit):
+    """``layer`` fits no fresh pass of the current sequence: a new sequence starts at layer
+    ``start`` (``layer`` or the skip layers just before it)."""
+
+    def __init__(self, layer: str, message: str, start: str | None = None):
+        super().__init__(layer, message)
+        self.start = start or layer
+
+
+class PassFill:
+    """The NPs one pass has taken so far, in the allocator's order (:func:`.allocate.assign`):
+    CNP layers take the first free CNPs of the mesh order, then each dense layer the first
+    free FNP3 (weights fitting) else the first free FNP2.  ``locked`` NPs are not used;
+    ``excluded`` NPs are not used by the first layer holding NPs (hand-over rule)."""
+
+    def __init__(self, order: MeshOrder, t_of, locked: frozenset = frozenset(),
+                 excluded: frozenset = frozenset()):
+        self.order, self.t_of = order, t_of
+        self.locked, self.excluded = locked, excluded
+        self.free = [i for i in order.cnp_order if i not in locked] if locked \
+            else order.cnp_order
+        self.cursor = 0               # free[:cursor] are taken by CNP layers
+        self.reqs: list[Req] = []
+        self.nps: dict = {}           # layer name -> idents
+        self.fnp2: set = set()        # idents used as FNP2
+        self.first: str | None = None  # the first layer holding NPs
+
+    def _place_fnps(self, reqs, cnp_taken: set, first: str | None) -> tuple[dict, set]:
+        used = cnp_taken | self.locked
+        out, fnp2 = {}, set()
+        for r in reqs:
+            if r.kind != "fnp":
+                continue
+            skip = used | self.excluded if r.layer.name == first else used
+            f3 = next((i for i in self.order.fnp3 if i not in skip), None) if r.fnp3_fits \
+                else None
+            f2 = None if f3 is not None else next(
+                (i for i in self.order.fnp2 if i not in skip), None)
+            if f3 is None and f2 is None:
+                raise NoFit(r.layer.name, not_enough("FNP2", 1, 0))
+            ident = f3 if f3 is not None else f2
+            used.add(ident)
+            if f2 is not None:
+                fnp2.add(ident)
+            out[r.layer.name] = [ident]
+        return out, fnp2
+
+    def add(self, r: Req, before: tuple = ()) -> None:
+        """Place ``r``, preceded by the layers without NPs ``before`` (raises :class:`NoFit`
+        with Akida's shortage, the pass unchanged)."""
+        first = self.first
+        if first is None and r.kind in NP_KINDS:
+            first = r.layer.name
+        cnp = {}
+        free, cursor = self.free, self.cursor
+        if r.kind == "cnp":
+            need = r.count(self.t_of(r))
+            if first == r.layer.name and self.excluded:
+                pick = list(islice((i for i in free if i not in self.excluded), need))
+                if len(pick) < need:
+                    n_free = sum(1 for i in free if i not in self.excluded)
+                    raise NoFit(r.layer.name, not_enough("CNP1", need, n_free))
+                if pick != free[:need]:
+                    taken = set(pick)
+                    free = pick + [i for i in free if i not in taken]
+            elif cursor + need > len(free):
+                raise NoFit(r.layer.name, not_enough("CNP1", need, len(free) - cursor))
+            cnp[r.layer.name] = free[cursor:cursor + need]
+            cursor += need
+        fnps, fnp2 = None, None
+        if r.kind == "fnp" or self.fnp2 or any(q.kind == "fnp" for q in self.reqs):
+            fnps, fnp2 = self._place_fnps(self.reqs + [r], set(free[:cursor]), first)
+        self.first, self.free, self.cursor = first, free, cursor
+        self.reqs.extend(before)
+        self.reqs.append(r)
+        self.nps.update(cnp)
+        if fnps is not None:
+            self.nps.update(fnps)
+            self.fnp2 = fnp2
+
+    def last_nps(self) -> frozenset:
+        """NPs of the last layer holding NPs (excluded from the next pass's first layer)."""
+        held = [q for q in self.reqs if q.layer.name in self.nps]
+        return frozenset(self.nps[held[-1].layer.name]) if held else frozenset()
+
+    def next_pass(self) -> PassFill:
+        """An empty pass following this one in the same sequence."""
+        return PassFill(self.order, self.t_of, self.locked | frozenset(self.fnp2),
+                        self.last_nps())
+
+
+def fill_passes(reqs: list[Req], order: MeshOrder, t_of) -> list[PassFill]:
+    """Greedy passes of one sequence: a pass closes when the next layer does not fit it.
+    Skip layers (Add, Concatenate) at a pass boundary go with the next pass, with the layer
+    reading them (corpus: of 77 pass boundaries next to a merge, the merge always starts the
+    next pass, never ends the previous one).  Raises
+    :class:`SequenceCut` when a layer fits no fresh pass, :class:`NoFit` when it does not fit
+    even the first pass of the sequence."""
+    passes = [PassFill(order, t_of)]
+    pending: list[Req] = []          # skip layers waiting for the next layer holding NPs
+    for r in reqs:
+        if r.kind == "skip":
+            pending.append(r)
+            continue
+        try:
+            passes[-1].add(r, tuple(pending))
+        except NoFit as exc:
+            if not passes[-1].nps:
+                raise
+            nxt = passes[-1].next_pass()
+            try:
+                nxt.add(r, tuple(pending))
+            except NoFit as cut:
+                raise SequenceCut(r.layer.name, cut.message,
+                                  (pending or [r])[0].layer.name) from exc
+            passes.append(nxt)
+        pending = []
+    passes[-1].reqs.extend(pending)
+    # layers without NPs that start a pass belong to the previous pass (e.g. the Dequantizer)
+    for g in range(len(passes) - 1, 0, -1):
+        if all(q.kind == "none" for q in passes[g].reqs):
+            passes[g - 1].reqs.extend(passes.pop(g).reqs)
+    return passes
+
+
+__all__ = ["PassFill", "SequenceCut", "fill_passes"]

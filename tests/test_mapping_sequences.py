@@ -1,0 +1,132 @@
+"""Sequence rules (nsoc/hardware/mapping/sequences.py): what a pass hands over to the next one
+inside a hardware sequence, and where a new sequence starts.  Small architectures whose
+expected mappings are worked out by hand from the rules:
+
+* hand-over: the first layer of a pass does not use the NPs of the layer that closed the
+  previous pass (later layers of the pass may);
+* FNP2 lock: an NP that ran a dense layer as FNP2 is used by no later pass of its sequence;
+* a layer that fits no fresh pass starts a new sequence (hw_only: Akida's shortage message).
+"""
+import pytest
+
+from nsoc.errors import MappingError
+from nsoc.hardware.device import create_device
+from nsoc.hardware.mapping import MapConstraints, fnp_weight_size, map_model
+from nsoc.testing import random_v1_model, random_v2_model
+
+SHORT_FNP2 = ("Not enough hardware components of type FNP2 available. 1 is needed but 0 are "
+              "available.")
+
+
+def _layout(mapping):
+    """[[[(layer, NP types), ...] per pass] per sequence] of the layers holding NPs."""
+    return [[[(lm.layer, tuple(c.type for c in lm.nps)) for lm in p if lm.nps]
+             for p in seq.passes] for seq in mapping.sequences]
+
+
+def _dense_chain(units, input_dim, weight_bits=4):
+    blocks = [("dense", {"units": u, "name": f"d{i + 1}"}) for i, u in enumerate(units)]
+    return random_v2_model(blocks, (1, 1, input_dim), weight_bits=weight_bits, seed=5)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    # d1: 1024 x 512 4-bit weights = 256 KiB, more than an FNP3 holds: FNP2 (external memory);
+    # the others are a few KiB (FNP3 when one is free)
+    m = _dense_chain([512, 64, 16, 128, 32, 12], 1024)
+    d1 = m.get_layer("d1")
+    assert fnp_weight_size(d1, 512, 1024) > 49152
+    return m
+
+
+def test_dense_chain_on_one_fnp3_and_one_fnp2(chain):
+    """TwoNodesIPv2 has one FNP3 and one FNP2.  Sequence 1: d1 (FNP2) and d2 (FNP3) fill the
+    pass; d3 would need the FNP3 (d2 closed the pass: hand-over) or the FNP2 (locked): new
+    sequence.  Sequence 2: d3 FNP3, d4 FNP2; pass 2: d5 on the FNP3 (d4 closed pass 1 on the
+    FNP2); d6 again finds the FNP3 handed over and the FNP2 locked: sequence 3."""
+    m = map_model(chain, "TwoNodesIPv2")
+    assert _layout(m) == [
+        [[("d1", ("FNP2",)), ("d2", ("FNP3",))]],
+        [[("d3", ("FNP3",)), ("d4", ("FNP2",))], [("d5", ("FNP3",))]],
+        [[("d6", ("FNP3",))]],
+    ]
+    assert [s.backend for s in m.sequences] == ["Hardware"] * 3
+
+
+def test_dense_chain_hw_only_reports_the_first_cut(chain):
+    with pytest.raises(MappingError, match=f"Cannot map layer 'd3'. {SHORT_FNP2}"):
+        map_model(chain, "TwoNodesIPv2", hw_only=True)
+
+
+def test_later_layers_of_a_pass_reuse_the_handed_over_np(chain):
+    """SixNodesIPv2: two FNP3s, one FNP2.  Pass 1: d1 FNP2, d2 and d3 on the FNP3s.  Pass 2
+    starts on the FNP3 d3 did not use, and d5 takes d3's FNP3 again; the FNP2 stays locked, so
+    d6 opens pass 3 (on the FNP3 d5 did not use) rather than joining pass 2 on the FNP2."""
+    m = map_model(chain, "SixNodesIPv2", hw_only=True)
+    (seq,) = m.sequences
+    lay = _layout(m)[0]
+    assert [[name for name, _ in p] for p in lay] == [["d1", "d2", "d3"], ["d4", "d5"], ["d6"]]
+    assert [t for p in lay for _, t in p] == [("FNP2",)] + [("FNP3",)] * 5
+    ident = {lm.layer: lm.nps[0].ident for p in seq.passes for lm in p if lm.nps}
+    assert ident["d4"] != ident["d3"] and ident["d5"] == ident["d3"]
+    assert ident["d6"] != ident["d5"]
+
+
+def test_two_external_dense_layers_need_two_sequences_on_one_fnp2():
+    """Both layers need the only FNP2 (weights larger than an FNP3): the second starts a new
+    sequence; hw_only refuses it."""
+    m = _dense_chain([256, 512, 10], 512, weight_bits=8)
+    mapping = map_model(m, "TwoNodesIPv2")
+    assert _layout(mapping) == [[[("d1", ("FNP2",))]],
+                                [[("d2", ("FNP2",)), ("d3", ("FNP3",))]]]
+    with pytest.raises(MappingError, match=f"Cannot map layer 'd2'. {SHORT_FNP2}"):
+        map_model(m, "TwoNodesIPv2", hw_only=True)
+
+
+def test_akd1000_four_fnp2s_hold_two_external_layers_in_one_pass():
+    """AKD1000 has four FNP2s: no lock is hit, one sequence of one pass."""
+    m = random_v1_model([("input_conv", {"filters": 16}), ("dense", {"units": 1024}),
+                         ("dense", {"units": 1024}), ("dense", {"units": 10})],
+                        (8, 8, 1), seed=2)
+    mapping = map_model(m, "AKD1000", hw_only=True)
+    assert len(mapping.sequences) == 1 and len(mapping.sequences[0].passes) == 1
+    types = {lm.layer: lm.nps[0].type for lm in mapping.sequences[0].passes[0] if lm.nps}
+    assert types["dense_1"] == types["dense_2"] == "FNP2"
+    on_two_nodes = map_model(m, "TwoNodesIPv1")
+    assert len(on_two_nodes.sequences) == 2
+
+
+def _banded(n_layers):
+    # Minimal at most 4 filters per NP: 20 filters on 5 NPs per layer
+    blocks = [("conv", {"filters": 20, "kernel_size": 1}) for _ in range(n_layers)]
+    return random_v2_model(blocks + [("dense", {"units": 4})], (4, 4, 8), seed=1)
+
+
+def test_cnp_layer_after_a_layer_it_cannot_share_the_device_with():
+    """8 CNPs: conv_0 takes 5; conv_1 needs 5 and does not fit the 3 left, nor a fresh pass
+    without conv_0's 5 NPs (3 available): conv_1 starts sequence 2, and so on."""
+    dev = create_device(6, 2)          # 8 NPs, the last two also FNPs
+    cons = MapConstraints(cnp_max_filters=4)
+    model = _banded(3)
+    mapping = map_model(model, dev, mode="Minimal", constraints=cons)
+    per_seq = [[name for p in seq for name, _ in p] for seq in _layout(mapping)]
+    assert per_seq == [["conv_0"], ["conv_1"], ["conv_2", "dense_3"]]
+    with pytest.raises(MappingError, match="Cannot map layer 'conv_1'. Not enough hardware "
+                       "components of type CNP1 available. 5 are needed but 3 are available."):
+        map_model(model, dev, mode="Minimal", constraints=cons, hw_only=True)
+
+
+def test_add_at_a_pass_boundary_starts_the_next_pass():
+    """An Add between two passes goes with the layer that reads it (the next pass).  One node
+    of 4 NPs, at most 8 filters per NP: conv_0 and conv_1 (16 filters, 2 NPs each) fill pass 1;
+    conv_3 opens pass 2 on the 2 NPs conv_1 did not use, the dense layer takes the FNP2."""
+    blocks = [("conv", {"filters": 16, "kernel_size": 1})] * 2 + [("add", {})] + \
+        [("conv", {"filters": 16, "kernel_size": 1}), ("dense", {"units": 4})]
+    model = random_v2_model(blocks, (4, 4, 8), seed=4)
+    dev = create_device(3, 1, num_skip_dma_channel=4)
+    mapping = map_model(model, dev, mode="Minimal",
+                        constraints=MapConstraints(cnp_max_filters=8))
+    (seq,) = mapping.sequences
+    assert [[lm.layer for lm in p] for p in seq.passes] == [
+        ["input_quantizer", "conv_0", "conv_1"],
+        ["add_2", "conv_3", "dense_4", "dequantizer"]]
