@@ -3,8 +3,8 @@
 Development tool.  Our own generator, written from ``../shared/mapcorpus/train/README.md`` and the
 distribution of the train corpus's ``model.json`` ``spec``s (families, input kinds and shapes,
 quantization bit widths, op kinds, kernel sizes, strides, filters, ``post`` layers, dense heads):
-the proportions below are those counts.  A spec is plain data (the train corpus's ``spec`` format
-plus ``padding`` where it is not ``same``); ``make_mapcorpus.build_keras`` turns it into a model.
+the proportions below are those counts.  A spec is plain data (the train corpus's ``spec``
+format); ``make_mapcorpus.build_keras`` turns it into a model.
 
     python tools/mapcorpus_spec.py SEED     # print the spec of a seed
 """
@@ -157,9 +157,10 @@ def draw_ops(rng, family: str, inp: dict) -> tuple[list[dict], _Shapes]:
         filters = _pick(rng, FILTERS[:6], (3, 5, 3, 6, 2, 4))
         k = _pick(rng, (3, 5, 7, 1), (40, 6, 3, 1 if family == "v1legacy" else 0.3))
         s = _pick(rng, (1, 2), (45, 55)) if k != 1 else 1
-        spatial = inp["kind"] in ("image", "image_int8", "audio")
-        pad = "valid" if family != "v1legacy" and spatial and rng.random() < 0.5 else "same"
-        conv("conv", k, s, filters, padding=pad, post=_post(rng, family))
+        # always "same": the train keras JSONs show "valid" for the first conv of half the
+        # models, but that is quantizeml's rewrite when an InputQuantizer is present (explicit
+        # padding_value); every train InputConv2D / InputConvolutional has padding 1 (same)
+        conv("conv", k, s, filters, post=_post(rng, family))
         body = max(0, n_neural - 1 - (1 if rng.random() < 0.25 else 0))
         i = 0
         while i < body:
