@@ -12,6 +12,8 @@ import pytest
 from nsoc.errors import MappingError
 from nsoc.hardware.device import create_device
 from nsoc.hardware.mapping import MapConstraints, fnp_weight_size, map_model
+from nsoc.layers import make_layer
+from nsoc.model import Model
 from nsoc.testing import random_v1_model, random_v2_model
 
 SHORT_FNP2 = ("Not enough hardware components of type FNP2 available. 1 is needed but 0 are "
@@ -130,3 +132,59 @@ def test_add_at_a_pass_boundary_starts_the_next_pass():
     assert [[lm.layer for lm in p] for p in seq.passes] == [
         ["input_quantizer", "conv_0", "conv_1"],
         ["add_2", "conv_3", "dense_4", "dequantizer"]]
+
+
+# ----- skip connections ------------------------------------------------------------------
+def _skip_block_model():
+    # on 1x1x128 inputs: conv_0 (1x1, 256 filters) fits one NP; conv_1 and conv_3 (3x3 over
+    # 256 channels, 256 filters) need 7 NPs each for their weights
+    blocks = [("conv", {"filters": 256, "kernel_size": 1}),
+              ("conv", {"filters": 256, "kernel_size": 3}), ("add", {}),
+              ("conv", {"filters": 256, "kernel_size": 3}), ("dense", {"units": 10})]
+    return random_v2_model(blocks, (1, 1, 128), seed=1)
+
+
+def test_a_cut_inside_a_skip_connection_sends_it_to_software():
+    """TwoNodesIPv2 (8 NPs): conv_0 (1 NP) and conv_1 (7) fill the pass; conv_3, reading the
+    Add, fits neither the 0 NPs left nor a fresh pass without conv_1's 7.  A sequence cannot
+    break the skip connection: the split (conv_0) through the Add's reader run in software
+    (with the Quantizer before them); the dense layer starts the next hardware sequence."""
+    model = _skip_block_model()
+    for mode in ("AllNps", "Minimal", "HwPr"):
+        mapping = map_model(model, "TwoNodesIPv2", mode=mode)
+        assert [(s.backend, s.name) for s in mapping.sequences] == [
+            ("Software", "SW/input_quantizer-conv_3"), ("Hardware", "HW/dense_4-dequantizer")]
+
+
+def test_a_merge_whose_reader_does_not_fit_hw_only_wording():
+    with pytest.raises(MappingError) as err:
+        map_model(_skip_block_model(), "TwoNodesIPv2", hw_only=True)
+    assert str(err.value) == (
+        "Cannot map layer '':\n  * Bad mapping on skip connection. Several branches.\n"
+        "  * Layer 'add_2': Bad mapping on skip connection. No valid merge layer. Add layer "
+        "requires an outbound that is mappable on a CNP.\n  * Layer 'conv_3': Not enough "
+        "hardware components of type CNP1 available. 7 are needed but 0 are available.")
+
+
+def test_a_pass_boundary_between_two_branches_is_refused():
+    """conv_0 splits into conv_1 (first branch) and dw_2 (second), merged by a Concatenate.
+    One node of 4 NPs, at most 8 filters per NP, Minimal: conv_0 and conv_1 (16 filters, 2 NPs
+    each) fill the pass and dw_2 opens the next: Akida refuses the mapping, naming the split
+    (Minimal and hw_only)."""
+    blocks = [("conv", {"filters": 16, "kernel_size": 1}),
+              ("conv", {"filters": 16, "kernel_size": 1}),
+              ("dw", {}), ("concat", {"with_block": 2}), ("dense", {"units": 4})]
+    chain = random_v2_model(blocks, (4, 4, 8), seed=4)
+    # rewire the depthwise layer onto conv_0 (same output shape as conv_1): two branches
+    layers = [make_layer(lay.TYPE, lay.name, lay.params, lay.variables,
+                         ["conv_0"] if lay.name == "dw_2" else lay.inbounds)
+              for lay in chain.layers]
+    model = Model(layers, "v2")
+    assert model.get_layer("concat_3").inbounds == ["conv_1", "dw_2"]
+    dev = create_device(3, 1, num_skip_dma_channel=4)
+    cons = MapConstraints(cnp_max_filters=8)
+    msg = ("Cannot map layer 'conv_0'. Hardware partial reconfiguration with layers on the "
+           "second branch is not supported.")
+    for kw in ({"mode": "Minimal"}, {"mode": "AllNps", "hw_only": True}):
+        with pytest.raises(MappingError, match=msg):
+            map_model(model, dev, constraints=cons, **kw)

@@ -37,7 +37,7 @@ from .passes import allnps_sequence_t, hwpr_pass_budget_t, plan_sequence
 from .program import assign_skip_memory, compute_min_device, program_size
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
-from .sequences import SequenceCut
+from .sequences import SequenceCut, branch_split_pass, merge_cut_message, skip_block
 
 
 def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_only: bool):
@@ -121,12 +121,17 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             runs[-1][1].append(layer)
         else:
             runs.append((backend, [layer]))
-    planned: list = []   # per run: the software run, or the hardware sequences' layers
+    # per run: the software run, or its hardware sequences (requirements, None) and the
+    # skip blocks sent to software (layers, "Software")
+    planned: list[tuple[list, object]] = []
     for backend, run in runs:
-        planned.append(run if backend == "Software" else
-                       [g for g, _ in _hardware_groups([reqs[lay.name] for lay in run], order,
-                                                       mode, hw_only)])
-    hw_groups = [g for p in planned if isinstance(p[0], list) for g in p]
+        if backend == "Software":
+            planned.append((run, "Software"))
+        else:
+            planned += [(g, None) if p is not None else ([r.layer for r in g], "Software")
+                        for g, p in _hardware_groups([reqs[lay.name] for lay in run], order,
+                                                     mode, hw_only)]
+    hw_groups = [g for g, kind in planned if kind is None]
     if mode == "AllNps" or dev.hw_version in NSOC_V2_HW_VERSIONS:
         t_floor = allnps_model_t(hw_groups, order)
     elif mode == "HwPr":
@@ -134,21 +139,27 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
                        if t is not None), default=None)
     else:
         t_floor = None
-    sequences = []
-    for p in planned:
-        if not isinstance(p[0], list):
-            name = _seq_name("SW", [lay.name for lay in p])
-            sequences.append(Sequence(name, "Software",
-                                      [[LayerMapping(lay.name, lay.TYPE) for lay in p]]))
-            continue
+    segments: list[tuple[list, object]] = []   # (layers, None) software, (reqs, passes) hw
+    for g, kind in planned:
         # (at the model's bound a sequence may cut again)
-        for g, passes in (x for q in p for x in _hardware_groups(q, order, mode, hw_only,
-                                                                  t_floor)):
-            names = [r.layer.name for r in g]
-            seq = Sequence(_seq_name("HW", names), "Hardware", passes)
-            assign_skip_memory(seq, model)
-            seq.program_size = program_size(seq, model, dev.ip_version)
-            sequences.append(seq)
+        parts = [(g, None)] if kind else [
+            (q, ps) if ps is not None else ([r.layer for r in q], None)
+            for q, ps in _hardware_groups(g, order, mode, hw_only, t_floor)]
+        for q, passes in parts:
+            if passes is None and segments and segments[-1][1] is None:
+                segments[-1][0].extend(q)   # consecutive software layers: one sequence
+            else:
+                segments.append((list(q), passes))
+    sequences = []
+    for q, passes in segments:
+        if passes is None:
+            sequences.append(Sequence(_seq_name("SW", [lay.name for lay in q]), "Software",
+                                      [[LayerMapping(lay.name, lay.TYPE) for lay in q]]))
+            continue
+        seq = Sequence(_seq_name("HW", [r.layer.name for r in q]), "Hardware", passes)
+        assign_skip_memory(seq, model)
+        seq.program_size = program_size(seq, model, dev.ip_version)
+        sequences.append(seq)
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))
 
 
@@ -164,22 +175,42 @@ def allnps_model_t(groups: list[list], order: MeshOrder) -> int | None:
 
 
 def _hardware_groups(reqs, order: MeshOrder, mode: str, hw_only: bool,
-                     t_floor: int | None = None) -> list[tuple[list, list]]:
+                     t_floor: int | None = None) -> list[tuple[list, list | None]]:
     """The hardware sequences of a run of hardware layers (their requirements) and their
     passes: a new sequence starts at each layer that fits no fresh pass of the current one
-    (:mod:`.sequences`; with ``hw_only`` Akida reports that layer's shortage instead)."""
-    groups: list[tuple[list, list]] = []
+    (:mod:`.sequences`; with ``hw_only`` Akida reports that layer's shortage instead); a
+    skip connection such a cut would break runs in software (passes None, :func:`skip_block`,
+    with the layers without NPs before or after it at the ends of the run)."""
+    groups: list[tuple[list, list | None]] = []
     while reqs:
         try:
             passes = plan_sequence(reqs, order, mode, t_floor)
-            at = len(reqs)
+            # (HwPr chooses its bound among those keeping such branches whole: not an error)
+            split = branch_split_pass(reqs, passes) if len(passes) > 1 and mode != "HwPr" \
+                else None
+            if split is not None and (hw_only or mode == "Minimal"):
+                raise MappingError(f"Cannot map layer '{split}'. Hardware partial "
+                                   f"reconfiguration with layers on the second branch is not "
+                                   f"supported.")
+            groups.append((reqs, passes))
+            break
         except SequenceCut as cut:
             at = next(i for i, r in enumerate(reqs) if r.layer.name == cut.start)
-            if hw_only or at == 0:
+            block = skip_block(reqs, at)
+            if hw_only and block is not None and reqs[at].kind == "skip":
+                raise MappingError(merge_cut_message(reqs[at], cut)) from None
+            if hw_only or (at == 0 and block is None):
                 raise MappingError(str(cut)) from None
-            passes = plan_sequence(reqs[:at], order, mode, t_floor)
-        groups.append((reqs[:at], passes))
-        reqs = reqs[at:]
+            first, last = block if block is not None else (at, at - 1)
+            if block is not None and all(r.kind == "none" for r in reqs[:first]):
+                first = 0   # the input layers go with the block
+            if first:
+                groups.append((reqs[:first], plan_sequence(reqs[:first], order, mode, t_floor)))
+            if block is not None:
+                while last + 1 < len(reqs) and reqs[last + 1].kind == "none":
+                    last += 1
+                groups.append((reqs[first:last + 1], None))
+            reqs = reqs[last + 1:]
     return groups
 
 

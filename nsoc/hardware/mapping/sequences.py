@@ -35,9 +35,11 @@ class SequenceCut(NoFit):
     """``layer`` fits no fresh pass of the current sequence: a new sequence starts at layer
     ``start`` (``layer`` or the skip layers just before it)."""
 
-    def __init__(self, layer: str, message: str, start: str | None = None):
+    def __init__(self, layer: str, message: str, start: str | None = None,
+                 in_pass: str = ""):
         super().__init__(layer, message)
         self.start = start or layer
+        self.in_pass = in_pass or message    # the shortage in the pass it did not fit
 
 
 class PassFill:
@@ -144,8 +146,8 @@ def fill_passes(reqs: list[Req], order: MeshOrder, t_of) -> list[PassFill]:
             try:
                 nxt.add(r, tuple(pending))
             except NoFit as cut:
-                raise SequenceCut(r.layer.name, cut.message,
-                                  (pending or [r])[0].layer.name) from exc
+                raise SequenceCut(r.layer.name, cut.message, (pending or [r])[0].layer.name,
+                                  exc.message) from exc
             passes.append(nxt)
         pending = []
     passes[-1].reqs.extend(pending)
@@ -156,4 +158,76 @@ def fill_passes(reqs: list[Req], order: MeshOrder, t_of) -> list[PassFill]:
     return passes
 
 
-__all__ = ["PassFill", "SequenceCut", "fill_passes"]
+def skip_block(reqs: list[Req], at: int) -> tuple[int, int] | None:
+    """(first, last) indices in ``reqs`` of the skip connection a sequence cut before
+    ``reqs[at]`` would break (None: it breaks none): from the layer where the branches split
+    to the layer reading their merge.  A hardware sequence holds a skip connection whole:
+    where a cut falls inside one, Akida runs the whole block in software and starts the next
+    hardware sequence after it (corpus, TwoNodesIPv2: a 256-filter split layer needing the
+    whole mesh, its branch and the layer after the Add in one software sequence; a 7-NP
+    branch layer whose Add's reader needs 7 more).  With hw_only a cut at the merge is
+    :func:`merge_cut_message`."""
+    index = {r.layer.name: i for i, r in enumerate(reqs)}
+    for m, r in enumerate(reqs):
+        if r.kind != "skip":
+            continue
+        ins = [i for i in r.layer.inbounds if i in index]
+        common = set.intersection(*[_ancestors(reqs, index, i) | {i} for i in ins]) \
+            if ins else set()
+        first = max((index[n] for n in common), default=0)
+        last = next((j for j in range(m + 1, len(reqs))
+                     if r.layer.name in reqs[j].layer.inbounds), len(reqs) - 1)
+        if first < at <= last:
+            return first, last
+    return None
+
+
+def _ancestors(reqs: list[Req], index: dict, name: str) -> set:
+    out, stack = set(), [name]
+    while stack:
+        for p in reqs[index[stack.pop()]].layer.inbounds:
+            if p in index and p not in out:
+                out.add(p)
+                stack.append(p)
+    return out
+
+
+def branch_split_pass(reqs: list[Req], passes: list) -> str | None:
+    """The split layer of a skip connection whose two branches both hold layers and that a
+    pass boundary cuts: a branch layer in a later pass than the split (None: none).  Akida
+    refuses it: "Hardware partial reconfiguration with layers on the second branch is not
+    supported." (corpus, TwoNodesIPv2 Minimal and hw_only: a split, a 1x1 conv on the first
+    branch, a depthwise on the second opening the next pass).  In every mapping Akida makes,
+    such branches stay in their split's pass (346 branch layers), while a branch beside an
+    identity shortcut may run in later passes (69 layers)."""
+    index = {r.layer.name: i for i, r in enumerate(reqs)}
+    pass_of = {lm.layer: k for k, p in enumerate(passes) for lm in p}
+    for r in reqs:
+        if r.kind != "skip":
+            continue
+        ins = [i for i in r.layer.inbounds if i in index]
+        anc = [_ancestors(reqs, index, i) | {i} for i in ins]
+        common = set.intersection(*anc) if anc else set()
+        if not common:
+            continue
+        split = max(common, key=index.__getitem__)
+        before = _ancestors(reqs, index, split) | {split}
+        branches = [a - before for a in anc]
+        if len(branches) < 2 or not all(branches):
+            continue
+        if any(pass_of[n] > pass_of[split] for b in branches for n in b):
+            return split
+    return None
+
+
+def merge_cut_message(merge: Req, cut: SequenceCut) -> str:
+    """Akida's hw_only error when the layer reading a merge fits no pass with it (corpus,
+    TwoNodesIPv2: an Add whose reader needs 7 NPs where 1 is left)."""
+    return (f"Cannot map layer '':\n  * Bad mapping on skip connection. Several branches.\n"
+            f"  * Layer '{merge.layer.name}': Bad mapping on skip connection. No valid merge "
+            f"layer. {merge.layer.TYPE} layer requires an outbound that is mappable on a CNP.\n"
+            f"  * Layer '{cut.layer}': {cut.in_pass}")
+
+
+__all__ = ["PassFill", "SequenceCut", "branch_split_pass", "fill_passes", "merge_cut_message",
+           "skip_block"]
