@@ -197,19 +197,24 @@ def test_two_node_device_overflow_needs_passes():
         _check_invariants(mapping, m, dev)
 
 
-def test_akd1000_overflow_needs_passes():
+def test_akd1000_overflow_needs_sequences():
     # v1: 6 layers of 3x3x256x256 4-bit filters; one v1 NP holds 16 of them (16 words of
-    # 50 bits per input channel), 96 NPs in all > the 78 CNPs of AKD1000
+    # 50 bits per input channel), 96 NPs in all > the 78 CNPs of AKD1000, which has no
+    # partial reconfiguration: one pass per sequence, the layer that does not fit starts the
+    # next sequence (hw_only: its shortage in the full pass, 78 - 1 - 4 x 16 = 13 CNPs left)
     blocks = [("conv", {"filters": 256, "kernel_size": 1})] + \
         [("conv", {"filters": 256}) for _ in range(5)] + \
         [("conv", {"filters": 256, "pool": "gap"}), ("dense", {"units": 4})]
     m = random_v1_model([("input_conv", {"filters": 16})] + blocks, (8, 8, 1), seed=7)
     dev = get_device("AKD1000")
-    mapping = m.map(dev, hw_only=True)
-    seq, = mapping.sequences
-    assert len(seq.passes) >= 2
-    assert seq.passes[0][0].nps[0].type == "HRC"
+    mapping = m.map(dev, mode="Minimal")
+    assert [s.name for s in mapping.sequences] == ["HW/input_conv_0-conv_5", "HW/conv_6-dense_8"]
+    assert all(len(s.passes) == 1 for s in mapping.sequences)
+    assert mapping.sequences[0].passes[0][0].nps[0].type == "HRC"
     _check_invariants(mapping, m, dev)
+    with pytest.raises(MappingError, match="Cannot map layer 'conv_6'. Not enough hardware "
+                       "components of type CNP1 available. 16 are needed but 13 are available."):
+        m.map(dev, hw_only=True)
 
 
 # ----- Akida 1.0 separable layers --------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 from itertools import islice
 
 from .allocate import MeshOrder, NoFit, not_enough
+from .constraints import NSOC_V2_HW_VERSIONS
 from .requirements import Req
 
 NP_KINDS = ("cnp", "fnp")
@@ -130,8 +131,13 @@ def fill_passes(reqs: list[Req], order: MeshOrder, t_of) -> list[PassFill]:
     reading them (corpus: of 77 pass boundaries next to a merge, the merge always starts the
     next pass, never ends the previous one).  Raises
     :class:`SequenceCut` when a layer fits no fresh pass, :class:`NoFit` when it does not fit
-    even the first pass of the sequence."""
+    even the first pass of the sequence.  Devices on the NSoC_v2 silicon (AKD1000) have no
+    partial reconfiguration: a sequence is one pass, a layer that does not fit it starts the
+    next sequence (corpus: no AKD1000 sequence of more than one pass; a 256-wide v1 model's
+    ninth 8-NP layer starts a second sequence, hw_only "8 are needed but 6 are available",
+    the 78 CNPs less 9 x 8)."""
     passes = [PassFill(order, t_of)]
+    single_pass = order.device.hw_version in NSOC_V2_HW_VERSIONS
     pending: list[Req] = []          # skip layers waiting for the next layer holding NPs
     for r in reqs:
         if r.kind == "skip":
@@ -142,6 +148,9 @@ def fill_passes(reqs: list[Req], order: MeshOrder, t_of) -> list[PassFill]:
         except NoFit as exc:
             if not passes[-1].nps:
                 raise
+            if single_pass:
+                raise SequenceCut(r.layer.name, exc.message,
+                                  (pending or [r])[0].layer.name) from exc
             nxt = passes[-1].next_pass()
             try:
                 nxt.add(r, tuple(pending))
