@@ -23,8 +23,8 @@ from __future__ import annotations
 from ...errors import MappingError
 from ..device import get_device
 from ..types import Device, LayerMapping, Mapping, Sequence
-from .allocate import MeshOrder, not_enough
-from .constraints import MODES, NSOC_V2_HW_VERSIONS, MapConstraints
+from .allocate import MeshOrder, NoFit, not_enough
+from .constraints import MODES, MapConstraints
 from .memory import (
     cnp_input_size,
     cnp_weight_size,
@@ -33,7 +33,7 @@ from .memory import (
     fnp_weight_size,
     hrc_weight_size,
 )
-from .passes import allnps_sequence_t, hwpr_pass_budget_t, plan_sequence
+from .passes import allnps_sequence_t, device_mode, hwpr_bound, plan_sequence
 from .program import assign_skip_memory, compute_min_device, program_size
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
@@ -132,11 +132,13 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
                         for g, p in _hardware_groups([reqs[lay.name] for lay in run], order,
                                                      mode, hw_only)]
     hw_groups = [g for g, kind in planned if kind is None]
-    if mode == "AllNps" or dev.hw_version in NSOC_V2_HW_VERSIONS:
+    if device_mode(mode, dev) == "AllNps":
         t_floor = allnps_model_t(hw_groups, order)
     elif mode == "HwPr":
-        t_floor = max((t for t in (hwpr_pass_budget_t(g, order) for g in hw_groups)
-                       if t is not None), default=None)
+        try:
+            t_floor = hwpr_bound(hw_groups, order, hw_only, cons.cnp_max_filters)
+        except NoFit as exc:
+            raise MappingError(str(exc)) from None
     else:
         t_floor = None
     segments: list[tuple[list, object]] = []   # (layers, None) software, (reqs, passes) hw
@@ -168,8 +170,7 @@ def allnps_model_t(groups: list[list], order: MeshOrder) -> int | None:
     the sequences' own bounds (corpus: a 64-filter layer alone in a sequence before a software
     layer gets the filters per NP of the 8-layer sequence after it, 64 on TwoNodesIPv2, 32 on
     FourNodesIPv2, 22 on SixNodesIPv2, 6 on AKD1000, where alone it would spread over the
-    whole mesh).  HwPr does the same with its pass-budget bounds (same corpus models: 16, 8,
-    6 and 3 filters per NP on the 2, 4, 6 and 12-node devices)."""
+    whole mesh).  HwPr also has one bound for the model (:func:`.passes.hwpr_bound`)."""
     ts = [allnps_sequence_t(g, order) for g in groups]
     return max((t for t in ts if t is not None), default=None)
 

@@ -5,10 +5,10 @@
 * ``AllNps``: passes as in Minimal, then each pass spread over the device: the smallest bound
   ``t`` on filters per NP whose NPs fit (corpus: 5 layers of 8-32 filters on 15 free NPs get
   t = 6).
-* ``HwPr`` (partial reconfiguration): one bound ``t`` for the whole sequence
-  (:func:`hwpr_pass_budget_t`): a pass budget from the half-device bound, then the smallest
-  ``t`` whose greedy packing stays within that budget.  Devices on the NSoC_v2 silicon
-  (AKD1000) have no partial reconfiguration: their HwPr equals AllNps.
+* ``HwPr`` (partial reconfiguration): passes as in Minimal, at one bound ``t`` on filters per
+  NP for the whole model, found by a binary search for a bound at which the model maps
+  (:func:`hwpr_bound`).  Devices on the NSoC_v2 silicon (AKD1000) have no partial
+  reconfiguration: their HwPr equals AllNps.
 """
 from __future__ import annotations
 
@@ -49,52 +49,71 @@ def spread_t(reqs: list[Req], budget: int) -> int | None:
     return lo
 
 
-def hwpr_t(reqs: list[Req], order: MeshOrder) -> int | None:
-    """HwPr bound: the smallest t keeping every layer within half the device's NPs."""
-    cnps = [r for r in reqs if r.kind == "cnp"]
-    if not cnps:
+def hwpr_maps(groups: list[list[Req]], order: MeshOrder, t: int, hw_only: bool) -> None:
+    """Raise :class:`NoFit` unless every hardware sequence maps at bound ``t`` (passes and
+    sequence cuts of :func:`.sequences.fill_passes`; with ``hw_only`` a cut is a failure)."""
+    for reqs in groups:
+        while reqs:
+            try:
+                group_passes(reqs, order, t)
+                break
+            except SequenceCut as cut:
+                at = next(i for i, r in enumerate(reqs) if r.layer.name == cut.start)
+                if hw_only or at == 0:
+                    raise
+                reqs = reqs[at:]
+
+
+def hwpr_bound(groups: list[list[Req]], order: MeshOrder, hw_only: bool,
+               max_filters: int) -> int | None:
+    """HwPr bound on filters per NP, one for the whole model: a binary search over
+    ``1..max_filters`` (``MapConstraints.cnp_max_filters``, 512) that keeps each bound at
+    which the model maps (:func:`hwpr_maps`) as the new upper end, else moves the lower end
+    past it.  Raises :class:`NoFit` (the failure at the bound reached) when it does not map.
+
+    Shown by Akida's own mapper: its HwPr mapping is its Minimal mapping at
+    ``MapConstraints.cnp_max_filters = t`` for one t, and mapping at every t shows which
+    (corpus models and hand-made ones, every device with partial reconfiguration):
+
+    * AKD1500, 128, 256, 256 filters and a dense layer: t = 1 to 17 fail, t = 18 on map;
+      HwPr takes 18 (the smallest that maps, as a binary search finds when failures all lie
+      below the successes);
+    * TwoNodesIPv2, four layers of 32 filters and a dense layer: t = 11 to 15 map (3 + 3 |
+      3 + 3 + FNP3), 16 to 31 fail (2 NPs a layer fill the device; the dense layer's pass may
+      not use the last layer's NPs, which hold both FNP slots), 32 on map; HwPr takes 32, as
+      the search does (256 ... 32 map, 16, 24, 28, 30, 31 fail), not the smallest, 11;
+    * a model with two hardware sequences takes one bound for both (AKD1500: a second
+      sequence of 32-filter layers on 2 NPs each, from the first sequence's t = 17).
+
+    This rule replaces a pass-budget rule (half-device anchor) that matched about 70 % of the
+    corpus's HwPr entries."""
+    if not any(r.kind == "cnp" for g in groups for r in g):
         return None
-    half = max(1, (len(order.cnp_order)) // 2)
-    for t in range(1, max(r.cap for r in cnps) + 1):
-        if max(r.count(t) for r in cnps) <= half:
-            return t
-    return None
 
-
-def hwpr_pass_budget_t(reqs: list[Req], order: MeshOrder) -> int | None:
-    """HwPr bound on filters per NP, in two steps.
-
-    1. Pass budget ``P``: the CNPs the sequence needs when every layer is held within half the
-       device (:func:`hwpr_t`), divided by the device's NPs, rounded up.
-    2. ``t``: the smallest bound whose greedy packing (:func:`group_passes`) needs at most
-       ``P`` passes.
-
-    Corpus evidence (``tools/check_mapcorpus.py``, HwPr entries of one hardware sequence on
-    the devices with partial reconfiguration): a single ``t`` explains the per-layer NP counts
-    of 319 of 320 entries, and the smallest ``t`` packing into Akida's number of passes gives
-    its ``t`` in 279 of them, so the rule is "choose a number of passes, then fill them".
-    Step 1 is the best pass count found so far: it gives Akida's count in about 60 % of the
-    entries (e.g. AKD1500, CNPs 16, 32, 32, 32, 64, 64 filters: half-device bound t = 4 needs
-    60 CNPs, P = 2, t = 5 packs them as 4+7+7+7 | 13+13, as Akida; the half-device rule alone
-    gave three passes).  The half-device anchor is a sharp optimum: a per-layer bound of
-    n/2 - 1, n/2 + 1, n/3 or 2n/3 NPs reproduces fewer entries (168, 189, 133, 161 of 319
-    against 205).  Where it misses, Akida uses fewer passes about twice as often as more."""
-    t_half = hwpr_t(reqs, order)
-    if t_half is None:
-        return None
-    n_cnp = len(order.cnp_order)
-    budget = max(1, -(-_cnp_count(reqs, t_half) // n_cnp))
-    cnps = [r for r in reqs if r.kind == "cnp"]
-    for t in range(1, max(r.cap for r in cnps) + 1):
-        if any(r.count(t) > n_cnp for r in cnps) or \
-                -(-_cnp_count(cnps, t) // n_cnp) > budget:
-            continue
+    def error_at(t: int, cuts: bool = False) -> NoFit | None:
         try:
-            if len(group_passes(reqs, order, t)) <= budget:
-                return t
-        except NoFit:
-            continue
-    return t_half
+            hwpr_maps(groups, order, t, hw_only or not cuts)
+        except NoFit as exc:
+            return exc
+        return None
+
+    lo, hi = 1, max_filters
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if error_at(mid) is None:
+            hi = mid
+        else:
+            lo = mid + 1
+    err = error_at(lo, cuts=True)
+    if err is not None:
+        raise err
+    return lo
+
+
+def device_mode(mode: str, device) -> str:
+    """The mode the device maps in: HwPr is AllNps on the NSoC_v2 silicon (AKD1000), which has
+    no partial reconfiguration (corpus: its HwPr mappings equal AllNps, 32 of 32 models)."""
+    return "AllNps" if mode == "HwPr" and device.hw_version in NSOC_V2_HW_VERSIONS else mode
 
 
 def allnps_multipass_t(reqs: list[Req], order: MeshOrder, n_passes: int) -> int | None:
@@ -128,13 +147,11 @@ def allnps_sequence_t(reqs: list[Req], order: MeshOrder) -> int | None:
 def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str,
                   t_floor: int | None = None) -> list[list[LayerMapping]]:
     """Split a run of hardware layers into passes and allocate each pass (AllNps: at least
-    ``t_floor`` filters per NP, the model's bound, :func:`allnps_model_t`)."""
-    if mode == "HwPr" and order.device.hw_version in NSOC_V2_HW_VERSIONS:
-        mode = "AllNps"
+    ``t_floor`` filters per NP, the model's bound, :func:`allnps_model_t`; HwPr: the model's
+    bound ``t_floor``, :func:`hwpr_bound`)."""
+    mode = device_mode(mode, order.device)
     try:
-        t_global = hwpr_pass_budget_t(reqs, order) if mode == "HwPr" else None
-        if mode == "HwPr" and t_global is not None and t_floor is not None:
-            t_global = max(t_global, t_floor)
+        t_global = t_floor if mode == "HwPr" else None
         groups = group_passes(reqs, order, t_global)
         if mode == "AllNps" and len(groups) > 1:
             t_global = allnps_multipass_t(reqs, order, len(groups))

@@ -1,0 +1,89 @@
+"""HwPr (hardware partial reconfiguration) pass formation, with the expected mappings worked out
+by hand from the rules in nsoc/hardware/mapping/passes.py (``hwpr_groups``, ``hwpr_bound``):
+
+* at a bound t on filters per NP, a pass closes when the next layer does not fit, and the first
+  layer of the next pass does not take the NPs of the layer that closed the previous one;
+* the bound is the end of a binary search over 1..512 that keeps each bound that maps as the
+  new upper end (not the smallest bound that maps).
+
+TwoNodesIPv2 has 8 CNPs in the allocation order: six CNP-only NPs, then the FNP3 slot (7th),
+then the FNP2 slot (8th).  Every layer below has a 1x1 kernel on a 4x4 input: one column band,
+``ceil(filters / t)`` NPs.
+"""
+from nsoc.hardware.mapping import map_model
+from nsoc.testing import random_v1_model, random_v2_model
+
+
+def _conv(filters):
+    return ("conv", {"filters": filters, "kernel_size": 1})
+
+
+def _layout(mapping):
+    return [[len(lm.nps) for lm in p if lm.nps] for s in mapping.sequences for p in s.passes]
+
+
+def _idents(mapping, name):
+    return [(c.ident.col, c.ident.row, c.ident.id) for c in mapping.layer(name).nps]
+
+
+def test_next_pass_does_not_take_the_nps_of_the_closing_layer():
+    m = random_v2_model([_conv(8), _conv(16), _conv(16)], (4, 4, 8), seed=3)
+    # the search tries 256, 128, ..., 16, 8 (map in one pass: 1, 2, 2 NPs), then 4: conv_0
+    # 2 + conv_1 4 NPs (1st-6th), conv_2's 4 do not fit, a second pass where conv_2 avoids
+    # conv_1's NPs:
+    # 1st, 2nd, 7th, 8th -> maps; t = 2: conv_0 4, conv_1 8 opens pass 2 with the 4 NPs
+    # conv_0 leaves -> fails; t = 3: 3, then 6 in the 5 NPs conv_0 leaves -> fails: t = 4
+    mapping = map_model(m, "TwoNodesIPv2", mode="HwPr", hw_only=True)
+    assert _layout(mapping) == [[2, 4], [4]]
+    assert _idents(mapping, "conv_1") == [(1, 2, 3), (2, 2, 1), (2, 2, 2), (2, 2, 3)]
+    assert _idents(mapping, "conv_2") == [(1, 2, 1), (1, 2, 2), (2, 2, 0), (1, 2, 0)]
+    assert [c.filters for c in mapping.layer("conv_2").nps] == [4, 4, 4, 4]
+
+
+def test_a_dense_layer_left_without_an_fnp_slot_fails_the_bound():
+    m = random_v2_model([_conv(8), _conv(16), _conv(16), ("dense", {"units": 4})], (4, 4, 8),
+                        seed=3)
+    # the search tries 256 ... 8 (map), then 4: 2 + 4 | conv_2 on the 1st, 2nd, 7th and 8th
+    # NPs (as above): no FNP slot left for the dense layer, and a third pass may not use
+    # conv_2's NPs -> fails.  Then 6 and 7: 2 + 3 + 3 fill the 8 NPs; the dense layer opens
+    # pass 2 without conv_2's NPs (6th-8th, both FNP slots) -> fails.  t = 8: 1 + 2 + 2 +
+    # the FNP3 in one pass.
+    mapping = map_model(m, "TwoNodesIPv2", mode="HwPr", hw_only=True)
+    assert _layout(mapping) == [[1, 2, 2, 1]]
+    assert [c.filters for c in mapping.layer("conv_1").nps] == [8, 8]
+    assert mapping.layer("dense_3").nps[0].type == "FNP3"
+
+
+def test_the_bound_is_a_binary_search_not_the_smallest_that_maps():
+    m = random_v2_model([_conv(32) for _ in range(4)] + [("dense", {"units": 4})], (4, 4, 8),
+                        seed=3)
+    # t = 11 to 15 map (3 + 3 | 3 + 3 + FNP3), t = 16 to 31 do not (2 NPs a layer fill the
+    # device, the dense layer's pass may not use conv_3's 7th and 8th NPs).  The search tries
+    # 256, 128, 64, 32 (map), 16, 24, 28, 30, 31 (fail): t = 32, one NP a layer.
+    mapping = map_model(m, "TwoNodesIPv2", mode="HwPr", hw_only=True)
+    assert _layout(mapping) == [[1, 1, 1, 1, 1]]
+    assert [c.filters for c in mapping.layer("conv_0").nps] == [32]
+
+
+def test_hwpr_fills_passes_at_the_bound():
+    blocks = [("conv", {"filters": 24, "kernel_size": 1}) for _ in range(8)] + \
+        [("dense", {"units": 4})]
+    m = random_v2_model(blocks, (4, 4, 8), seed=3)
+    # FourNodesIPv2: 16 CNPs, the FNP3 slots 13th-15th, the FNP2 16th.  The search tries
+    # 256, 128, ..., 8 (map: 8 gives 3 NPs a layer, 5 layers | 3 layers + FNP3), then 4: 6 NPs
+    # a layer, two a pass, the first of each pass avoiding the 7th-12th NPs of the layer
+    # before (so taking the 1st-6th) -> maps; 2: 12 NPs a layer, conv_1 gets only the 4
+    # conv_0 leaves -> fails; 3: 8 NPs a layer, 8 + 8 in every pass, the dense layer finds no
+    # FNP slot and may not use conv_7's 9th-16th NPs -> fails: t = 4, 4 filters an NP.
+    mapping = map_model(m, "FourNodesIPv2", mode="HwPr", hw_only=True)
+    assert _layout(mapping) == [[6, 6], [6, 6], [6, 6], [6, 6, 1]]
+    assert {c.filters for i in range(8) for c in mapping.layer(f"conv_{i}").nps} == {4}
+
+
+def test_akd1000_has_no_partial_reconfiguration():
+    m = random_v1_model([("input_conv", {"filters": 16}), ("conv", {"filters": 32}),
+                         ("conv", {"filters": 64}), ("dense", {"units": 10})], (16, 16, 1),
+                        seed=1)
+    hwpr = map_model(m, "AKD1000", mode="HwPr").to_dict()
+    allnps = map_model(m, "AKD1000").to_dict()
+    assert hwpr["sequences"] == allnps["sequences"]
