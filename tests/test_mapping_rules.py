@@ -382,3 +382,21 @@ def test_a_merge_opens_the_pass_of_the_layer_it_feeds():
     seq, = map_model(m, "TwoNodesIPv2", mode="Minimal", hw_only=True).sequences
     assert [lm.layer for lm in seq.passes[1]] == ["add_8", "conv_9", "dense_10", "dequantizer"]
     assert seq.passes[0][-1].layer == "conv_7"
+
+
+def test_v2_program_size_law():
+    m = _v2([("conv", {"filters": 8}), ("dense", {"units": 10})], (4, 4, 16))
+    mapping = map_model(m, "TwoNodesIPv2", mode="Minimal")
+    seq, = mapping.sequences
+    assert len(seq.passes) == 1
+    cnp, = _nps(mapping, "conv_0")
+    fnp, = _nps(mapping, "dense_1")
+    # 3x3 4-bit, 16 input channels, 8 filters: 48 words of 100 bits; 4x4x8 4-bit input of
+    # the dense layer from the CNP of its pass: 64 B
+    assert cnp.mem_info["weight_size"] == 600 and fnp.type == "FNP3"
+    assert fnp.mem_info["input_size"] == 64
+    # header 332; Conv2D: 8 B per output channel, NP 288 + 16 input channels, 16 B per word;
+    # Dense1D: 464, per unit its 64 input bytes + 16, one byte per input (4 x 4 x 8)
+    conv = 8 * 8 + (288 + 16) + 16 * 48
+    dense = 464 + 10 * (64 + 16) + 4 * 4 * 8
+    assert seq.program_size == 332 + conv + dense
