@@ -287,15 +287,16 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     r = simulate(m, hw, x, activations=acts, batch_size=3)
     P = {k: v["value"] for k, v in timing_params(hw.device).items()}
     prog = sum(lay.actions.reconfig_bytes for lay in r.layers)
-    # the program of each pass: its NPs' program records (the mapper's estimate); with the
+    # the program of each pass: its layers' program records (the mapper's estimate); with the
     # program header they make the mapper's program size
-    from nsoc.hardware.mapping.program import PROGRAM_HEADER_BYTES, np_program_bytes
+    from nsoc.hardware.mapping.program import layer_program_bytes, program_header_bytes
     passes = [p for _, _, p in hw.hardware_passes()]
-    expect = [sum(np_program_bytes(c, m.get_layer(lm.layer), m.ip_version)
-                  for lm in p for c in lm.nps) for p in passes]
+    expect = [sum(layer_program_bytes(lm, m.get_layer(lm.layer), m.ip_version) for lm in p)
+              for p in passes]
     seqs = [seq for seq in hw.sequences if seq.backend == "Hardware"]
     assert prog == sum(expect) > 0
-    assert sum(seq.program_size for seq in seqs) == sum(expect) + PROGRAM_HEADER_BYTES * len(seqs)
+    assert sum(seq.program_size for seq in seqs) == sum(expect) + sum(
+        program_header_bytes(m.ip_version, len(seq.passes)) for seq in seqs)
     # HwPr: every pass reprogrammed by the configuration DMA from external memory, at the rate
     # an FNP2 reads its weights there
     rate = P["external_read_cycles_per_byte"]

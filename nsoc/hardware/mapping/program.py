@@ -140,20 +140,28 @@ def v2_layer_program_bytes(lm, layer) -> int:
     return V2_DW_LAYER_BYTES + channels + len(lm.nps) * V2_DW_NP_BYTES + per_word * words
 
 
+def layer_program_bytes(lm, layer, ip_version: str) -> int:
+    """Bytes one layer's mapping (its NPs' records and the layer's own) adds to its sequence's
+    program (v1: :func:`np_program_bytes` per NP, v2: :func:`v2_layer_program_bytes`)."""
+    if ip_version == "v2":
+        return v2_layer_program_bytes(lm, layer)
+    return sum(np_program_bytes(c, layer, ip_version) for c in lm.nps)
+
+
+def program_header_bytes(ip_version: str, n_passes: int) -> int:
+    """Bytes of a hardware sequence's program besides its layers' records."""
+    if ip_version == "v2":
+        return V2_PROGRAM_HEADER_BYTES + V2_PROGRAM_PASS_BYTES * (n_passes - 1)
+    return PROGRAM_HEADER_BYTES
+
+
 def program_size(sequence, model, ip_version: str) -> int:
     """Estimated bytes of a hardware sequence's program (Akida's ``len(sequence.program)``)."""
     if sequence.backend != "Hardware":
         return 0
-    if ip_version == "v2":
-        return V2_PROGRAM_HEADER_BYTES + V2_PROGRAM_PASS_BYTES * (len(sequence.passes) - 1) + \
-            sum(v2_layer_program_bytes(lm, model.get_layer(lm.layer))
-                for p in sequence.passes for lm in p)
-    total = PROGRAM_HEADER_BYTES
-    for p in sequence.passes:
-        for lm in p:
-            layer = model.get_layer(lm.layer)
-            total += sum(np_program_bytes(c, layer, ip_version) for c in lm.nps)
-    return total
+    return program_header_bytes(ip_version, len(sequence.passes)) + sum(
+        layer_program_bytes(lm, model.get_layer(lm.layer), ip_version)
+        for p in sequence.passes for lm in p)
 
 
 def assign_skip_memory(sequence, model) -> None:
