@@ -79,11 +79,12 @@ def run_convert(args) -> int:
     out = args.output or os.path.splitext(args.model)[0] + ".fbz"
     check_new_output(out, args.force)
     quiet_tensorflow(args.verbose)
-    from . import _is_quantizeml, _load_keras, convert, set_akida_version
-    keras_model = _load_keras(args.model)
+    from . import set_akida_version
+    from .conversion import as_keras_model, convert, is_quantizeml
+    keras_model = as_keras_model(args.model)
     scaling = None
     if args.scale is not None or args.shift is not None:
-        if _is_quantizeml(keras_model):
+        if is_quantizeml(keras_model):
             warnings.warn("-sc/--scale and -sh/--shift are deprecated and apply only to legacy "
                           "cnn2snn models; they are ignored for this quantizeml model",
                           DeprecationWarning, stacklevel=1)
@@ -108,8 +109,9 @@ def run_check(args) -> int:
         device = get_device(args.device)  # built-in name or custom:CNPS,FNPS[,SKIP][,v1|v2]
     family = keras_family(args.model) if args.model.endswith(".h5") else "keras"
     quiet_tensorflow(args.verbose)
-    from . import _load_keras, check_model_compatibility, set_akida_version
-    model = _load_keras(args.model)
+    from . import check_model_compatibility, set_akida_version
+    from .conversion import as_keras_model
+    model = as_keras_model(args.model)
     target = _target(args)
     if family == "legacy" and args.target is None:
         target = to_version("v1")  # legacy CNN2SNN models convert to Akida 1.0 only

@@ -11,6 +11,7 @@ import warnings
 
 from nsoc.errors import ConversionError, NsocError
 
+from .conversion import convert, is_quantizeml
 from .passes import class_names, inbound_layers, kind, outbound_count
 from .version import AkidaVersion, get_akida_version
 
@@ -66,7 +67,6 @@ def check_model_compatibility(model, device=None, input_dtype="uint8"):
     version and map it on ``device`` (name or Device) if given; raise ConversionError (or the
     mapping's MappingError) naming the failing step.  An already quantized model (quantizeml or
     legacy CNN2SNN) skips the quantization step.  Returns the converted nsoc model."""
-    from . import convert
     version = get_akida_version()
     if device is not None:
         dev_ip = getattr(device, "ip_version", None)
@@ -74,9 +74,8 @@ def check_model_compatibility(model, device=None, input_dtype="uint8"):
             raise ConversionError(
                 f"the device {getattr(device, 'name', device)} is Akida {dev_ip} but the target "
                 f"is {version}; use set_akida_version({dev_ip!s}) or another device")
-    from . import _is_quantizeml
     from .legacy import is_legacy_model
-    if _is_quantizeml(model) or is_legacy_model(model):  # already quantized: convert as it is
+    if is_quantizeml(model) or is_legacy_model(model):  # already quantized: convert as it is
         qmodel = model
     else:
         qmodel = _quantize(model, version, input_dtype)

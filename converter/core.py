@@ -6,28 +6,15 @@ fix-ups (:func:`.variables.v1_finalize`), then validation by :class:`nsoc.Model`
 """
 from __future__ import annotations
 
-import numpy as np
-
 from nsoc.errors import ConversionError, NsocError
 from nsoc.layers import make_layer
 from nsoc.model import Model
 
 from . import passes, registry
+from .handlers.common import keras_dims  # (loading nsoc.converter.handlers registers them all)
 from .passes import inbound_layers, kind
 from .variables import v1_finalize
 from .version import AkidaVersion
-
-
-def keras_dims(shape) -> tuple:
-    """Akida (x, y, c) dims of a Keras shape (batch first): (N, H, W, C) or (N, C)."""
-    shape = tuple(shape)
-    if len(shape) == 4:
-        return tuple(int(d) for d in shape[1:])
-    if len(shape) == 2:
-        return (1, 1, int(shape[1]))
-    if len(shape) == 3:
-        return (1, int(shape[1]), int(shape[2]))
-    raise ConversionError(f"cannot map the Keras shape {shape} onto Akida (x, y, c) dims")
 
 
 class Context:
@@ -208,9 +195,3 @@ def convert_quantizeml(model, version: AkidaVersion) -> Model:
                                                  "source": model.name})
     except NsocError as exc:
         raise ConversionError(f"the converted model is invalid: {exc}") from exc
-
-
-def pooled_area(gap_layer) -> int:
-    """Number of positions a global average pooling sums (input height x width)."""
-    shape = gap_layer.input_shape
-    return int(np.prod(shape[1:3]))

@@ -3,7 +3,8 @@
 A handler (a :class:`BlockHandler` subclass, one module per block kind in ``handlers/``) declares
 the layer patterns it converts for each Akida version, as tuples of quantizeml class names, and
 turns one matched block into nsoc layers.  Registering two handlers for the same class name is an
-error.
+error.  The handler modules register themselves when :mod:`nsoc.converter.handlers` is imported
+(``nsoc.converter`` does), so this module imports none of them.
 """
 from __future__ import annotations
 
@@ -71,25 +72,21 @@ def unregister(key: str) -> None:
 
 
 def get_handler(key: str) -> type[BlockHandler] | None:
-    _load_handlers()
     return _HANDLERS.get(key)
 
 
 def handlers() -> dict[str, type[BlockHandler]]:
-    _load_handlers()
     return dict(_HANDLERS)
 
 
 def supported_layers() -> list[str]:
     """quantizeml/keras class names the converter accepts (main, auxiliary and pass-through)."""
     from .passes import AUXILIARY, PASS_THROUGH
-    _load_handlers()
     return sorted(set(_HANDLERS) | AUXILIARY | PASS_THROUGH)
 
 
 def patterns(version: AkidaVersion) -> list[str]:
     """Printable list of the block patterns accepted for ``version``."""
-    _load_handlers()
     out = []
     for handler in _HANDLERS.values():
         for table in (handler.INPUT_PATTERNS, handler.PATTERNS):
@@ -98,13 +95,3 @@ def patterns(version: AkidaVersion) -> list[str]:
                 if text not in out:
                     out.append(text)
     return out
-
-
-_loaded = False
-
-
-def _load_handlers() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        from . import handlers  # noqa: F401  (modules register themselves)

@@ -1,10 +1,30 @@
-"""Helpers shared by the convolution and dense handlers: block parsing and parameter checks."""
+"""Helpers shared by the handlers: Keras shapes, block parsing and parameter checks."""
 from __future__ import annotations
+
+import numpy as np
 
 from nsoc.errors import ConversionError
 from nsoc.layers import ACT_RELU, PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_MAX
 
 from ..passes import kind
+
+
+def keras_dims(shape) -> tuple:
+    """Akida (x, y, c) dims of a Keras shape (batch first): (N, H, W, C) or (N, C)."""
+    shape = tuple(shape)
+    if len(shape) == 4:
+        return tuple(int(d) for d in shape[1:])
+    if len(shape) == 2:
+        return (1, 1, int(shape[1]))
+    if len(shape) == 3:
+        return (1, int(shape[1]), int(shape[2]))
+    raise ConversionError(f"cannot map the Keras shape {shape} onto Akida (x, y, c) dims")
+
+
+def pooled_area(gap_layer) -> int:
+    """Number of positions a global average pooling sums (input height x width)."""
+    shape = gap_layer.input_shape
+    return int(np.prod(shape[1:3]))
 
 
 def find(block: list, *kinds: str):

@@ -11,7 +11,6 @@ import numpy as np
 
 from nsoc.errors import ConversionError
 
-from ..core import keras_dims, pooled_area
 from ..registry import BlockHandler, register
 from ..variables import (
     int_weights,
@@ -30,8 +29,10 @@ from .common import (
     check_square,
     conv_padding,
     find,
+    keras_dims,
     out_quantizer,
     pool_params,
+    pooled_area,
     v1_relu_checks,
     v2_output_params,
 )

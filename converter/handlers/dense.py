@@ -11,7 +11,6 @@ import numpy as np
 
 from nsoc.errors import ConversionError
 
-from ..core import keras_dims
 from ..passes import kind
 from ..registry import BlockHandler, register
 from ..variables import (
@@ -24,7 +23,7 @@ from ..variables import (
     v2_weights_bias,
 )
 from ..version import AkidaVersion
-from .common import check_bits, find, out_quantizer, v1_relu_checks, v2_output_params
+from .common import check_bits, find, keras_dims, out_quantizer, v1_relu_checks, v2_output_params
 
 RS, F, D, R = "QuantizedReshape", "QuantizedFlatten", "QuantizedDense", "QuantizedReLU"
 _PATTERNS = [(D,), (D, R), (F, D), (F, D, R), (RS, D), (RS, D, R), (RS, F, D), (RS, F, D, R)]

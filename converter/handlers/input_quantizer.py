@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import keras_dims
 from ..registry import BlockHandler, register
 from ..variables import _np, broadcast
 from ..version import AkidaVersion
+from .common import keras_dims
 
 _PATTERNS = {AkidaVersion.v1: [("InputQuantizer",)], AkidaVersion.v2: [("InputQuantizer",)]}
 
