@@ -4,13 +4,17 @@ by hand from the rules in nsoc/hardware/mapping/passes.py (``hwpr_groups``, ``hw
 * at a bound t on filters per NP, a pass closes when the next layer does not fit, and the first
   layer of the next pass does not take the NPs of the layer that closed the previous one;
 * the bound is the end of a binary search over 1..512 that keeps each bound that maps as the
-  new upper end (not the smallest bound that maps).
+  new upper end (not the smallest bound that maps); a bound maps when each hardware sequence
+  fits without a sequence cut and no pass boundary falls between two branches of a skip
+  connection.
 
 TwoNodesIPv2 has 8 CNPs in the allocation order: six CNP-only NPs, then the FNP3 slot (7th),
 then the FNP2 slot (8th).  Every layer below has a 1x1 kernel on a 4x4 input: one column band,
 ``ceil(filters / t)`` NPs.
 """
 from nsoc.hardware.mapping import map_model
+from nsoc.layers import make_layer
+from nsoc.model import Model
 from nsoc.testing import random_v1_model, random_v2_model
 
 
@@ -63,6 +67,22 @@ def test_the_bound_is_a_binary_search_not_the_smallest_that_maps():
     mapping = map_model(m, "TwoNodesIPv2", mode="HwPr", hw_only=True)
     assert _layout(mapping) == [[1, 1, 1, 1, 1]]
     assert [c.filters for c in mapping.layer("conv_0").nps] == [32]
+
+
+def test_the_bound_keeps_two_branches_in_one_pass():
+    blocks = [_conv(16), _conv(16), ("dw", {}), ("concat", {"with_block": 2}), _conv(8)]
+    chain = random_v2_model(blocks, (4, 4, 8), seed=4)
+    # dw_2 rewired onto conv_0: conv_0 splits into conv_1 and dw_2, merged by concat_3
+    model = Model([make_layer(lay.TYPE, lay.name, lay.params, lay.variables,
+                              ["conv_0"] if lay.name == "dw_2" else lay.inbounds)
+                   for lay in chain.layers], "v2")
+    # the search: 256 ... 16 and 8 map in one pass (8: 2 + 2 + 2 + 1 NPs); 4: conv_0 and
+    # conv_1 (4 NPs each) fill the device, dw_2 would open pass 2 (on the 4 NPs conv_1 does
+    # not hold, the pass fits) but a pass boundary between the branches fails the bound; 6
+    # and 7: 3 + 3, dw_2's 3 do not fit the 2 left -> the same: t = 8, one pass
+    mapping = map_model(model, "TwoNodesIPv2", mode="HwPr", hw_only=True)
+    assert _layout(mapping) == [[2, 2, 2, 1]]
+    assert [c.filters for c in mapping.layer("dw_2").nps] == [8, 8]
 
 
 def test_hwpr_fills_passes_at_the_bound():
