@@ -121,6 +121,13 @@ def draw_ops(rng, family: str, inp: dict) -> tuple[list[dict], _Shapes]:
     def conv(op, k, s, filters=None, src=None, padding="same", post=None):
         nonlocal prev
         h, w, c = st.shape[src or prev]
+        post = list(post or [])
+        if s != 1 or inp["kind"] not in ("image", "image_int8"):
+            # train: max pooling only after stride-1 layers of image models (a CNP cannot pool
+            # and stride; the train corpus has no such error)
+            post = [p for p in post if not p.startswith("maxpool")]
+        if v2 and not ops and k > 3 and (inp["dtype"] == "int8" or c not in (1, 3)):
+            s = 1   # not an InputConv2D: akida 2.0 strides 2 only with kernel 1 or 3
         oh, ow = _conv_out(h, w, k, s, padding)
         if oh < 1 or ow < 1:
             raise ValueError("spatial size vanished")
