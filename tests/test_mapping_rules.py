@@ -137,6 +137,20 @@ def test_v2_dense_after_the_input_convolution_weights_padded():
     assert c.mem_info["weight_size"] == 10 * 632
 
 
+def test_dense_after_a_pooling_of_an_earlier_pass_holds_8_bit_values():
+    blocks = [("conv", {"filters": 8})] * 7 + [("conv", {"filters": 24, "pool": "gap"}),
+                                               ("dense", {"units": 4})]
+    m = _v2(blocks, (6, 6, 8))
+    mapping = map_model(m, "TwoNodesIPv2", mode="Minimal")
+    seq, = mapping.sequences
+    # the eight CNP layers fill the first pass; the dense layer opens the second
+    assert [lm.layer for lm in seq.passes[1]][0] == "dense_8"
+    assert m.get_layer("conv_7").output_bits == 4
+    c, = mapping.layer("dense_8").nps
+    # 24 pooled 4-bit channels held at 8 bits, as in the pass of the pooling: 24 B, not 12
+    assert c.mem_info["input_size"] == 24
+
+
 def test_external_memory_in_64_byte_blocks_above_32k():
     assert fnp_external_size(20000) == 20000            # not a multiple of 64, kept
     assert fnp_external_size(32768) == 32768

@@ -34,7 +34,12 @@ from .memory import (
     hrc_weight_size,
 )
 from .passes import allnps_sequence_t, device_mode, hwpr_bound, plan_sequence
-from .program import assign_skip_memory, compute_min_device, program_size
+from .program import (
+    assign_skip_memory,
+    compute_min_device,
+    pooled_dense_inputs,
+    program_size,
+)
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
 from .sequences import SequenceCut, branch_split_pass, merge_cut_message, skip_block
@@ -160,6 +165,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             continue
         seq = Sequence(_seq_name("HW", [r.layer.name for r in q]), "Hardware", passes)
         assign_skip_memory(seq, model)
+        pooled_dense_inputs(seq, model)
         seq.program_size = program_size(seq, model, dev.ip_version)
         sequences.append(seq)
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))

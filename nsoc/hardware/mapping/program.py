@@ -11,10 +11,11 @@ DS-CNN 8 NPs, a 64-filter pooled layer on 2 NPs of 32 once the device has 2 spar
 from __future__ import annotations
 
 from ...errors import MappingError
+from ...layers import POOL_AVG
 from ..device import create_device
 from ..types import Device
 from .constraints import FNP_TYPES, HRC_TYPES, SKIP_TYPES, MapConstraints, kernel_hw
-from .memory import skip_buffer_count, skip_tensor_bytes
+from .memory import fnp_input_size, skip_buffer_count, skip_tensor_bytes
 from .requirements import requirement
 from .rules import Unmappable
 
@@ -182,3 +183,21 @@ def assign_skip_memory(sequence, model) -> None:
                 skip_buffer_count(merge.TYPE, between, len(sequence.passes))
             for c in lm.skipdma_stores:
                 c.mem_info["external_size"] = size
+
+
+def pooled_dense_inputs(sequence, model) -> None:
+    """A Dense1D fed by a global average pooling in an earlier pass of its hardware sequence
+    holds the pooled values at :func:`~nsoc.hardware.mapping.memory.gap_bits`, as in the
+    pass of its CNP (corpus, training models, every such Dense1D: 24 4-bit channels 24 B,
+    192 8-bit channels 768 B; from a software layer 4 bits: 16 channels 8 B)."""
+    seen: set = set()
+    for p in sequence.passes:
+        for lm in p:
+            layer = model.get_layer(lm.layer)
+            if layer.TYPE != "Dense1D" or not lm.nps or not layer.inbounds:
+                continue
+            inbound = model.get_layer(layer.inbounds[0])
+            if inbound.name in seen and inbound.params.get("pool_type") == POOL_AVG:
+                for c in lm.nps:
+                    c.mem_info["input_size"] = fnp_input_size(layer, inbound, True)
+        seen.update(lm.layer for lm in p)
