@@ -414,3 +414,19 @@ def test_v2_program_size_law():
     conv = 8 * 8 + (288 + 16) + 16 * 48
     dense = 464 + 10 * (64 + 16) + 4 * 4 * 8
     assert seq.program_size == 332 + conv + dense
+
+
+def test_v2_program_hidden_dense_units_take_8_bytes_less():
+    m = _v2([("dense", {"units": 32}), ("dense", {"units": 10})], (1, 1, 64))
+    mapping = map_model(m, "TwoNodesIPv2", mode="Minimal")
+    seq, = mapping.sequences
+    hidden, = _nps(mapping, "dense_0")
+    last, = _nps(mapping, "dense_1")
+    assert m.get_layer("dense_0").output_bits <= 8 < m.get_layer("dense_1").output_bits
+    # the device's only FNP3 takes the first dense layer, the second goes to an FNP2
+    assert len(seq.passes) == 1 and (hidden.type, last.type) == ("FNP3", "FNP2")
+    i0, i1 = hidden.mem_info["input_size"], last.mem_info["input_size"]
+    # header 332; per Dense1D 464 and one byte per input; per unit its input bytes + 8, + 8
+    # more for the 28-bit last layer; 48 for the FNP2
+    want = 332 + (464 + 32 * (i0 + 8) + 64) + (464 + 10 * (i1 + 16) + 32 + 48)
+    assert seq.program_size == want

@@ -89,12 +89,14 @@ def np_program_bytes(component, layer, ip_version: str) -> int:
 V2_PROGRAM_HEADER_BYTES = 332
 #: Each pass after the first (corpus: the same NPs in one pass and in two, 64 B more).
 V2_PROGRAM_PASS_BYTES = 64
-#: Dense1D: per layer, plus per unit its weights at the FNP's input bytes + 8 B, 8 B more,
-#: and one byte per input (corpus: a Dense1D alone of u units and n inputs of input memory i
-#: is 796 + u (i + 16) + n B: 10 units of 128 inputs 1724 B); an FNP2 adds 48 B (every pair
-#: of entries differing only in FNP3/FNP2).
+#: Dense1D: per layer, plus per unit its weights at the FNP's input bytes + 8 B (8 B more
+#: when the output is wider than 8 bits, the model's last layer), and one byte per input
+#: (corpus: a last Dense1D alone of u units and n inputs of input memory i is 796 + u (i + 16)
+#: + n B: 10 units of 128 inputs 1724 B; a 4-bit 1024-unit hidden Dense1D takes 8 B a unit
+#: less); an FNP2 adds 48 B (every pair of entries differing only in FNP3/FNP2).
 V2_FNP_LAYER_BYTES = 464
 V2_FNP2_EXTRA_BYTES = 48
+V2_FNP_WIDE_OUTPUT_UNIT_BYTES = 8
 #: Conv2D NP registers: 288 B + one per input channel (corpus: pairs of mappings differing
 #: only in one Conv2D's NP count give 296 B a NP for 8 input channels, 304 for 16, 320 for 32,
 #: 352 for 64, 416 for 128, 480 for 192), plus 8 B per output channel of the layer.
@@ -128,9 +130,10 @@ def v2_layer_program_bytes(lm, layer) -> int:
         return lm.nps[0].mem_info.get("weight_size", 0) + V2_HRC_BYTES + V2_HRC_CHANNEL_BYTES * c
     if layer.TYPE == "Dense1D":
         total = V2_FNP_LAYER_BYTES
+        per_unit = 8 + (V2_FNP_WIDE_OUTPUT_UNIT_BYTES if layer.output_bits > 8 else 0)
         for n in lm.nps:
             units = n.filters
-            total += units * (n.mem_info.get("input_size", 0) + 16) + x * y * c
+            total += units * (n.mem_info.get("input_size", 0) + per_unit) + x * y * c
             total += V2_FNP2_EXTRA_BYTES if n.type == "FNP2" else 0
         return total
     per_word = v2_bytes_per_weight_word(layer)
