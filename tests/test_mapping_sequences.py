@@ -188,3 +188,27 @@ def test_a_pass_boundary_between_two_branches_is_refused():
     for kw in ({"mode": "Minimal"}, {"mode": "AllNps", "hw_only": True}):
         with pytest.raises(MappingError, match=msg):
             map_model(model, dev, constraints=cons, **kw)
+
+
+# ----- AllNps: fewest sequences, then fewest passes ------------------------------------------
+def test_allnps_takes_the_bound_with_the_fewest_passes():
+    """TwoNodesIPv2.  x1, x2: 1x1 convs of 256 filters (one NP each at most, 2 at 128 filters
+    per NP, 4 at 64); y: 3x3 conv of 256 filters over 256 channels (7 NPs for its weights); z:
+    a dense layer whose weights need the FNP2.
+    Minimal: x1, x2 on 2 NPs; y opens pass 2 on the 7 NPs x2 did not use (the FNP2 slot
+    among them), z finds no FNP: sequence 2 -> 2 sequences, 3 passes.
+    AllNps: at 64 filters per NP x1 and x2 fill the mesh (4 + 4); y fits no fresh pass without
+    x2's 4 NPs and starts sequence 2 on the first 7 NPs, leaving the FNP2 to z -> 2 sequences,
+    2 passes; smaller bounds need more sequences."""
+    blocks = [("conv", {"filters": 256, "kernel_size": 1, "name": "x1"}),
+              ("conv", {"filters": 256, "kernel_size": 1, "name": "x2"}),
+              ("conv", {"filters": 256, "kernel_size": 3, "name": "y"}),
+              ("dense", {"units": 1000, "name": "z"})]
+    model = random_v2_model(blocks, (1, 1, 128), seed=2)
+    minimal = map_model(model, "TwoNodesIPv2", mode="Minimal")
+    assert [[[(n, len(t)) for n, t in p] for p in seq] for seq in _layout(minimal)] == [
+        [[("x1", 1), ("x2", 1)], [("y", 7)]], [[("z", 1)]]]
+    allnps = map_model(model, "TwoNodesIPv2")
+    assert [[[(n, len(t)) for n, t in p] for p in seq] for seq in _layout(allnps)] == [
+        [[("x1", 4), ("x2", 4)]], [[("y", 7), ("z", 1)]]]
+    assert allnps.layer("z").nps[0].type == "FNP2"

@@ -2,9 +2,10 @@
 
 * ``Minimal``: every CNP layer at its largest filters per NP; a pass closes when the next
   layer's NPs no longer fit the device.
-* ``AllNps``: passes as in Minimal, then each pass spread over the device: the smallest bound
-  ``t`` on filters per NP whose NPs fit (corpus: 5 layers of 8-32 filters on 15 free NPs get
-  t = 6).
+* ``AllNps``: the bound with the fewest sequences, then passes
+  (:func:`.sequences.fewest_passes_t`); a one-pass sequence spread over the device: the
+  smallest bound ``t`` on filters per NP whose NPs fit (corpus: 5 layers of 8-32 filters on
+  15 free NPs get t = 6).
 * ``HwPr`` (partial reconfiguration): passes as in Minimal, at one bound ``t`` on filters per
   NP for the whole model, found by a binary search for a bound at which the model maps
   (:func:`hwpr_bound`).  Devices on the NSoC_v2 silicon (AKD1000) have no partial
@@ -17,7 +18,7 @@ from ..types import LayerMapping
 from .allocate import MeshOrder, NoFit, assign, fnp_need
 from .constraints import NSOC_V2_HW_VERSIONS
 from .requirements import Req
-from .sequences import PassFill, SequenceCut, branch_split_pass, fill_passes
+from .sequences import PassFill, SequenceCut, branch_split_pass, fewest_passes_t, fill_passes
 
 
 def _cnp_count(reqs, t: int | None) -> int:
@@ -128,28 +129,13 @@ def device_mode(mode: str, device) -> str:
     return "AllNps" if mode == "HwPr" and device.hw_version in NSOC_V2_HW_VERSIONS else mode
 
 
-def allnps_multipass_t(reqs: list[Req], order: MeshOrder, n_passes: int) -> int | None:
-    """AllNps bound of a sequence that needs several passes: the smallest t that keeps the
-    number of passes of the fewest-NP packing (AKD1500 AkidaNet 1.0 224 on silicon: AllNps 117
-    NPs in 4 passes, as Minimal; 160: 79 NPs in 3 passes against Minimal's 69)."""
-    cnps = [r for r in reqs if r.kind == "cnp"]
-    if not cnps:
-        return None
-    for t in range(1, max(r.cap for r in cnps) + 1):
-        try:
-            if len(group_passes(reqs, order, t)) == n_passes:
-                return t
-        except NoFit:
-            continue
-    return None
-
-
 def allnps_sequence_t(reqs: list[Req], order: MeshOrder) -> int | None:
     """The largest AllNps bound on filters per NP among the passes of one sequence."""
     try:
-        groups = group_passes(reqs, order, None)
+        t = fewest_passes_t(reqs, order)
+        groups = group_passes(reqs, order, t)
         if len(groups) > 1:
-            return allnps_multipass_t(reqs, order, len(groups))
+            return t
     except NoFit:
         return None
     ts = [spread_t(p.reqs, len(order.cnp_order) - fnp_need(p.reqs)) for p in groups]
@@ -164,10 +150,10 @@ def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str,
     mode = device_mode(mode, order.device)
     try:
         t_global = t_floor if mode == "HwPr" else None
+        if mode == "AllNps":
+            t_global = fewest_passes_t(reqs, order)
         groups = group_passes(reqs, order, t_global)
         if mode == "AllNps" and len(groups) > 1:
-            t_global = allnps_multipass_t(reqs, order, len(groups))
-            groups = group_passes(reqs, order, t_global)
             mode = "AllNps-multipass"
         passes = []
         for p in groups:

@@ -167,6 +167,91 @@ def fill_passes(reqs: list[Req], order: MeshOrder, t_of) -> list[PassFill]:
     return passes
 
 
+def run_pass_count(reqs: list[Req], order: MeshOrder, t: int | None) -> tuple[int, int]:
+    """(sequences, passes) of a run of hardware layers at bound ``t`` (each layer at most
+    ``t`` filters per NP, None: its largest), over the sequences its cuts make; raises
+    :class:`NoFit` when a layer fits no fresh sequence."""
+    def t_of(r: Req) -> int:
+        return r.cap if t is None else t
+
+    n_seq, total = 1, 0
+    while reqs:
+        try:
+            return n_seq, total + len(fill_passes(reqs, order, t_of))
+        except SequenceCut as cut:
+            at = next(i for i, r in enumerate(reqs) if r.layer.name == cut.start)
+            if at == 0:
+                raise NoFit(cut.layer, cut.message) from None
+            total += len(fill_passes(reqs[:at], order, t_of))
+            n_seq += 1
+            reqs = reqs[at:]
+    return n_seq, total
+
+
+def fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
+    """AllNps bound on filters per NP of a run of hardware layers: the smallest ``t`` whose
+    packing needs the fewest sequences, then the fewest passes (None without CNP layers, or to
+    keep the fewest-NP packing's cuts).
+
+    The fewest-NP packing (each layer at its largest filters per NP, as Minimal) usually needs
+    the fewest, but not always once the hand-over rule cuts sequences: corpus, TwoNodesIPv2, a
+    256-filter layer then a 7-NP layer: Minimal needs 3 passes (the 7-NP layer alone in a
+    second pass, the dense layer in a second sequence), Akida's AllNps 2 sequences of one pass
+    at 128 filters per NP; FourNodesIPv2, a 10-layer v2 model: Minimal fills one pass and cuts
+    before its dense layers, Akida's AllNps keeps one sequence of two passes at 48 filters per
+    NP.  Where the fewest-NP packing is also the fewest-pass one this keeps its passes (AKD1500
+    AkidaNet 1.0 on silicon: 224, AllNps 117 NPs in 4 passes as Minimal; 160, 79 NPs in 3
+    passes against Minimal's 69).  Only bounds at which some layer's NP count changes are tried
+    (``ceil(F / k)``)."""
+    cache = order.__dict__.setdefault("_fewest_passes_t", {})
+    key = tuple(r.layer.name for r in reqs)
+    if key not in cache:
+        cache[key] = _fewest_passes_t(reqs, order)
+    return cache[key]
+
+
+def _fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
+    cnps = [r for r in reqs if r.kind == "cnp"]
+    if not cnps:
+        return None
+    candidates = sorted({min(-(-r.filters // k), r.cap) for r in cnps
+                         for k in range(1, r.filters + 1)})
+    try:
+        n_cap = run_pass_count(reqs, order, None)
+    except NoFit:
+        n_cap = None
+    if n_cap == (1, 1):
+        # one pass at the largest bound: the smallest bound still fitting one pass (fewer
+        # filters per NP only add NPs)
+        lo, hi = 0, len(candidates) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            try:
+                ok = run_pass_count(reqs, order, candidates[mid]) == (1, 1)
+            except NoFit:
+                ok = False
+            if ok:
+                hi = mid
+            else:
+                lo = mid + 1
+        return candidates[lo]
+    best: tuple[tuple[int, int], int] | None = None
+    for t in candidates:
+        try:
+            n = run_pass_count(reqs, order, t)
+        except NoFit:
+            continue
+        if best is None or n < best[0]:
+            best = (n, t)
+    if best is None:
+        return None
+    # where the fewest-NP packing already needs the fewest sequences and passes, its cuts
+    # stand (corpus, FourNodesIPv2: two 8-NP layers filling the mesh, then dense layers in a
+    # second sequence, not the first layer alone at a smaller bound); each sequence is then
+    # spread on its own
+    return None if n_cap == best[0] and n_cap[0] > 1 else best[1]
+
+
 def skip_block(reqs: list[Req], at: int) -> tuple[int, int] | None:
     """(first, last) indices in ``reqs`` of the skip connection a sequence cut before
     ``reqs[at]`` would break (None: it breaks none): from the layer where the branches split
@@ -238,5 +323,5 @@ def merge_cut_message(merge: Req, cut: SequenceCut) -> str:
             f"  * Layer '{cut.layer}': {cut.in_pass}")
 
 
-__all__ = ["PassFill", "SequenceCut", "branch_split_pass", "fill_passes", "merge_cut_message",
-           "skip_block"]
+__all__ = ["PassFill", "SequenceCut", "branch_split_pass", "fewest_passes_t", "fill_passes",
+           "merge_cut_message", "run_pass_count", "skip_block"]
