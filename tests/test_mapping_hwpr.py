@@ -12,6 +12,9 @@ TwoNodesIPv2 has 8 CNPs in the allocation order: six CNP-only NPs, then the FNP3
 then the FNP2 slot (8th).  Every layer below has a 1x1 kernel on a 4x4 input: one column band,
 ``ceil(filters / t)`` NPs.
 """
+import pytest
+
+from nsoc.errors import MappingError
 from nsoc.hardware.mapping import map_model
 from nsoc.layers import make_layer
 from nsoc.model import Model
@@ -83,6 +86,24 @@ def test_the_bound_keeps_two_branches_in_one_pass():
     mapping = map_model(model, "TwoNodesIPv2", mode="HwPr", hw_only=True)
     assert _layout(mapping) == [[2, 2, 2, 1]]
     assert [c.filters for c in mapping.layer("dw_2").nps] == [8, 8]
+
+
+def test_hwpr_maps_where_minimal_fails():
+    blocks = [_conv(384)] + [_conv(8) for _ in range(7)] + [("dense", {"units": 64})]
+    m = random_v2_model(blocks, (16, 16, 8), seed=3)
+    # the dense layer's weights (2048 inputs x 64 units, 4-bit: 64 KiB) need the FNP2 (8th
+    # NP).  At 512 (Minimal) the 8 convolutions fill the 8 NPs, the dense layer opens a pass
+    # without conv_7's 8th NP: fails (Minimal refuses the model).  The search: 256 maps
+    # (conv_0 on 2 NPs, conv_7 opens pass 2 on the 1st NP, the FNP2 stays free), and so do
+    # 128 and 64; 32 does not (conv_0: 12 NPs); 48 does not (conv_0 fills the device, conv_1
+    # finds no NP outside it); 56 maps (7 + 1 | 6 + FNP2); 52 and 54 do not (conv_0 on 8 NPs);
+    # 55 maps: conv_0 on 7 NPs of 55 filters (the last 54)
+    with pytest.raises(MappingError, match=r"FNP2 available\. 1 is needed but 0 are"):
+        map_model(m, "TwoNodesIPv2", mode="Minimal", hw_only=True)
+    mapping = map_model(m, "TwoNodesIPv2", mode="HwPr", hw_only=True)
+    assert _layout(mapping) == [[7, 1], [1, 1, 1, 1, 1, 1, 1]]
+    assert [c.filters for c in mapping.layer("conv_0").nps] == [55] * 6 + [54]
+    assert mapping.layer("dense_8").nps[0].type == "FNP2"
 
 
 def test_hwpr_fills_passes_at_the_bound():

@@ -138,18 +138,32 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     for backend, run in runs:
         if backend == "Software":
             planned.append((run, "Software"))
+        elif device_mode(mode, dev) == "HwPr":
+            # HwPr first tries each run as one sequence (cut at the model's bound only)
+            planned.append(([reqs[lay.name] for lay in run], None))
         else:
-            planned += [(g, None) if p is not None else ([r.layer for r in g], "Software")
-                        for g, p in _hardware_groups([reqs[lay.name] for lay in run], order,
-                                                     mode, hw_only)]
+            planned += _cut_at_cap([reqs[lay.name] for lay in run], order, mode, hw_only)
     hw_groups = [g for g, kind in planned if kind is None]
     if device_mode(mode, dev) == "AllNps":
         t_floor = allnps_model_t(hw_groups, order)
     elif mode == "HwPr":
         try:
-            t_floor = hwpr_bound(hw_groups, order, hw_only, cons.cnp_max_filters)
+            t_floor = hwpr_bound(hw_groups, order, cons.cnp_max_filters)
         except NoFit as exc:
-            raise MappingError(str(exc)) from None
+            if hw_only:
+                # Akida's wording: the error of the mapping at the largest filters per NP
+                for g in hw_groups:
+                    _cut_at_cap(g, order, mode, hw_only)
+                raise MappingError(str(exc)) from None
+            # no bound maps the runs whole: the sequences of the largest filters per NP
+            planned = [q for g, kind in planned
+                       for q in ([(g, kind)] if kind else
+                                 _cut_at_cap(g, order, mode, hw_only))]
+            hw_groups = [g for g, kind in planned if kind is None]
+            try:
+                t_floor = hwpr_bound(hw_groups, order, cons.cnp_max_filters, cuts=True)
+            except NoFit as exc2:
+                raise MappingError(str(exc2)) from None
     else:
         t_floor = None
     segments: list[tuple[list, object]] = []   # (layers, None) software, (reqs, passes) hw
@@ -175,6 +189,13 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
         seq.program_size = program_size(seq, model, dev.ip_version)
         sequences.append(seq)
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))
+
+
+def _cut_at_cap(reqs, order: MeshOrder, mode: str, hw_only: bool) -> list[tuple[list, object]]:
+    """The hardware sequences of a run at each layer's largest filters per NP (requirements,
+    None) and the skip blocks sent to software (layers, "Software")."""
+    return [(g, None) if p is not None else ([r.layer for r in g], "Software")
+            for g, p in _hardware_groups(reqs, order, mode, hw_only)]
 
 
 def allnps_model_t(groups: list[list], order: MeshOrder) -> int | None:

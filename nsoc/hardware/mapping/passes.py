@@ -50,10 +50,10 @@ def spread_t(reqs: list[Req], budget: int) -> int | None:
     return lo
 
 
-def hwpr_maps(groups: list[list[Req]], order: MeshOrder, t: int, hw_only: bool) -> None:
+def hwpr_maps(groups: list[list[Req]], order: MeshOrder, t: int, cuts: bool) -> None:
     """Raise :class:`NoFit` unless every hardware sequence maps at bound ``t``: its passes
     (:func:`.sequences.fill_passes`) keep the branches of each skip connection in their
-    split's pass (:func:`.sequences.branch_split_pass`), and with ``hw_only`` need no
+    split's pass (:func:`.sequences.branch_split_pass`), and unless ``cuts`` need no
     sequence cut."""
     for reqs in groups:
         while reqs:
@@ -68,13 +68,13 @@ def hwpr_maps(groups: list[list[Req]], order: MeshOrder, t: int, hw_only: bool) 
                 break
             except SequenceCut as cut:
                 at = next(i for i, r in enumerate(reqs) if r.layer.name == cut.start)
-                if hw_only or at == 0:
+                if not cuts or at == 0:
                     raise
                 reqs = reqs[at:]
 
 
-def hwpr_bound(groups: list[list[Req]], order: MeshOrder, hw_only: bool,
-               max_filters: int) -> int | None:
+def hwpr_bound(groups: list[list[Req]], order: MeshOrder, max_filters: int,
+               cuts: bool = False) -> int | None:
     """HwPr bound on filters per NP, one for the whole model: a binary search over
     ``1..max_filters`` (``MapConstraints.cnp_max_filters``, 512) that keeps each bound at
     which the model maps (:func:`hwpr_maps`) as the new upper end, else moves the lower end
@@ -97,15 +97,19 @@ def hwpr_bound(groups: list[list[Req]], order: MeshOrder, hw_only: bool,
       48-filter layers around a Concatenate: t = 24 to 47 give Akida's "Hardware partial
       reconfiguration with layers on the second branch is not supported.", HwPr takes 48).
 
-    Corpus: 868 of 872 HwPr mappings reproduced (the pass-budget rule this replaces, 669).
-    Without ``hw_only`` a sequence cut also fails a bound; only when no bound maps without
-    one does the mapping cut sequences (at the bound the search ends on)."""
+    A sequence cut fails a bound (``cuts``: allowed at the bound the search ends on).  When
+    no bound maps every run as one sequence, the mapping (:func:`..map_model`) cuts the runs
+    into the sequences of the largest filters per NP and searches again, cuts allowed
+    (corpus: AKD1500, a 256-wide v1 model in two sequences as Minimal), or with ``hw_only``
+    reports the error of that largest-filters mapping, as Akida does.  Corpus: 870 of 872
+    HwPr mappings reproduced (the pass-budget rule this replaces: 669).
+    """
     if not any(r.kind == "cnp" for g in groups for r in g):
         return None
 
     def error_at(t: int, cuts: bool = False) -> NoFit | None:
         try:
-            hwpr_maps(groups, order, t, hw_only or not cuts)
+            hwpr_maps(groups, order, t, cuts)
         except NoFit as exc:
             return exc
         return None
@@ -117,7 +121,7 @@ def hwpr_bound(groups: list[list[Req]], order: MeshOrder, hw_only: bool,
             hi = mid
         else:
             lo = mid + 1
-    err = error_at(lo, cuts=True)
+    err = error_at(lo, cuts)
     if err is not None:
         raise err
     return lo
