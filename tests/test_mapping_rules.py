@@ -430,3 +430,21 @@ def test_v2_program_hidden_dense_units_take_8_bytes_less():
     # more for the 28-bit last layer; 48 for the FNP2
     want = 332 + (464 + 32 * (i0 + 8) + 64) + (464 + 10 * (i1 + 16) + 32 + 48)
     assert seq.program_size == want
+
+
+def test_v1_program_hidden_dense_units_have_no_unit_records():
+    m = random_v1_model([("input_conv", {"filters": 8}), ("dense", {"units": 16}),
+                         ("dense", {"units": 10})], (4, 4, 1), seed=4)
+    mapping = map_model(m, get_device("TwoNodesIPv1"), mode="Minimal")
+    seq, = mapping.sequences
+    hrc, = _nps(mapping, "input_conv_0")
+    hidden, = _nps(mapping, "dense_1")
+    last, = _nps(mapping, "dense_2")
+    assert m.get_layer("dense_1").output_bits <= 8 < m.get_layer("dense_2").output_bits
+
+    def fnp(c):
+        return c.mem_info["weight_size"] + c.mem_info["external_size"] + 216
+
+    # header + HRC weights + 160; FNPs: weights + 216, 8 B per unit for the last layer only
+    want = 484 + hrc.mem_info["weight_size"] + 160 + fnp(hidden) + fnp(last) + 8 * 10
+    assert seq.program_size == want

@@ -66,14 +66,18 @@ PROGRAM_HEADER_BYTES = 484
 def np_program_bytes(component, layer, ip_version: str) -> int:
     """Bytes one NP adds to a v1 sequence's program: its weights as stored in the program
     (one 64-bit word per 50-bit weight word; FNP weights as held) plus its registers (CNP: 8
-    bytes per filter and 224; FNP: 216, 8 bytes per unit and, for external weights, the
-    weights themselves).  Derived from the corpus' one-layer v1 sequences (exact on the CNP
-    and FNP3 ones; ``tools/check_mapcorpus.py`` row ``program``)."""
+    bytes per filter and 224; FNP: 216, 8 bytes per unit when its output is wider than 8 bits
+    (the last layer; corpus: a hidden 1024-unit FullyConnected takes 8 KB less) and, for
+    external weights, the weights themselves).  Derived from the corpus' one-layer v1
+    sequences (exact on the CNP and FNP3 ones; ``tools/check_mapcorpus.py`` row
+    ``program``)."""
     m = component.mem_info
     if component.type == "HRC":
         return m.get("weight_size", 0) + 160
     if component.type.startswith("FNP"):
-        return m.get("weight_size", 0) + m.get("external_size", 0) + 216 + 8 * component.filters
+        per_unit = 8 if layer.output_bits > 8 else 0
+        return m.get("weight_size", 0) + m.get("external_size", 0) + 216 + \
+            per_unit * component.filters
     words = -(-m.get("weight_size", 0) * 8 // 50)
     regs = 8 * component.filters + (232 if layer.TYPE == "SeparableConvolutional" else 224)
     return words * 8 + regs
