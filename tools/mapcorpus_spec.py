@@ -78,6 +78,7 @@ class _Shapes:
         self.shape = {"input": tuple(shape)}
         self.params = self.macs = 0
         self.too_big = False
+        self.max_dense_in = 0   # train: Dense inputs <= 2048 (v2), <= 8192 (v1)
 
     def add(self, name, shape, params, macs):
         self.shape[name] = tuple(shape)
@@ -108,7 +109,7 @@ def _post(rng, family, last_conv=False, pool=True):
     return post
 
 
-def draw_ops(rng, family: str, inp: dict) -> tuple[list[dict], _Shapes]:
+def draw_ops(rng, family: str, inp: dict, quant: dict) -> tuple[list[dict], _Shapes]:
     """The op list (train ``spec`` format) and its shapes / parameters / MACs."""
     st = _Shapes(inp["shape"])
     ops: list[dict] = []
@@ -128,6 +129,13 @@ def draw_ops(rng, family: str, inp: dict) -> tuple[list[dict], _Shapes]:
             post = [p for p in post if not p.startswith("maxpool")]
         if v2 and not ops and k > 3 and (inp["dtype"] == "int8" or c not in (1, 3)):
             s = 1   # not an InputConv2D: akida 2.0 strides 2 only with kernel 1 or 3
+        if s != 1:
+            post = [p for p in post if p != "gap"]   # train: every GAP layer has stride 1
+        if quant.get("weight_bits", 0) != 8 and op != "sep" and \
+                not any(p.startswith("relu") for p in post):
+            # train: layers without activation only in 8-bit-weight models (a 4-bit-weight
+            # layer with an 8-bit potential output cannot be mapped)
+            post.insert(len(post) - ("gap" in post), "relu")
         oh, ow = _conv_out(h, w, k, s, padding)
         if oh < 1 or ow < 1:
             raise ValueError("spatial size vanished")
@@ -189,11 +197,12 @@ def draw_ops(rng, family: str, inp: dict) -> tuple[list[dict], _Shapes]:
                 a = conv("conv", _pick(rng, (1, 3)), 1, c, post=_post(rng, family, pool=False))
                 b = conv("conv", _pick(rng, (1, 3)), 1, c, post=_post(rng, family, pool=False))
                 n = name("add")
-                ops.append({"op": "add", "name": n, "src": [x if rng.random() < 0.4 else a, b]})
+                skip = rng.random() < 0.4 and x != ops[0]["name"]   # train: no branch from
+                ops.append({"op": "add", "name": n, "src": [x if skip else a, b]})  # input layer
                 st.add(n, st.shape[b], 0, 0)
                 prev = n
                 i += 2
-            elif v2 and r < 0.35 and not last:                   # two branches, Concatenate
+            elif v2 and r < 0.35 and not last and prev != ops[0]["name"]:  # two branches
                 x = prev
                 b1 = conv("conv", 1, 1, _pick(rng, (8, 16, 32, 64)), src=x,
                           post=_post(rng, family))
@@ -236,6 +245,7 @@ def draw_ops(rng, family: str, inp: dict) -> tuple[list[dict], _Shapes]:
         flatten = j == 0 and inp["kind"] != "vector"
         ops.append({"op": "dense", "name": n, "units": units, "flatten": flatten, "post": post})
         st.add(n, (1, 1, units), flat_in * units + units, flat_in * units)
+        st.max_dense_in = max(st.max_dense_in, flat_in)
         flat_in = units
         prev = n
     return ops, st
@@ -251,10 +261,11 @@ def draw_spec(seed: int) -> dict:
     quant = draw_quantization(rng, family, inp)
     for attempt in range(1, 50):  # noqa: B007 (reported as draw_attempts)
         try:
-            ops, st = draw_ops(rng, family, inp)
+            ops, st = draw_ops(rng, family, inp, quant)
         except ValueError:
             continue
-        if st.params <= MAX_PARAMS and st.macs <= MAX_MACS and not st.too_big:
+        if st.params <= MAX_PARAMS and st.macs <= MAX_MACS and not st.too_big and \
+                st.max_dense_in <= (8192 if family in ("v1", "v1legacy") else 2048):
             break
     else:
         raise RuntimeError("no architecture within the caps in 50 draws")
