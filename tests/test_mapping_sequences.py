@@ -212,3 +212,50 @@ def test_allnps_takes_the_bound_with_the_fewest_passes():
     assert [[[(n, len(t)) for n, t in p] for p in seq] for seq in _layout(allnps)] == [
         [[("x1", 4), ("x2", 4)]], [[("y", 7), ("z", 1)]]]
     assert allnps.layer("z").nps[0].type == "FNP2"
+
+
+def _two_branch_model():
+    """a (32 filters), s (16) splitting into b1 (1x1 conv, 16) and b2 (depthwise), merged by
+    a Concatenate, then c (64 filters) and a dense layer."""
+    blocks = [("conv", {"filters": 32, "kernel_size": 1, "name": "a"}),
+              ("conv", {"filters": 16, "kernel_size": 1, "name": "s"}),
+              ("conv", {"filters": 16, "kernel_size": 1, "name": "b1"}),
+              ("dw", {"name": "b2"}), ("concat", {"with_block": 2, "name": "cat"}),
+              ("conv", {"filters": 64, "kernel_size": 1, "name": "c"}),
+              ("dense", {"units": 4, "name": "d"})]
+    chain = random_v2_model(blocks, (4, 4, 8), seed=4)
+    return Model([make_layer(lay.TYPE, lay.name, lay.params, lay.variables,
+                             ["s"] if lay.name == "b2" else lay.inbounds)
+                  for lay in chain.layers], "v2")
+
+
+def test_allnps_prefers_the_bound_keeping_branches_in_one_pass():
+    """TwoNodesIPv2, at most 16 filters per NP.  At 16: a 2 NPs, s, b1, b2 one each (pass 1),
+    c 4 NPs and d (pass 2): one sequence, 2 passes, branches whole.  At 13: a 3, s, b1, b2 2
+    each: b2 opens pass 2 with c (5 NPs) and d: also one sequence of 2 passes, but the pass
+    boundary splits the branches, so AllNps takes 16 (hw_only maps)."""
+    model = _two_branch_model()
+    mapping = map_model(model, "TwoNodesIPv2", hw_only=True,
+                        constraints=MapConstraints(cnp_max_filters=16))
+    assert [[[(n, len(t)) for n, t in p] for p in seq] for seq in _layout(mapping)] == [
+        [[("a", 2), ("s", 1), ("b1", 1), ("b2", 1)], [("c", 4), ("d", 1)]]]
+
+
+def test_hw_only_reports_the_first_failure_in_layer_order():
+    """8 NPs, at most 4 filters per NP, Minimal: conv_0 and conv_1 need 5 NPs each, so the
+    sequence fails at conv_1 ("5 are needed but 3 are available") before conv_2, which a
+    layer rule refuses (v2 max pooling before a dense layer): Akida maps layer after layer
+    and reports the first failure."""
+    blocks = [("conv", {"filters": 20, "kernel_size": 1}) for _ in range(2)] + \
+        [("conv", {"filters": 8, "kernel_size": 1, "pool": "max", "pool_size": 3}),
+         ("dense", {"units": 4})]
+    model = random_v2_model(blocks, (8, 8, 8), seed=1)
+    dev = create_device(6, 2)
+    cons = MapConstraints(cnp_max_filters=4)
+    with pytest.raises(MappingError, match="Cannot map layer 'conv_1'. Not enough hardware "
+                       "components of type CNP1 available. 5 are needed but 3 are available."):
+        map_model(model, dev, mode="Minimal", constraints=cons, hw_only=True)
+    # when the layers before it map, the refused layer's own message
+    with pytest.raises(MappingError, match="Cannot map layer 'conv_2':\n  \\* Layer 'conv_2': "
+                       "A layer with max pooling cannot be the last layer of a sequence."):
+        map_model(model, dev, mode="Minimal", constraints=MapConstraints(), hw_only=True)

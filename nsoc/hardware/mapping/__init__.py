@@ -51,11 +51,35 @@ from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
 from .sequences import SequenceCut, branch_split_pass, merge_cut_message, skip_block
 
 
+class _LayerRefused(MappingError):
+    """hw_only: a layer rule refuses the layer at ``index``; ``reqs`` hold the layers before
+    it (their sequences may fail first, :func:`_first_error`)."""
+
+    def __init__(self, message: str, index: int, reqs: dict):
+        super().__init__(message)
+        self.index, self.reqs = index, reqs
+
+
+def _first_error(model, exc: _LayerRefused, order: MeshOrder, mode: str) -> MappingError:
+    """The error Akida reports with hw_only: it maps layer after layer, so a sequence that
+    fails before the refused layer is reported instead (corpus, TwoNodesIPv2: "Not enough
+    hardware components of type CNP1 available. 8 are needed but 6 are available." for a
+    6th layer, not the global-pooling height limit of the 11th)."""
+    before = [exc.reqs[lay.name] for lay in model.layers[:exc.index] if lay.name in exc.reqs]
+    if any(r.kind in ("cnp", "fnp") for r in before):
+        try:
+            _hardware_groups(before, order, mode, True)
+        except MappingError as earlier:
+            return earlier
+    return MappingError(str(exc))
+
+
 def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_only: bool):
-    """({layer name: Req} of the hardware layers, backend of every layer)."""
+    """({layer name: Req} of the hardware layers, backend of every layer).  With hw_only the
+    first refused layer raises :class:`_LayerRefused`."""
     reqs, backends = {}, []
     n_cnp = len(order.cnp_order)
-    for layer in model.layers:
+    for index, layer in enumerate(model.layers):
         if layer.TYPE == "InputData" and device.ip_version == "v1":
             backends.append(None)  # v1 input data are in no sequence (corpus, v1 legacy)
             continue
@@ -64,7 +88,8 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
                 msg = max_pool_before_dense(layer, model)
                 if msg is not None:
                     if hw_only:
-                        raise MappingError(f"Cannot map layer '{layer.name}'{msg}")
+                        raise _LayerRefused(f"Cannot map layer '{layer.name}'{msg}", index,
+                                            reqs)
                     raise Unmappable(msg)
             req = requirement(layer, model, device, cons)
             if req.kind == "cnp" and not hw_only and req.count(req.cap) > n_cnp:
@@ -75,12 +100,14 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
             backends.append("Hardware")
         except NeedsOwnSequence as exc:
             if hw_only:
-                raise MappingError(f"Cannot map layer '{layer.name}'. {exc}") from None
+                raise _LayerRefused(f"Cannot map layer '{layer.name}'. {exc}", index,
+                                    reqs) from None
             reqs[layer.name] = requirement(layer, model, device, cons, own_sequence=True)
             backends.append("Hardware*")
         except Unmappable as exc:
             if hw_only:
-                raise MappingError(f"Cannot map layer '{layer.name}'. {exc}") from None
+                raise _LayerRefused(f"Cannot map layer '{layer.name}'. {exc}", index,
+                                    reqs) from None
             backends.append("Software")
     layers = model.layers
     # a skip connection (Add, Concatenate) runs where its inbounds and its outbound run: in
@@ -121,7 +148,10 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
     check_version(model, dev)
     cons = constraints or MapConstraints()
     order = MeshOrder(dev)
-    reqs, backends = _backends(model, dev, cons, order, hw_only)
+    try:
+        reqs, backends = _backends(model, dev, cons, order, hw_only)
+    except _LayerRefused as exc:
+        raise _first_error(model, exc, order, mode) from None
     runs: list[tuple[str, list]] = []
     for layer, backend in zip(model.layers, backends, strict=False):
         if backend is None:

@@ -167,25 +167,37 @@ def fill_passes(reqs: list[Req], order: MeshOrder, t_of) -> list[PassFill]:
     return passes
 
 
-def run_pass_count(reqs: list[Req], order: MeshOrder, t: int | None) -> tuple[int, int]:
-    """(sequences, passes) of a run of hardware layers at bound ``t`` (each layer at most
+def run_pass_count(reqs: list[Req], order: MeshOrder,
+                   t: int | None) -> tuple[int, int, int]:
+    """(sequences, passes, sequences whose passes split two branches of a skip connection,
+    :func:`branch_split_pass`) of a run of hardware layers at bound ``t`` (each layer at most
     ``t`` filters per NP, None: its largest), over the sequences its cuts make; raises
     :class:`NoFit` when a layer fits no fresh sequence."""
     def t_of(r: Req) -> int:
         return r.cap if t is None else t
 
+    splits = 0
+
+    def counted(group: list[Req]) -> int:
+        nonlocal splits
+        passes = fill_passes(group, order, t_of)
+        if len(passes) > 1 and branch_split_pass(group, passes) is not None:
+            splits += 1
+        return len(passes)
+
     n_seq, total = 1, 0
     while reqs:
         try:
-            return n_seq, total + len(fill_passes(reqs, order, t_of))
+            total += counted(reqs)
+            break
         except SequenceCut as cut:
             at = next(i for i, r in enumerate(reqs) if r.layer.name == cut.start)
             if at == 0:
                 raise NoFit(cut.layer, cut.message) from None
-            total += len(fill_passes(reqs[:at], order, t_of))
+            total += counted(reqs[:at])
             n_seq += 1
             reqs = reqs[at:]
-    return n_seq, total
+    return n_seq, total, splits
 
 
 def fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
@@ -220,14 +232,14 @@ def _fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
         n_cap = run_pass_count(reqs, order, None)
     except NoFit:
         n_cap = None
-    if n_cap == (1, 1):
+    if n_cap == (1, 1, 0):
         # one pass at the largest bound: the smallest bound still fitting one pass (fewer
         # filters per NP only add NPs)
         lo, hi = 0, len(candidates) - 1
         while lo < hi:
             mid = (lo + hi) // 2
             try:
-                ok = run_pass_count(reqs, order, candidates[mid]) == (1, 1)
+                ok = run_pass_count(reqs, order, candidates[mid]) == (1, 1, 0)
             except NoFit:
                 ok = False
             if ok:
@@ -235,21 +247,28 @@ def _fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
             else:
                 lo = mid + 1
         return candidates[lo]
-    best: tuple[tuple[int, int], int] | None = None
+    counts = {}
     for t in candidates:
         try:
-            n = run_pass_count(reqs, order, t)
+            counts[t] = run_pass_count(reqs, order, t)
         except NoFit:
             continue
-        if best is None or n < best[0]:
-            best = (n, t)
-    if best is None:
+    if not counts:
         return None
+    # the fewest sequences, then passes; among those bounds the smallest whose passes keep
+    # the branches of each skip connection whole (corpus: FourNodesIPv2 and SixNodesIPv2 keep
+    # a Concatenate's branches in one pass, [7, 3, 2] layers per pass, not [7, 2, 3]), else
+    # the smallest (TwoNodesIPv2: no such bound; Akida refuses the split)
+    fewest = min(n[:2] for n in counts.values())
+    best = [t for t, n in counts.items() if n[:2] == fewest]
+    t_best = next((t for t in best if not counts[t][2]), best[0])
     # where the fewest-NP packing already needs the fewest sequences and passes, its cuts
     # stand (corpus, FourNodesIPv2: two 8-NP layers filling the mesh, then dense layers in a
     # second sequence, not the first layer alone at a smaller bound); each sequence is then
     # spread on its own
-    return None if n_cap == best[0] and n_cap[0] > 1 else best[1]
+    if n_cap is not None and n_cap[:2] == fewest and n_cap[0] > 1:
+        return None
+    return t_best
 
 
 def skip_block(reqs: list[Req], at: int) -> tuple[int, int] | None:
@@ -295,7 +314,9 @@ def branch_split_pass(reqs: list[Req], passes: list) -> str | None:
     such branches stay in their split's pass (346 branch layers), while a branch beside an
     identity shortcut may run in later passes (69 layers)."""
     index = {r.layer.name: i for i, r in enumerate(reqs)}
-    pass_of = {lm.layer: k for k, p in enumerate(passes) for lm in p}
+    pass_of = {(lm.layer.name if isinstance(lm, Req) else lm.layer): k
+               for k, p in enumerate(passes)
+               for lm in (p.reqs if isinstance(p, PassFill) else p)}
     for r in reqs:
         if r.kind != "skip":
             continue
