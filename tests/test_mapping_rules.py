@@ -14,6 +14,7 @@ from nsoc.hardware.mapping import (
     map_model,
 )
 from nsoc.hardware.mapping.memory import band_neighbours, skip_buffer_count
+from nsoc.hardware.mapping.program import v2_bytes_per_weight_word
 from nsoc.testing import random_v1_model, random_v2_model
 
 
@@ -448,3 +449,13 @@ def test_v1_program_hidden_dense_units_have_no_unit_records():
     # header + HRC weights + 160; FNPs: weights + 216, 8 B per unit for the last layer only
     want = 484 + hrc.mem_info["weight_size"] + 160 + fnp(hidden) + fnp(last) + 8 * 10
     assert seq.program_size == want
+
+
+def test_v2_program_bytes_per_weight_word():
+    m = _v2([("conv", {"filters": 8, "kernel_size": 1, "weight_bits": 8}),
+             ("conv", {"filters": 8, "kernel_size": 7, "weight_bits": 8}),
+             ("conv", {"filters": 8}), ("dense", {"units": 2})], (8, 8, 8), act_bits=8)
+    # 96 data bits of 8-bit 1x1 weights in 12 B; 8-bit 7x7 and 4-bit words in 16 B
+    assert v2_bytes_per_weight_word(m.get_layer("conv_0")) == 12
+    assert v2_bytes_per_weight_word(m.get_layer("conv_1")) == 16
+    assert v2_bytes_per_weight_word(m.get_layer("conv_2")) == 16
