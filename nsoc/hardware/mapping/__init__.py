@@ -35,6 +35,7 @@ from .memory import (
 )
 from .passes import (
     allnps_sequence_t,
+    binary_bound,
     device_mode,
     group_passes,
     hwpr_bound,
@@ -185,15 +186,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
                 for g in hw_groups:
                     _cut_at_cap(g, order, mode, hw_only)
                 raise MappingError(str(exc)) from None
-            # no bound maps the runs whole: the sequences of the largest filters per NP
-            planned = [q for g, kind in planned
-                       for q in ([(g, kind)] if kind else
-                                 _cut_at_cap(g, order, mode, hw_only))]
-            hw_groups = [g for g, kind in planned if kind is None]
-            try:
-                t_floor = hwpr_bound(hw_groups, order, cons.cnp_max_filters, cuts=True)
-            except NoFit as exc2:
-                raise MappingError(str(exc2)) from None
+            t_floor = _hwpr_bound_with_cuts(hw_groups, order, cons.cnp_max_filters)
     else:
         t_floor = None
     segments: list[tuple[list, object]] = []   # (layers, None) software, (reqs, passes) hw
@@ -226,6 +219,35 @@ def _cut_at_cap(reqs, order: MeshOrder, mode: str, hw_only: bool) -> list[tuple[
     None) and the skip blocks sent to software (layers, "Software")."""
     return [(g, None) if p is not None else ([r.layer for r in g], "Software")
             for g, p in _hardware_groups(reqs, order, mode, hw_only)]
+
+
+def _hwpr_bound_with_cuts(groups: list[list], order: MeshOrder, max_filters: int) -> int:
+    """HwPr bound (without ``hw_only``) of a model that no bound maps with each run in one
+    sequence: the binary search of :func:`.passes.hwpr_bound`, a bound mapping when its
+    Minimal mapping (sequence cuts and skip blocks in software included, no pass boundary
+    between two branches) has no more sequences than at ``max_filters`` (corpus,
+    TwoNodesIPv2, a run that every bound cuts at least once: 2 sequences at 512 and from 52
+    on, 3 or 4 at 33 to 51; HwPr takes 52).  12 of the 13 corpus mappings that need this
+    agree (cutting the runs as at 512 first, then searching the parts: 11)."""
+    def sequences_at(t: int) -> int:
+        parts = [x for g in groups for x in _hardware_groups(g, order, "HwPr", False, t)]
+        split = next((s for s in (branch_split_pass(q, ps) for q, ps in parts
+                                  if ps is not None and len(ps) > 1) if s is not None), None)
+        if split is not None:
+            raise MappingError(f"Cannot map layer '{split}'. Hardware partial reconfiguration "
+                               f"with layers on the second branch is not supported.")
+        return len(parts)
+
+    n_max = sequences_at(max_filters)
+
+    def error_at(t: int) -> Exception | None:
+        try:
+            n = sequences_at(t)
+        except MappingError as exc:
+            return exc
+        return None if n <= n_max else MappingError(f"{n} sequences where {n_max} do")
+
+    return binary_bound(error_at, max_filters)
 
 
 def allnps_model_t(groups: list[list], order: MeshOrder) -> int | None:

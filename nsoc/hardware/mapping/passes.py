@@ -73,8 +73,7 @@ def hwpr_maps(groups: list[list[Req]], order: MeshOrder, t: int, cuts: bool) -> 
                 reqs = reqs[at:]
 
 
-def hwpr_bound(groups: list[list[Req]], order: MeshOrder, max_filters: int,
-               cuts: bool = False) -> int | None:
+def hwpr_bound(groups: list[list[Req]], order: MeshOrder, max_filters: int) -> int | None:
     """HwPr bound on filters per NP, one for the whole model: a binary search over
     ``1..max_filters`` (``MapConstraints.cnp_max_filters``, 512) that keeps each bound at
     which the model maps (:func:`hwpr_maps`) as the new upper end, else moves the lower end
@@ -97,23 +96,29 @@ def hwpr_bound(groups: list[list[Req]], order: MeshOrder, max_filters: int,
       48-filter layers around a Concatenate: t = 24 to 47 give Akida's "Hardware partial
       reconfiguration with layers on the second branch is not supported.", HwPr takes 48).
 
-    A sequence cut fails a bound (``cuts``: allowed at the bound the search ends on).  When
-    no bound maps every run as one sequence, the mapping (:func:`..map_model`) cuts the runs
-    into the sequences of the largest filters per NP and searches again, cuts allowed
-    (corpus: AKD1500, a 256-wide v1 model in two sequences as Minimal), or with ``hw_only``
-    reports the error of that largest-filters mapping, as Akida does.  Corpus: 870 of 872
-    HwPr mappings reproduced (the pass-budget rule this replaces: 669).
+    A sequence cut fails a bound.  When no bound maps every run as one sequence, the
+    mapping (:func:`..map_model`) with ``hw_only`` reports the error of the mapping at the
+    largest filters per NP, as Akida does, and without it searches again, a bound mapping
+    when it needs no more sequences than the mapping at the largest filters per NP
+    (:func:`.._hwpr_bound_with_cuts`).  Corpus: 871 of 872 HwPr mappings reproduced (the
+    pass-budget rule this replaces: 669).
     """
     if not any(r.kind == "cnp" for g in groups for r in g):
         return None
 
-    def error_at(t: int, cuts: bool = False) -> NoFit | None:
+    def error_at(t: int) -> NoFit | None:
         try:
-            hwpr_maps(groups, order, t, cuts)
+            hwpr_maps(groups, order, t, cuts=False)
         except NoFit as exc:
             return exc
         return None
 
+    return binary_bound(error_at, max_filters)
+
+
+def binary_bound(error_at, max_filters: int) -> int:
+    """The end of the binary search of :func:`hwpr_bound` over ``1..max_filters``
+    (``error_at(t)``: the failure at bound t, None when it maps); raises that failure."""
     lo, hi = 1, max_filters
     while lo < hi:
         mid = (lo + hi) // 2
@@ -121,7 +126,7 @@ def hwpr_bound(groups: list[list[Req]], order: MeshOrder, max_filters: int,
             hi = mid
         else:
             lo = mid + 1
-    err = error_at(lo, cuts)
+    err = error_at(lo)
     if err is not None:
         raise err
     return lo
