@@ -59,7 +59,8 @@ def test_v1_conv_7x7_weight_words():
     assert cnp_weight_size(conv4, 32) == 16 * 176 * 50 // 8     # 161 -> 176
     # 2-bit 7x7: 2 words per filter, nothing added, in blocks of 8 words; 64 input channels
     assert cnp_weight_size(conv2, 8) == 64 * 16 * 50 // 8
-    assert cnp_weight_size(conv2, 5) == 64 * 16 * 50 // 8       # 10 -> 16
+    assert cnp_weight_size(conv2, 5) == 64 * 16 * 50 // 8       # 8 filters: 16 words
+    assert cnp_weight_size(conv2, 12) == 64 * 32 * 50 // 8      # 16 filters: 32 words
 
 
 def test_v1_separable_2_bit_depthwise_in_blocks_of_8_words():

@@ -113,16 +113,17 @@ def v2_depthwise_weight_words(kernel: int, weight_bits: int, channels: int) -> i
 #: added once per input channel, by weight bits (corpus, every v1 7x7 Convolutional NP, words
 #: per input channel: 4-bit 1 to 8 filters 48, 9 to 16 96, 20 and 22 128, 32 176, 64 336, i.e.
 #: 5 words a filter (196 bits do not fit 4 words) for the filters rounded up to 8, plus one;
-#: 2-bit 8 filters 16, 16 32, 48 96, i.e. 98 bits in 2 words a filter, nothing added).
+#: 2-bit 8 filters 16, 12 and 16 32, 48 96, i.e. 98 bits in 2 words a filter for the
+#: filters rounded up to 8, nothing added).
 V1_CONV7_WORDS_PER_FILTER = {2: 2, 4: 5}
 V1_CONV7_EXTRA_WORDS = {2: 0, 4: 1}
 
 
 def v1_conv7_words_per_cin(weight_bits: int, filters: int) -> int:
     """50-bit words per input channel of a v1 7x7 Convolutional holding ``filters`` filters
-    (before the rounding to blocks of ``4 * weight_bits`` words): 4-bit filters rounded up to
-    8 (:data:`V1_CONV7_WORDS_PER_FILTER`, :data:`V1_CONV7_EXTRA_WORDS`)."""
-    counted = _round_up(filters, 8) if weight_bits == 4 else filters
+    (before the rounding to blocks of ``4 * weight_bits`` words): filters rounded up to 8
+    (:data:`V1_CONV7_WORDS_PER_FILTER`, :data:`V1_CONV7_EXTRA_WORDS`)."""
+    counted = _round_up(filters, 8)
     return counted * V1_CONV7_WORDS_PER_FILTER[weight_bits] + V1_CONV7_EXTRA_WORDS[weight_bits]
 
 
