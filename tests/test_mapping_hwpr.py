@@ -106,6 +106,23 @@ def test_hwpr_maps_where_minimal_fails():
     assert mapping.layer("dense_8").nps[0].type == "FNP2"
 
 
+def test_without_hw_only_a_bound_may_cut_as_many_sequences_as_at_512():
+    blocks = [_conv(32), _conv(8), ("dense", {"units": 64}), ("dense", {"units": 2048})]
+    m = random_v2_model(blocks, (16, 16, 8), seed=3)
+    # both dense layers keep their 64 KiB of weights (2048 x 64, 4-bit) in external memory
+    # (FNP2, the 8th NP): the FNP2 serves no later pass of its sequence, so dense_3 always
+    # starts a second sequence and no bound maps the run as one.  At 512: 2 sequences.  The
+    # search keeps a bound with at most 2: 256 ... 8 (conv_0 on 4 NPs, conv_1 on 1, dense_2
+    # on the FNP2); 4: conv_0 fills the
+    # device, conv_1 finds no NP outside it -> 3 sequences; 6: 6 + 2 NPs fill the pass and
+    # dense_2 may not take conv_1's 8th NP -> 3; 7: 5 + 2 + FNP2 | dense_3 -> t = 7
+    mapping = map_model(m, "TwoNodesIPv2", mode="HwPr")
+    assert [s.backend for s in mapping.sequences] == ["Hardware", "Hardware"]
+    assert _layout(mapping) == [[5, 2, 1], [1]]
+    assert [c.filters for c in mapping.layer("conv_0").nps] == [7, 7, 7, 7, 4]
+    assert mapping.layer("dense_3").nps[0].type == "FNP2"
+
+
 def test_hwpr_fills_passes_at_the_bound():
     blocks = [("conv", {"filters": 24, "kernel_size": 1}) for _ in range(8)] + \
         [("dense", {"units": 4})]
