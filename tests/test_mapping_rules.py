@@ -153,18 +153,30 @@ def test_dense_after_a_pooling_of_an_earlier_pass_holds_8_bit_values():
     assert c.mem_info["input_size"] == 24
 
 
-def test_external_memory_in_64_byte_blocks_above_32k():
+def test_external_memory_in_64_byte_blocks_above_128k():
     assert fnp_external_size(20000) == 20000            # not a multiple of 64, kept
-    assert fnp_external_size(32768) == 32768
-    assert fnp_external_size(32769) == 32832            # next multiple of 64
+    assert fnp_external_size(61600) == 61600
+    assert fnp_external_size(131072) == 131072
+    assert fnp_external_size(131073) == 131136          # next multiple of 64
     assert fnp_external_size(500 * 520) == 260032       # 260000 -> 4063 blocks of 64
-    big = _v2([("dense", {"units": 700})], (1, 1, 64))
-    # 64 8-bit inputs from the Quantizer: 700 x (64 + 8) = 50400 B > the FNP3's 49152 B:
-    # external, 787.5 blocks of 64 -> 50432 B
+    big = _v2([("dense", {"units": 1900})], (1, 1, 64))
+    # 64 8-bit inputs from the Quantizer: 1900 x (64 + 8) = 136800 B > the FNP3's 49152 B:
+    # external, 2137.5 blocks of 64 -> 136832 B
     mapping = map_model(big, "TwoNodesIPv2")
     c, = mapping.layer("dense_0").nps
-    assert c.type == "FNP2" and c.mem_info["external_size"] == 50432
-    assert mapping.external_memory_size == 50432
+    assert c.type == "FNP2" and c.mem_info["external_size"] == 136832
+    assert mapping.external_memory_size == 136832
+
+
+def test_v1_separable_2_bit_7x7_depthwise_in_whole_rows():
+    m = random_v1_model([("input_conv", {"filters": 16}), ("sep", {"filters": 16,
+                         "weight_bits": 2, "kernel_size": 7}), ("dense", {"units": 2})],
+                        (8, 8, 1), seed=3)
+    sep = m.get_layer("sep_1")
+    assert sep.params["kernel_width"] == 7 and sep.input_dims[2] == 16
+    # 98 bits a kernel do not fit a 50-bit word: rows of 14 bits, 3 a word -> 3 words a
+    # channel (48); pointwise 16 filters x 2 bits in one word a channel (16): 64 words
+    assert cnp_weight_size(sep, 16) == 64 * 50 // 8
 
 
 def test_skip_dma_buffers_in_external_memory():

@@ -182,10 +182,13 @@ def v1_separable_weight_words(kernel: int, weight_bits: int, cin: int, filters: 
     """50-bit words of a v1 SeparableConvolutional: per input channel its depthwise kernel in
     whole rows of 48 data bits, plus its pointwise weights
     (:func:`v1_separable_pointwise_bits`) at 48 data bits per word (corpus, 4-bit: 3x3 1
-    word, 5x5 3, 7x7 7; 16 filters 2 words, 64 filters 6).  2-bit kernels pack several
-    channels per word, in blocks of :data:`V1_SEPARABLE_PACKED_BLOCK_WORDS` words."""
+    word, 5x5 3, 7x7 7; 16 filters 2 words, 64 filters 6).  2-bit kernels that fit a 50-bit
+    word (3x3, 5x5) pack several channels per word, in blocks of
+    :data:`V1_SEPARABLE_PACKED_BLOCK_WORDS` words; larger ones take whole rows like 4-bit
+    kernels (independent dev corpus: a 2-bit 7x7 kernel of 98 bits takes 3 words a channel,
+    3 rows of 14 bits a word)."""
     row_bits = kernel * weight_bits
-    if weight_bits > 2:
+    if weight_bits > 2 or kernel * row_bits > 50:
         depthwise = cin * _ceil(kernel, max(1, 48 // row_bits))
     else:
         depthwise = _round_up(_ceil(cin, max(1, 48 // (kernel * row_bits))),
@@ -278,9 +281,9 @@ def fnp_weight_size(layer, units: int, input_size: int) -> int:
 #: External (FNP2) weight memory above this size is allocated in 64-byte blocks (corpus,
 #: training models: the 25 external sizes that are not multiples of 64 are at most 20000 B,
 #: every larger one is a multiple; 500 x 520 = 260000 B is reported as 260032 B, 33 x 6160 =
-#: 203280 B as 203328 B).  The data place the threshold in [20000, 203280); 32 KB is an
-#: assumption within that interval.
-EXTERNAL_BLOCK_THRESHOLD_BYTES = 32768
+#: 203280 B as 203328 B; the independent dev corpus has 10 x 6160 = 61600 B unrounded).  The
+#: data place the threshold in [61600, 203280); 128 KB is an assumption within that interval.
+EXTERNAL_BLOCK_THRESHOLD_BYTES = 131072
 EXTERNAL_BLOCK_BYTES = 64
 
 
