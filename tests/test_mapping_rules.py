@@ -472,3 +472,23 @@ def test_v2_program_bytes_per_weight_word():
     assert v2_bytes_per_weight_word(m.get_layer("conv_0")) == 12
     assert v2_bytes_per_weight_word(m.get_layer("conv_1")) == 16
     assert v2_bytes_per_weight_word(m.get_layer("conv_2")) == 16
+
+
+def test_fnp3_holds_48_kib_v2_and_42_kib_v1_of_weights():
+    # v2 Dense1D on 64 8-bit inputs: (64 + 8) B a unit; 682 units = 49104 B <= 49152 B fit an
+    # FNP3, 683 units = 49176 B need the FNP2 (weights in external memory)
+    for units, kind in ((682, "FNP3"), (683, "FNP2")):
+        m = _v2([("dense", {"units": units})], (1, 1, 64))
+        c, = map_model(m, "TwoNodesIPv2", mode="Minimal").layer("dense_0").nps
+        assert c.type == kind
+        if kind == "FNP3":
+            assert c.mem_info["weight_size"] == units * 72
+    # v1 FullyConnected, 32 inputs and 4-bit weights: 32 x 6 bits + 16 B = 40 B a unit;
+    # 1075 units = 43000 B <= 43008 B fit an FNP3, 1076 = 43040 B do not (though below the
+    # 44800-byte NP weight SRAM), on every v1 device
+    for units, kind in ((1075, "FNP3"), (1076, "FNP2")):
+        m = random_v1_model([("input_conv", {"filters": 32, "kernel_size": 1}),
+                             ("dense", {"units": units})], (1, 1, 1), seed=3)
+        for device in ("AKD1500", "AKD1000", "TwoNodesIPv1"):
+            c, = map_model(m, device, mode="Minimal").layer("dense_1").nps
+            assert c.type == kind

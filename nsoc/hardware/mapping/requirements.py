@@ -32,9 +32,15 @@ from .rules import Unmappable, check_layer
 #: in [384, 511]; 384, the largest value seen, is an assumption within that interval.
 NSOC_V2_CNP_MAX_FILTERS = 384
 
-#: FNP3 weight SRAM (bytes) of a v2 device.  Assumption within the corpus bounds: Dense1D
-#: weights of 38912 B stay on an FNP3, 49664 B go to an FNP2 (external memory).
-V2_FNP3_WEIGHT_BYTES = 49152
+#: Most weight bytes a dense layer keeps on an FNP3 (more: an FNP2, weights in external
+#: memory), by IP version; 48 KiB (v2) and 42 KiB (v1).  Source: Akida 2.19's own mapper on
+#: hand-made one-layer models (Minimal, hw_only), weights as in ``mem_info``: v2 Dense1D,
+#: TwoNodesIPv2, 64 8-bit inputs (72 B a unit) 682 units = 49104 B on an FNP3, 683 = 49176 B
+#: on an FNP2; 1000 inputs 48 units (48384 B) FNP3, 49 (49392 B) FNP2.  v1 FullyConnected
+#: (AKD1500, AKD1000, TwoNodesIPv1), 4-bit weights: 96 inputs (88 B a unit) 488 units =
+#: 42944 B FNP3, 489 = 43032 B FNP2; 32 inputs (40 B) 1075 units = 43000 B FNP3, 1076 FNP2;
+#: 512 inputs 107 units = 42800 B FNP3, 108 FNP2 (below the 44800-byte CNP weight SRAM).
+FNP3_WEIGHT_BYTES = {"v2": 49152, "v1": 43008}
 
 
 @dataclass
@@ -119,8 +125,7 @@ def requirement(layer, model, device: Device, cons: MapConstraints,
         inbound = model.get_layer(layer.inbounds[0]) if layer.inbounds else None
         units = layer.params["units"]
         weights = fnp_weight_size(layer, units, fnp_full_input_size(layer, inbound))
-        fnp3 = V2_FNP3_WEIGHT_BYTES if device.ip_version == "v2" else \
-            device.mesh.np_sram_size.weight_bytes
+        fnp3 = FNP3_WEIGHT_BYTES[device.ip_version]
         return Req(layer, "fnp", filters=units, fnp_weights=weights, fnp3_fits=weights <= fnp3,
                    inbound=inbound, device=device)
     if t in CNP_TYPES:
