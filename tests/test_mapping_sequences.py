@@ -259,3 +259,34 @@ def test_hw_only_reports_the_first_failure_in_layer_order():
     with pytest.raises(MappingError, match="Cannot map layer 'conv_2':\n  \\* Layer 'conv_2': "
                        "A layer with max pooling cannot be the last layer of a sequence."):
         map_model(model, dev, mode="Minimal", constraints=MapConstraints(), hw_only=True)
+
+
+def test_allnps_falls_back_when_every_packing_splits_two_branches():
+    """TwoNodesIPv2 (8 NPs), 64-wide input, 32-filter layers p0..p5, s splitting into b1 and
+    b2 (Concatenate), c3, c4, a dense layer: every packing puts a pass boundary between s and
+    b2 (Minimal and hw_only refuse it).  AllNps without hw_only maps as Minimal at the
+    smallest bound at which every layer fits the mesh, 4 filters per NP: each 32-filter layer
+    fills the 8 NPs and runs in a sequence of its own; the skip connection (s .. c3, the
+    Concatenate's reader), which a sequence cut would break, runs in software."""
+    blocks = [("conv", {"filters": 32, "kernel_size": 3 if i % 2 else 1, "name": f"p{i}"})
+              for i in range(6)] + \
+        [("conv", {"filters": 32, "kernel_size": 3, "name": "s"}),
+         ("conv", {"filters": 32, "kernel_size": 1, "name": "b1"}),
+         ("dw", {"name": "b2"}), ("concat", {"with_block": 2, "name": "cat"}),
+         ("conv", {"filters": 32, "kernel_size": 5, "name": "c3"}),
+         ("conv", {"filters": 32, "kernel_size": 3, "name": "c4"}),
+         ("dense", {"units": 10, "name": "d"})]
+    chain = random_v2_model(blocks, (64, 1, 8), seed=4)
+    model = Model([make_layer(lay.TYPE, lay.name, lay.params, lay.variables,
+                              ["s"] if lay.name == "b2" else lay.inbounds)
+                   for lay in chain.layers], "v2")
+    for kw in ({"mode": "Minimal"}, {"hw_only": True}):
+        with pytest.raises(MappingError, match="Cannot map layer 's'. Hardware partial "
+                           "reconfiguration with layers on the second branch"):
+            map_model(model, "TwoNodesIPv2", **kw)
+    mapping = map_model(model, "TwoNodesIPv2")
+    assert [s.name for s in mapping.sequences] == \
+        ["HW/input_quantizer-p0"] + [f"HW/p{i}" for i in range(1, 6)] + \
+        ["SW/s-c3", "HW/c4", "HW/d-dequantizer"]
+    assert all(len(mapping.layer(f"p{i}").nps) == 8 and
+               {c.filters for c in mapping.layer(f"p{i}").nps} == {4} for i in range(6))

@@ -49,7 +49,13 @@ from .program import (
 )
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
-from .sequences import SequenceCut, branch_split_pass, merge_cut_message, skip_block
+from .sequences import (
+    SequenceCut,
+    branch_split_pass,
+    device_fit_t,
+    merge_cut_message,
+    skip_block,
+)
 
 
 class _LayerRefused(MappingError):
@@ -302,7 +308,19 @@ def _hardware_groups(reqs, order: MeshOrder, mode: str, hw_only: bool,
     if split is not None and (hw_only or mode == "Minimal"):
         raise MappingError(f"Cannot map layer '{split}'. Hardware partial reconfiguration "
                            f"with layers on the second branch is not supported.")
+    if split is not None and mode == "AllNps":
+        return _branch_fallback(reqs, order)
     return [(reqs, passes)]
+
+
+def _branch_fallback(reqs, order: MeshOrder) -> list[tuple[list, list | None]]:
+    """AllNps without hw_only where every packing splits two branches of a skip connection:
+    Akida maps the run as Minimal at the smallest bound at which every layer fits the mesh,
+    a skip connection a sequence cut breaks running in software (corpus, TwoNodesIPv2: a
+    64-wide model of 32-filter layers at 4 filters per NP, each layer a sequence of 8 NPs,
+    the two-branch block in software; the same in an independent 80x80 model at 8 filters
+    per NP, its first two-branch block kept whole in one pass)."""
+    return _hardware_groups(reqs, order, "HwPr", False, device_fit_t(reqs, order))
 
 
 def _seq_name(prefix: str, names: list[str]) -> str:

@@ -271,6 +271,15 @@ def _fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
     return t_best
 
 
+def device_fit_t(reqs: list[Req], order: MeshOrder) -> int:
+    """The smallest bound on filters per NP at which every CNP layer of ``reqs`` fits the
+    device's CNPs (its largest filters per NP when none does)."""
+    n_cnp = len(order.cnp_order)
+    cnps = [r for r in reqs if r.kind == "cnp"]
+    top = max((r.cap for r in cnps), default=1)
+    return next((t for t in range(1, top + 1) if all(r.count(t) <= n_cnp for r in cnps)), top)
+
+
 def skip_block(reqs: list[Req], at: int) -> tuple[int, int] | None:
     """(first, last) indices in ``reqs`` of the skip connection a sequence cut before
     ``reqs[at]`` would break (None: it breaks none): from the layer where the branches split
@@ -344,5 +353,5 @@ def merge_cut_message(merge: Req, cut: SequenceCut) -> str:
             f"  * Layer '{cut.layer}': {cut.in_pass}")
 
 
-__all__ = ["PassFill", "SequenceCut", "branch_split_pass", "fewest_passes_t", "fill_passes",
-           "merge_cut_message", "run_pass_count", "skip_block"]
+__all__ = ["PassFill", "SequenceCut", "branch_split_pass", "device_fit_t", "fewest_passes_t",
+           "fill_passes", "merge_cut_message", "run_pass_count", "skip_block"]
