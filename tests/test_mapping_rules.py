@@ -387,16 +387,16 @@ def test_allnps_one_bound_for_every_hardware_sequence():
     assert [len(p) for p in mapping.sequences[2].passes] == [6]
 
 
-def test_akd1000_cnp_holds_at_most_384_filters():
+def test_akd1000_cnp_holds_at_most_504_filters():
     def model(filters):
         return random_v1_model([("input_conv", {"filters": 16}),
                                 ("conv", {"filters": filters, "kernel_size": 1}),
                                 ("dense", {"units": 2})], (4, 4, 1), seed=3)
     # 1x1 4-bit filters on 16 channels: the weights fit one NP (48 words a channel for 512
-    # filters); AKD1500 keeps 512 filters on one NP, AKD1000 (NSoC_v2) at most 384:
-    # ceil(512 / 384) = 2 NPs of 256; 384 filters stay on one NP
+    # filters); AKD1500 keeps 512 filters on one NP, AKD1000 (NSoC_v2) at most 504:
+    # ceil(505 / 504) = 2 NPs of 253 and 252; 512 on 2 of 256; 504 stay on one NP
     for device, filters, want in (("AKD1500", 512, [512]), ("AKD1000", 512, [256, 256]),
-                                  ("AKD1000", 384, [384])):
+                                  ("AKD1000", 505, [253, 252]), ("AKD1000", 504, [504])):
         mapping = map_model(model(filters), device, mode="Minimal")
         assert [c.filters for c in _nps(mapping, "conv_1")] == want
 

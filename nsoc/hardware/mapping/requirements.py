@@ -28,9 +28,10 @@ from .rules import Unmappable, check_layer
 #: Most filters one CNP of the NSoC_v2 silicon (AKD1000) holds.  Corpus: every 512-filter v1
 #: layer maps on one NP of AKD1500 and TwoNodesIPv1 in Minimal when its weights fit, but on
 #: two NPs of 256 on AKD1000 (4 train models, Convolutional and SeparableConvolutional, 1x1
-#: and 3x3, 2- and 4-bit); 384-filter layers stay on one AKD1000 NP (2 models).  The limit is
-#: in [384, 511]; 384, the largest value seen, is an assumption within that interval.
-NSOC_V2_CNP_MAX_FILTERS = 384
+#: and 3x3, 2- and 4-bit).  Source of the value: Akida 2.19's mapper on one-layer models
+#: (Minimal): AKD1000 keeps 504 filters on one NP and splits 505 as 253 + 252 (1x1 on 4x4x16
+#: and 32x32x8, 3x3 on 14x14x16, separable 3x3 on 5x5x64); AKD1500 keeps 505 and 512.
+NSOC_V2_CNP_MAX_FILTERS = 504
 
 #: Most weight bytes a dense layer keeps on an FNP3 (more: an FNP2, weights in external
 #: memory), by IP version; 48 KiB (v2) and 42 KiB (v1).  Source: Akida 2.19's own mapper on
