@@ -26,12 +26,14 @@ from ..types import Device, LayerMapping, Mapping, Sequence
 from .allocate import MeshOrder, NoFit, not_enough
 from .constraints import MODES, MapConstraints
 from .memory import (
+    assign_skip_memory,
     cnp_input_size,
     cnp_weight_size,
     fnp_external_size,
     fnp_input_size,
     fnp_weight_size,
     hrc_weight_size,
+    pooled_dense_inputs,
 )
 from .passes import (
     allnps_sequence_t,
@@ -41,12 +43,7 @@ from .passes import (
     hwpr_bound,
     plan_sequence,
 )
-from .program import (
-    assign_skip_memory,
-    compute_min_device,
-    pooled_dense_inputs,
-    program_size,
-)
+from .program import compute_min_device, program_size
 from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
 from .sequences import (

@@ -1,4 +1,6 @@
-"""Memory each NP reserves for a layer (bytes), as Akida reports it in ``mem_info``.
+"""Memory each NP reserves for a layer (bytes), as Akida reports it in ``mem_info``, and the
+memory a hardware sequence settles once its passes are known (skip-DMA buffers, pooled dense
+inputs).
 
 Every formula states the corpus observations it reproduces (``tools/check_mapcorpus.py``
 measures them on all 120 corpus models).  v2 weight SRAM words are 100 bits (4K x 100b),
@@ -330,3 +332,42 @@ def skip_buffer_count(merge_type: str, layers_between: int, sequence_passes: int
     if sequence_passes > 1:
         return SKIP_BUFFERS_MULTI_PASS
     return layers_between + SKIP_BUFFERS_ONE_PASS_EXTRA.get(merge_type, 2)
+
+
+# ----- per hardware sequence -------------------------------------------------------------------
+def assign_skip_memory(sequence, model) -> None:
+    """Set the external memory of each skip-DMA store of a hardware sequence: the merge
+    layer's earliest inbound (the tensor that waits for the other branch) times
+    :func:`skip_buffer_count`."""
+    index = {lay.name: i for i, lay in enumerate(model.layers)}
+    for p in sequence.passes:
+        for lm in p:
+            if not lm.skipdma_stores:
+                continue
+            merge = model.get_layer(lm.layer)
+            stored = min((n for n in merge.inbounds if n in index), key=index.get, default=None)
+            if stored is None:
+                continue
+            between = index[merge.name] - index[stored] - 1
+            size = skip_tensor_bytes(model.get_layer(stored)) * \
+                skip_buffer_count(merge.TYPE, between, len(sequence.passes))
+            for c in lm.skipdma_stores:
+                c.mem_info["external_size"] = size
+
+
+def pooled_dense_inputs(sequence, model) -> None:
+    """A Dense1D fed by a global average pooling in an earlier pass of its hardware sequence
+    holds the pooled values at :func:`gap_bits`, as in the
+    pass of its CNP (corpus, training models, every such Dense1D: 24 4-bit channels 24 B,
+    192 8-bit channels 768 B; from a software layer 4 bits: 16 channels 8 B)."""
+    seen: set = set()
+    for p in sequence.passes:
+        for lm in p:
+            layer = model.get_layer(lm.layer)
+            if layer.TYPE != "Dense1D" or not lm.nps or not layer.inbounds:
+                continue
+            inbound = model.get_layer(layer.inbounds[0])
+            if inbound.name in seen and inbound.params.get("pool_type") == POOL_AVG:
+                for c in lm.nps:
+                    c.mem_info["input_size"] = fnp_input_size(layer, inbound, True)
+        seen.update(lm.layer for lm in p)

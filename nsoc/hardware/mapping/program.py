@@ -1,4 +1,5 @@
-"""The smallest device a model fits on (Akida's ``compute_min_device``) and program sizes.
+"""The smallest device a model fits on (Akida's ``compute_min_device``) and program sizes
+(``program_size`` per hardware sequence: the v1 law per NP, the v2 law per layer).
 
 ``compute_min_device`` (Akida 2.0, as akida 2.19 computes it; the reference cases hold its
 results): a custom IP (:func:`~nsoc.hardware.device.create_device`) with as many CNPs as the
@@ -11,11 +12,9 @@ DS-CNN 8 NPs, a 64-filter pooled layer on 2 NPs of 32 once the device has 2 spar
 from __future__ import annotations
 
 from ...errors import MappingError
-from ...layers import POOL_AVG
 from ..device import create_device
 from ..types import Device
 from .constraints import FNP_TYPES, HRC_TYPES, SKIP_TYPES, MapConstraints, kernel_hw
-from .memory import fnp_input_size, skip_buffer_count, skip_tensor_bytes
 from .requirements import requirement
 from .rules import Unmappable
 
@@ -170,41 +169,3 @@ def program_size(sequence, model, ip_version: str) -> int:
     return program_header_bytes(ip_version, len(sequence.passes)) + sum(
         layer_program_bytes(lm, model.get_layer(lm.layer), ip_version)
         for p in sequence.passes for lm in p)
-
-
-def assign_skip_memory(sequence, model) -> None:
-    """Set the external memory of each skip-DMA store of a hardware sequence: the merge
-    layer's earliest inbound (the tensor that waits for the other branch) times
-    :func:`~nsoc.hardware.mapping.memory.skip_buffer_count`."""
-    index = {lay.name: i for i, lay in enumerate(model.layers)}
-    for p in sequence.passes:
-        for lm in p:
-            if not lm.skipdma_stores:
-                continue
-            merge = model.get_layer(lm.layer)
-            stored = min((n for n in merge.inbounds if n in index), key=index.get, default=None)
-            if stored is None:
-                continue
-            between = index[merge.name] - index[stored] - 1
-            size = skip_tensor_bytes(model.get_layer(stored)) * \
-                skip_buffer_count(merge.TYPE, between, len(sequence.passes))
-            for c in lm.skipdma_stores:
-                c.mem_info["external_size"] = size
-
-
-def pooled_dense_inputs(sequence, model) -> None:
-    """A Dense1D fed by a global average pooling in an earlier pass of its hardware sequence
-    holds the pooled values at :func:`~nsoc.hardware.mapping.memory.gap_bits`, as in the
-    pass of its CNP (corpus, training models, every such Dense1D: 24 4-bit channels 24 B,
-    192 8-bit channels 768 B; from a software layer 4 bits: 16 channels 8 B)."""
-    seen: set = set()
-    for p in sequence.passes:
-        for lm in p:
-            layer = model.get_layer(lm.layer)
-            if layer.TYPE != "Dense1D" or not lm.nps or not layer.inbounds:
-                continue
-            inbound = model.get_layer(layer.inbounds[0])
-            if inbound.name in seen and inbound.params.get("pool_type") == POOL_AVG:
-                for c in lm.nps:
-                    c.mem_info["input_size"] = fnp_input_size(layer, inbound, True)
-        seen.update(lm.layer for lm in p)
