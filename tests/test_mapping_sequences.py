@@ -290,3 +290,34 @@ def test_allnps_falls_back_when_every_packing_splits_two_branches():
         ["SW/s-c3", "HW/c4", "HW/d-dequantizer"]
     assert all(len(mapping.layer(f"p{i}").nps) == 8 and
                {c.filters for c in mapping.layer(f"p{i}").nps} == {4} for i in range(6))
+
+
+# ----- layer rules met in the independent dev corpus ---------------------------------------------
+def test_v2_global_pooling_area_limit():
+    """v2 global average pooling: height (dims[0]) at most 64, then width * height at most
+    144: a 12 x 12 input maps, 13 x 12 does not (its height 13 is fine); without hw_only the
+    pooling layer runs in software."""
+    def model(x):
+        return random_v2_model([("conv", {"filters": 8}), ("conv", {"filters": 8, "pool": "gap"}),
+                                ("dense", {"units": 2})], (x, 12, 4), seed=1)
+
+    assert map_model(model(12), "TwoNodesIPv2", hw_only=True).sequences
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_1'\. When using Global "
+                       r"Average Pooling, input dimensions width \* height cannot exceed 144\.$"):
+        map_model(model(13), "TwoNodesIPv2", hw_only=True)
+    backends = [s.backend for s in map_model(model(13), "TwoNodesIPv2").sequences]
+    assert backends == ["Hardware", "Software", "Hardware"]
+
+
+def test_v2_cnp_output_bits_with_activation_wording():
+    """A 2-bit output with ReLU: CNP layers name the activation rule alone, Dense1D both."""
+    conv = random_v2_model([("conv", {"filters": 8, "output_bits": 2}), ("dense", {"units": 2})],
+                           (8, 8, 4), seed=1)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_0'\. With activation "
+                       r"output bitwidth should be 4 or 8\.$"):
+        map_model(conv, "TwoNodesIPv2", hw_only=True)
+    dense = random_v2_model([("dense", {"units": 8, "output_bits": 2}),
+                             ("dense", {"units": 2})], (1, 1, 16), seed=1)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_0'\. Output bits should be "
+                       r"4, 8 or > 8\. With activation output bitwidth should be 4 or 8\.$"):
+        map_model(dense, "TwoNodesIPv2", hw_only=True)

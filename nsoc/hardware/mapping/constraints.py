@@ -44,6 +44,10 @@ class MapConstraints:
     hrc_max_filters: int = 512
     # v2 global average pooling: "input height cannot exceed 64" (corpus, 45 entries)
     gap_max_height_v2: int = 64
+    # v2 global average pooling: "input dimensions width * height cannot exceed 144." (Akida's
+    # message on a 62x40 input in the independent dev corpus of tools/make_mapcorpus.py; the
+    # train corpus agrees: its largest pooled input that maps is 12 x 12)
+    gap_max_area_v2: int = 144
     # v1 global average pooling: "the output of the convolution must have at least 3 rows"
     gap_min_rows_v1: int = 3
     # v2 max pooling: "Pooling size must be 1 or 2." (corpus, 72 entries with size 3)

@@ -45,6 +45,10 @@ def check_v2_output_bits(layer) -> None:
         if bits not in (4, 8):
             raise Unmappable(f"Output should be 4-bit or 8-bit. {bits} given.")
         return
+    if relu and bits not in (4, 8) and layer.TYPE != "Dense1D":
+        # CNP layers name the activation rule alone (Akida's message on a 2-bit Conv2D with
+        # ReLU in the independent dev corpus of tools/make_mapcorpus.py)
+        raise Unmappable("With activation output bitwidth should be 4 or 8.")
     if (relu and bits not in (4, 8)) or (not relu and bits not in (4, 8) and bits <= 8):
         raise Unmappable("Output bits should be 4, 8 or > 8. With activation output bitwidth "
                          "should be 4 or 8.")
@@ -89,14 +93,19 @@ def check_pooling(layer, device: Device, cons: MapConstraints) -> None:
 
 def check_global_average_pooling(layer, device: Device, cons: MapConstraints) -> None:
     """v2: "When using Global Average Pooling, input height cannot exceed 64." (dims[0] > 64,
-    corpus: 100 and 128 refused); v1: "... the output of the convolution must have at least 3
-    rows (currently N)." (corpus: 1- and 2-row outputs refused on every v1 device)."""
+    corpus: 100 and 128 refused), then "... input dimensions width * height cannot exceed
+    144." (:attr:`MapConstraints.gap_max_area_v2`); v1: "... the output of the convolution
+    must have at least 3 rows (currently N)." (corpus: 1- and 2-row outputs refused on every
+    v1 device)."""
     if layer.params.get("pool_type") != POOL_AVG or layer.TYPE not in CNP_TYPES:
         return
     if device.ip_version == "v2":
         if layer.input_dims[0] > cons.gap_max_height_v2:
             raise Unmappable(f"When using Global Average Pooling, input height cannot exceed "
                              f"{cons.gap_max_height_v2}.")
+        if layer.input_dims[0] * layer.input_dims[1] > cons.gap_max_area_v2:
+            raise Unmappable(f"When using Global Average Pooling, input dimensions width * "
+                             f"height cannot exceed {cons.gap_max_area_v2}.")
         return
     rows = conv_output_rows(layer)
     if rows < cons.gap_min_rows_v1:
