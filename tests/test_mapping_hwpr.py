@@ -3,10 +3,10 @@ by hand from the rules in nsoc/hardware/mapping/passes.py (``hwpr_groups``, ``hw
 
 * at a bound t on filters per NP, a pass closes when the next layer does not fit, and the first
   layer of the next pass does not take the NPs of the layer that closed the previous one;
-* the bound is the end of a binary search over 1..512 that keeps each bound that maps as the
-  new upper end (not the smallest bound that maps); a bound maps when each hardware sequence
-  fits without a sequence cut and no pass boundary falls between two branches of a skip
-  connection.
+* the bound is found from 512 by halving while it fails, then a binary search below the
+  first bound that maps, keeping each bound that maps as the upper end (not the smallest
+  bound that maps); a bound maps when each hardware sequence fits without a sequence cut and
+  no pass boundary falls between two branches of a skip connection.
 
 TwoNodesIPv2 has 8 CNPs in the allocation order: six CNP-only NPs, then the FNP3 slot (7th),
 then the FNP2 slot (8th).  Every layer below has a 1x1 kernel on a 4x4 input: one column band,
@@ -86,6 +86,24 @@ def test_the_bound_keeps_two_branches_in_one_pass():
     mapping = map_model(model, "TwoNodesIPv2", mode="HwPr", hw_only=True)
     assert _layout(mapping) == [[2, 2, 2, 1]]
     assert [c.filters for c in mapping.layer("dw_2").nps] == [8, 8]
+
+
+def test_the_search_halves_the_bound_until_one_maps():
+    blocks = [_conv(64) for _ in range(6)] + [_conv(16), _conv(16), ("dw", {}),
+                                               ("concat", {"with_block": 2}), _conv(8)]
+    chain = random_v2_model(blocks, (4, 4, 8), seed=4)
+    # dw_8 rewired onto conv_6: conv_6 splits into conv_7 and dw_8, merged by concat_9
+    model = Model([make_layer(lay.TYPE, lay.name, lay.params, lay.variables,
+                              ["conv_6"] if lay.name == "dw_8" else lay.inbounds)
+                   for lay in chain.layers], "v2")
+    # 512 to 64: one NP a layer, conv_0-conv_7 fill the 8 NPs and dw_8 opens a pass between
+    # the branches -> fail (halve); 32: 2 NPs a 64-filter layer, 8 | 2 + 2 + 1 + 1 + 1 + 1
+    # maps; then 16 maps (4 + 4 | 4 + 4 | 4 + 4 | 1 + 1 + 1 + 1); 8: conv_1 finds no NP
+    # outside conv_0's 8 -> fails; 12 (6 NPs), 14 and 15 (5 NPs): conv_1 gets the 2 or 3
+    # conv_0 leaves -> fail: t = 16
+    mapping = map_model(model, "TwoNodesIPv2", mode="HwPr", hw_only=True)
+    assert _layout(mapping) == [[4, 4], [4, 4], [4, 4], [1, 1, 1, 1]]
+    assert [c.filters for c in mapping.layer("conv_0").nps] == [16] * 4
 
 
 def test_hwpr_maps_where_minimal_fails():

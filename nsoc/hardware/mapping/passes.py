@@ -74,10 +74,11 @@ def hwpr_maps(groups: list[list[Req]], order: MeshOrder, t: int, cuts: bool) -> 
 
 
 def hwpr_bound(groups: list[list[Req]], order: MeshOrder, max_filters: int) -> int | None:
-    """HwPr bound on filters per NP, one for the whole model: a binary search over
-    ``1..max_filters`` (``MapConstraints.cnp_max_filters``, 512) that keeps each bound at
-    which the model maps (:func:`hwpr_maps`) as the new upper end, else moves the lower end
-    past it.  Raises :class:`NoFit` (the failure at the bound reached) when it does not map.
+    """HwPr bound on filters per NP, one for the whole model: the search of
+    :func:`binary_bound` from ``max_filters`` (``MapConstraints.cnp_max_filters``, 512), a
+    bound mapping when every run maps as one sequence (:func:`hwpr_maps`): halving while it
+    fails, then a binary search below the first bound that maps, keeping each bound that maps
+    as the upper end.  Raises :class:`NoFit` when nothing maps.
 
     Shown by Akida's own mapper: its HwPr mapping is its Minimal mapping at
     ``MapConstraints.cnp_max_filters = t`` for one t, and mapping at every t shows which
@@ -117,19 +118,28 @@ def hwpr_bound(groups: list[list[Req]], order: MeshOrder, max_filters: int) -> i
 
 
 def binary_bound(error_at, max_filters: int) -> int:
-    """The end of the binary search of :func:`hwpr_bound` over ``1..max_filters``
-    (``error_at(t)``: the failure at bound t, None when it maps); raises that failure."""
+    """The search of :func:`hwpr_bound` (``error_at(t)``: the failure at bound t, None when
+    it maps): from ``max_filters``, halve the bound while it fails; below the first bound
+    that maps, a binary search keeping each bound that maps as the upper end and moving the
+    lower end past each that fails.  Raises the failure at ``max_filters`` when nothing maps.
+
+    Akida's mapper on a TwoNodesIPv2 model whose passes split a skip connection's branches
+    at 512 to 64: 32 maps, 16 maps, 8, 12, 14, 15 fail -> 16, as Akida's HwPr (a plain
+    binary search over 1..512 would move past 256 and find nothing)."""
     lo, hi = 1, max_filters
+    first = error_at(hi)
+    found = first is None
     while lo < hi:
         mid = (lo + hi) // 2
         if error_at(mid) is None:
-            hi = mid
-        else:
+            hi, found = mid, True
+        elif found:
             lo = mid + 1
-    err = error_at(lo)
-    if err is not None:
-        raise err
-    return lo
+        else:
+            hi = mid
+    if not found:
+        raise first
+    return hi
 
 
 def device_mode(mode: str, device) -> str:
