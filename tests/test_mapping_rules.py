@@ -492,3 +492,22 @@ def test_fnp3_holds_48_kib_v2_and_42_kib_v1_of_weights():
         for device in ("AKD1500", "AKD1000", "TwoNodesIPv1"):
             c, = map_model(m, device, mode="Minimal").layer("dense_1").nps
             assert c.type == kind
+
+
+def test_an_uneven_share_of_filters_must_fit_the_weight_sram():
+    def model(filters):
+        return random_v1_model([("input_conv", {"filters": 64, "kernel_size": 1}),
+                                ("conv", {"filters": 1024, "kernel_size": 1}),
+                                ("sep", {"filters": filters}), ("dense", {"units": 2})],
+                               (7, 7, 1), seed=3)
+    sep = model(1024).get_layer("sep_2")
+    sram = get_device("AKD1500").mesh.np_sram_size.weight_bytes
+    # separable 3x3 on 1024 4-bit channels: 72 filters fit one NP, 69 (not a multiple of 8)
+    # do not, 64 do
+    assert cnp_weight_size(sep, 72) <= sram < cnp_weight_size(sep, 69)
+    assert cnp_weight_size(sep, 64) <= sram
+    # 1024 filters at 72 a NP: 15 groups of 69 do not fit, 16 of 64 do; 1000: 14 of 72 fit;
+    # 960: 14 groups of 69 do not, 15 of 64 do
+    for filters, want in ((1024, [64] * 16), (1000, [72] * 13 + [64]), (960, [64] * 15)):
+        mapping = map_model(model(filters), "AKD1500", mode="Minimal")
+        assert [c.filters for c in _nps(mapping, "sep_2")] == want

@@ -59,6 +59,7 @@ class Req:
     inbound: object = None     # the first inbound layer (None for an input layer)
     device: object = None
     _bands: dict = field(default_factory=dict, repr=False)   # channels -> bands (cache)
+    _per: dict = field(default_factory=dict, repr=False)     # bound -> filters per NP
 
     # ----- CNP plans -------------------------------------------------------------------
     def bands(self, channels: int) -> list[tuple[int, int]]:
@@ -84,13 +85,28 @@ class Req:
         self._bands[channels] = [(o, min(width, x - o)) for o in range(0, x, width)]
         return self._bands[channels]
 
+    def per_np(self, t: int) -> int:
+        """Filters per NP at bound ``t``: ``ceil(F / groups)`` for the fewest groups of at most
+        ``min(t, cap)`` filters whose share still fits the weight SRAM, which an uneven share
+        may not (Akida 2.19's mapper, AKD1500, separable 3x3 on 1024 4-bit channels: 64 and
+        72 filters fit one NP, 65 to 71 do not (filters not a multiple of 8 take more
+        pointwise bits); 1024 filters go on 16 NPs of 64, not 15 of 69; 960 on 15 of 64;
+        1000 on 14 of 72)."""
+        if t in self._per:
+            return self._per[t]
+        per = _ceil(self.filters, _ceil(self.filters, min(t, self.cap)))
+        sram = self.device.mesh.np_sram_size.weight_bytes
+        while per > 1 and cnp_weight_size(self.layer, per) > sram:
+            per = _ceil(self.filters, _ceil(self.filters, per) + 1)
+        self._per[t] = per
+        return per
+
     def plan(self, t: int) -> list[tuple[int, int, int, int]]:
         """NPs ``(x offset, columns, start filter, filters)`` at most ``t`` filters per NP:
         ``ceil(F / t)`` groups of ``ceil(F / groups)`` filters (the last takes the rest) in
-        each column band (corpus: 32 filters at t = 6 give 6, 6, 6, 6, 6, 2)."""
-        per = min(t, self.cap)
-        groups = _ceil(self.filters, per)
-        per = _ceil(self.filters, groups)
+        each column band (corpus: 32 filters at t = 6 give 6, 6, 6, 6, 6, 2), more groups when
+        that share does not fit the weight SRAM (:meth:`per_np`)."""
+        per = self.per_np(t)
         out = []
         # band by band, the filter groups of each band (corpus: (x 0, filters 0-23), (x 0,
         # 24-47), (x 24, 0-23), (x 24, 24-47))
@@ -100,10 +116,8 @@ class Req:
         return out
 
     def count(self, t: int) -> int:
-        per = min(t, self.cap)
-        groups = _ceil(self.filters, per)
-        per = _ceil(self.filters, groups)
-        return groups * len(self.bands(per))
+        per = self.per_np(t)
+        return _ceil(self.filters, per) * len(self.bands(per))
 
 
 def requirement(layer, model, device: Device, cons: MapConstraints,
