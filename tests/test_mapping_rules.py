@@ -153,6 +153,17 @@ def test_dense_after_a_pooling_of_an_earlier_pass_holds_8_bit_values():
     assert c.mem_info["input_size"] == 24
 
 
+def test_dense_after_a_cnp_of_an_earlier_pass_has_padded_rows():
+    m = _v2([("conv", {"filters": 8})] * 8 + [("dense", {"units": 4})], (5, 5, 8))
+    mapping = map_model(m, "TwoNodesIPv2", mode="Minimal")
+    seq, = mapping.sequences
+    assert [lm.layer for lm in seq.passes[1]][0] == "dense_8"
+    c, = mapping.layer("dense_8").nps
+    # 5x5x8 4-bit from conv_7 of the first pass: rows of 6 columns, 6 x 5 x 8 / 2 = 120 B
+    assert m.get_layer("conv_7").output_bits == 4
+    assert c.mem_info["input_size"] == 120
+
+
 def test_external_memory_in_64_byte_blocks_above_128k():
     assert fnp_external_size(20000) == 20000            # not a multiple of 64, kept
     assert fnp_external_size(61600) == 61600

@@ -29,11 +29,11 @@ from .memory import (
     assign_skip_memory,
     cnp_input_size,
     cnp_weight_size,
+    dense_inputs_across_passes,
     fnp_external_size,
     fnp_input_size,
     fnp_weight_size,
     hrc_weight_size,
-    pooled_dense_inputs,
 )
 from .passes import (
     allnps_sequence_t,
@@ -211,7 +211,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
             continue
         seq = Sequence(_seq_name("HW", [r.layer.name for r in q]), "Hardware", passes)
         assign_skip_memory(seq, model)
-        pooled_dense_inputs(seq, model)
+        dense_inputs_across_passes(seq, model)
         seq.program_size = program_size(seq, model, dev.ip_version)
         sequences.append(seq)
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))

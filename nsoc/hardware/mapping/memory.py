@@ -1,6 +1,6 @@
 """Memory each NP reserves for a layer (bytes), as Akida reports it in ``mem_info``, and the
-memory a hardware sequence settles once its passes are known (skip-DMA buffers, pooled dense
-inputs).
+memory a hardware sequence settles once its passes are known (skip-DMA buffers, dense inputs
+from an earlier pass).
 
 Every formula states the corpus observations it reproduces (``tools/check_mapcorpus.py``
 measures them on all 120 corpus models).  v2 weight SRAM words are 100 bits (4K x 100b),
@@ -355,11 +355,14 @@ def assign_skip_memory(sequence, model) -> None:
                 c.mem_info["external_size"] = size
 
 
-def pooled_dense_inputs(sequence, model) -> None:
-    """A Dense1D fed by a global average pooling in an earlier pass of its hardware sequence
-    holds the pooled values at :func:`gap_bits`, as in the
-    pass of its CNP (corpus, training models, every such Dense1D: 24 4-bit channels 24 B,
-    192 8-bit channels 768 B; from a software layer 4 bits: 16 channels 8 B)."""
+def dense_inputs_across_passes(sequence, model) -> None:
+    """A Dense1D fed by a CNP layer (Conv2D, DepthwiseConv2D) of an earlier pass of its
+    hardware sequence holds its input as in the pass of that CNP (:func:`fnp_input_size`:
+    pooled values at :func:`gap_bits`, rows padded by :func:`v2_fnp_x`).  Corpus, training
+    models, every such Dense1D: 24 pooled 4-bit channels 24 B, 192 8-bit ones 768 B (from a
+    software layer 4 bits: 16 channels 8 B); independent dev corpus: a 5x5x64 4-bit input
+    960 B (rows of 6); after an InputConv2D of an earlier pass the rows stay unpadded (25x5x16
+    4-bit 1000 B)."""
     seen: set = set()
     for p in sequence.passes:
         for lm in p:
@@ -367,7 +370,7 @@ def pooled_dense_inputs(sequence, model) -> None:
             if layer.TYPE != "Dense1D" or not lm.nps or not layer.inbounds:
                 continue
             inbound = model.get_layer(layer.inbounds[0])
-            if inbound.name in seen and inbound.params.get("pool_type") == POOL_AVG:
+            if inbound.name in seen and inbound.TYPE in ("Conv2D", "DepthwiseConv2D"):
                 for c in lm.nps:
                     c.mem_info["input_size"] = fnp_input_size(layer, inbound, True)
         seen.update(lm.layer for lm in p)
