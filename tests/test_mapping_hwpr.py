@@ -106,6 +106,29 @@ def test_the_search_halves_the_bound_until_one_maps():
     assert [c.filters for c in mapping.layer("conv_0").nps] == [16] * 4
 
 
+def test_no_bound_maps_without_hw_only_gives_the_allnps_mapping():
+    blocks = [_conv(16) for _ in range(7)] + [_conv(16), ("dw", {}),
+                                              ("concat", {"with_block": 2}), _conv(8)]
+    chain = random_v2_model(blocks, (4, 4, 8), seed=4)
+    # dw_8 rewired onto conv_6: conv_6 splits into conv_7 and dw_8, merged by concat_9
+    model = Model([make_layer(lay.TYPE, lay.name, lay.params, lay.variables,
+                              ["conv_6"] if lay.name == "dw_8" else lay.inbounds)
+                   for lay in chain.layers], "v2")
+    # 16-filter layers on 8 NPs: from 16 on, 1 NP each, conv_0-conv_7 fill the pass and dw_8
+    # opens the next between the branches; 8: 2 NPs each, 4 layers a pass, the same; 6-7
+    # (3 NPs), 4-5 (4 NPs): two layers a pass, dw_8 again after conv_7; 3 and 2 (6, 8 NPs):
+    # conv_1 finds too few NPs outside conv_0's, a second sequence; 1: 16 NPs.  No bound maps
+    # the run as one sequence and at 512 the branches split: the AllNps mapping
+    hwpr = map_model(model, "TwoNodesIPv2", mode="HwPr")
+    allnps = map_model(model, "TwoNodesIPv2", mode="AllNps")
+    assert hwpr.mode == "HwPr"
+    assert hwpr.to_dict()["sequences"] == allnps.to_dict()["sequences"]
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_6'\. Hardware partial "
+                                           r"reconfiguration with layers on the second branch "
+                                           r"is not supported\.$"):
+        map_model(model, "TwoNodesIPv2", mode="HwPr", hw_only=True)
+
+
 def test_hwpr_maps_where_minimal_fails():
     blocks = [_conv(384)] + [_conv(8) for _ in range(7)] + [("dense", {"units": 64})]
     m = random_v2_model(blocks, (16, 16, 8), seed=3)

@@ -189,7 +189,14 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
                 for g in hw_groups:
                     _cut_at_cap(g, order, mode, hw_only)
                 raise MappingError(str(exc)) from None
-            t_floor = _hwpr_bound_with_cuts(hw_groups, order, cons.cnp_max_filters)
+            try:
+                t_floor = _hwpr_bound_with_cuts(hw_groups, order, cons.cnp_max_filters)
+            except MappingError:
+                # no bound maps at all: Akida maps as AllNps (corpus and dev corpus, two
+                # TwoNodesIPv2 models whose Minimal and hw_only HwPr mappings split a skip
+                # connection's branches at every bound: their HwPr mapping is their AllNps)
+                allnps = map_model(model, dev, False, "AllNps", constraints)
+                return Mapping(dev, mode, False, allnps.sequences)
     else:
         t_floor = None
     segments: list[tuple[list, object]] = []   # (layers, None) software, (reqs, passes) hw
