@@ -7,9 +7,9 @@
   smallest bound ``t`` on filters per NP whose NPs fit (corpus: 5 layers of 8-32 filters on
   15 free NPs get t = 6).
 * ``HwPr`` (partial reconfiguration): passes as in Minimal, at one bound ``t`` on filters per
-  NP for the whole model, found by a binary search for a bound at which the model maps
-  (:func:`hwpr_bound`).  Devices on the NSoC_v2 silicon (AKD1000) have no partial
-  reconfiguration: their HwPr equals AllNps.
+  NP for the whole model, searched from 512 down for a bound at which the model maps
+  (:func:`hwpr_bound`, :func:`binary_bound`).  Devices on the NSoC_v2 silicon (AKD1000) have
+  no partial reconfiguration: their HwPr equals AllNps.
 """
 from __future__ import annotations
 
