@@ -14,14 +14,14 @@ from nsoc.testing import random_v2_model  # noqa: E402
 
 def hundred_layer_model():
     """Quantizer, InputConv2D, 48 (depthwise, pointwise) pairs, Dense, Dequantizer: 100 layers
-    plus the Quantizer."""
+    plus the Quantizer (24 x 24 input: the global pooling sees 12 x 12, Akida's largest)."""
     blocks = [("input_conv", dict(filters=32, stride=2))]
     for i in range(48):
         pool = "gap" if i == 47 else None
         blocks += [("dw", {}), ("conv", dict(filters=64 if i % 2 else 32, kernel_size=1,
                                               pool=pool))]
     blocks += [("dense", dict(units=10))]
-    return random_v2_model(blocks, (32, 32, 3), seed=0)
+    return random_v2_model(blocks, (24, 24, 3), seed=0)
 
 
 def device_128_nodes():

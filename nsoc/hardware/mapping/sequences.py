@@ -60,6 +60,7 @@ class PassFill:
         self.nps: dict = {}           # layer name -> idents
         self.fnp2: set = set()        # idents used as FNP2
         self.first: str | None = None  # the first layer holding NPs
+        self.has_fnp = False           # a dense layer holds an FNP
 
     def _place_fnps(self, reqs, cnp_taken: set, first: str | None) -> tuple[dict, set]:
         used = cnp_taken | self.locked
@@ -104,9 +105,10 @@ class PassFill:
             cnp[r.layer.name] = free[cursor:cursor + need]
             cursor += need
         fnps, fnp2 = None, None
-        if r.kind == "fnp" or self.fnp2 or any(q.kind == "fnp" for q in self.reqs):
+        if r.kind == "fnp" or self.has_fnp:
             fnps, fnp2 = self._place_fnps(self.reqs + [r], set(free[:cursor]), first)
         self.first, self.free, self.cursor = first, free, cursor
+        self.has_fnp = self.has_fnp or r.kind == "fnp"
         self.reqs.extend(before)
         self.reqs.append(r)
         self.nps.update(cnp)
