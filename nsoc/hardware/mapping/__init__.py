@@ -16,7 +16,10 @@ and the mapping corpus that ``tools/check_mapcorpus.py`` compares with).  Module
   (:func:`compute_min_device`).
 
 Layers that cannot run on the device run in software (their own sequence) unless
-``hw_only``; input layers follow the next layer and the Dequantizer the previous one.
+``hw_only``; input layers follow the next layer and the Dequantizer the previous one.  A run
+of hardware layers is cut into sequences where a layer fits no fresh pass
+(:func:`_hardware_groups`); with ``hw_only`` the first failure in layer order is reported
+(:func:`_first_error`).
 """
 from __future__ import annotations
 

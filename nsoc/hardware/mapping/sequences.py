@@ -20,6 +20,12 @@ that fresh pass, e.g. "Not enough hardware components of type CNP1 available. 5 
 3 are available." (a 5-NP layer after a 5-NP layer on 8 NPs) or "... FNP2 available. 1 is
 needed but 0 are available." (the only free FNP3 ended the previous pass, the FNP2 is locked).
 Layers that fill the device (all CNPs, or every FNP) therefore run one per sequence.
+
+Also here, each a function with its evidence: skip connections a cut would break run in
+software (:func:`skip_block`, :func:`merge_cut_message`); a pass boundary between two
+branches is refused (:func:`branch_split_pass`); AKD1000 sequences are one pass
+(:func:`fill_passes`); the AllNps bound with the fewest sequences, then passes
+(:func:`fewest_passes_t`), and its fall-back (:func:`device_fit_t`).
 """
 from __future__ import annotations
 
