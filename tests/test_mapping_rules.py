@@ -522,3 +522,23 @@ def test_an_uneven_share_of_filters_must_fit_the_weight_sram():
     for filters, want in ((1024, [64] * 16), (1000, [72] * 13 + [64]), (960, [64] * 15)):
         mapping = map_model(model(filters), "AKD1500", mode="Minimal")
         assert [c.filters for c in _nps(mapping, "sep_2")] == want
+
+
+def test_v1_7x7_4_bit_filters_must_stay_below_the_weight_sram():
+    def share(cin, k, bits, filters):
+        m = random_v1_model([("input_conv", {"filters": cin, "kernel_size": 1}),
+                             ("conv", {"filters": filters, "kernel_size": k,
+                                       "weight_bits": bits}),
+                             ("dense", {"units": 2})], (7, 7, 1), seed=3)
+        sram = get_device("AKD1500").mesh.np_sram_size.weight_bytes
+        nps = _nps(map_model(m, "AKD1500", mode="Minimal"), "conv_1")
+        return cnp_weight_size(m.get_layer("conv_1"), filters) == sram, \
+            [c.filters for c in nps]
+    # 7x7 4-bit on 16 channels: 81 filters take (88 x 5 + 1 -> 448 words) x 16 = 44800 B,
+    # exactly the SRAM: not on one NP (41 + 40); 80 filters (416 words a channel) fit
+    assert share(16, 7, 4, 81) == (True, [41, 40])
+    assert share(16, 7, 4, 80)[1] == [80]
+    # a 3x3 4-bit layer (32 channels, 296 filters) and a 2-bit 7x7 one (16 channels, 224
+    # filters) filling the SRAM exactly stay on one NP
+    assert share(32, 3, 4, 296) == (True, [296])
+    assert share(16, 7, 2, 224) == (True, [224])

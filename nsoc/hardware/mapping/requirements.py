@@ -14,6 +14,7 @@ from .constraints import (
     NSOC_V2_HW_VERSIONS,
     SKIP_TYPES,
     MapConstraints,
+    kernel_hw,
 )
 from .memory import (
     _ceil,
@@ -42,6 +43,21 @@ NSOC_V2_CNP_MAX_FILTERS = 504
 #: 42944 B FNP3, 489 = 43032 B FNP2; 32 inputs (40 B) 1075 units = 43000 B FNP3, 1076 FNP2;
 #: 512 inputs 107 units = 42800 B FNP3, 108 FNP2 (below the 44800-byte CNP weight SRAM).
 FNP3_WEIGHT_BYTES = {"v2": 49152, "v1": 43008}
+
+
+def fits_weight_sram(layer, filters: int, sram_bytes: int) -> bool:
+    """One CNP holds ``filters`` filters of ``layer`` when their weights fit its SRAM; a v1
+    7x7 4-bit Convolutional needs them strictly below it.  Source: Akida 2.19's mapper on
+    one-layer models (AKD1500, Minimal): 7x7 4-bit on 8, 16, 32 channels keeps 168, 80, 40
+    filters on one NP and splits 169, 81, 41, the first counts whose words
+    (:func:`.memory.v1_conv7_words_per_cin`) fill the 44800 bytes exactly or more; 3x3 and
+    5x5 (4- and 2-bit), 2-bit 7x7 and separable layers filling them exactly stay on one NP
+    (3x3 on 32 channels 296 filters, on 64 channels 144; 5x5 on 16 channels 224; 2-bit 7x7
+    on 16 channels 224; separable 3x3 on 256 channels 320)."""
+    size = cnp_weight_size(layer, filters)
+    strict = layer.TYPE == "Convolutional" and kernel_hw(layer) == (7, 7) and \
+        layer.params["weights_bits"] == 4
+    return size < sram_bytes if strict else size <= sram_bytes
 
 
 @dataclass
@@ -96,7 +112,7 @@ class Req:
             return self._per[t]
         per = _ceil(self.filters, _ceil(self.filters, min(t, self.cap)))
         sram = self.device.mesh.np_sram_size.weight_bytes
-        while per > 1 and cnp_weight_size(self.layer, per) > sram:
+        while per > 1 and not fits_weight_sram(self.layer, per, sram):
             per = _ceil(self.filters, _ceil(self.filters, per) + 1)
         self._per[t] = per
         return per
@@ -151,7 +167,7 @@ def requirement(layer, model, device: Device, cons: MapConstraints,
         sram_w = device.mesh.np_sram_size.weight_bytes
         if t == "SeparableConvolutional" and layer.params["pool_type"] == POOL_AVG:
             cap = min(cap, max(1, cons.separable_gap_max_pointwise // layer.input_dims[2]))
-        while cap > 1 and cnp_weight_size(layer, cap) > sram_w:
+        while cap > 1 and not fits_weight_sram(layer, cap, sram_w):
             cap -= 1
         max_width = cons.cnp_max_width if device.ip_version == "v2" else cons.cnp_max_width_v1
         inbound = model.get_layer(layer.inbounds[0]) if layer.inbounds else None
