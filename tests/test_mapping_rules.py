@@ -542,3 +542,17 @@ def test_v1_7x7_4_bit_filters_must_stay_below_the_weight_sram():
     # filters) filling the SRAM exactly stay on one NP
     assert share(32, 3, 4, 296) == (True, [296])
     assert share(16, 7, 2, 224) == (True, [224])
+
+
+def test_separable_with_global_pooling_split_by_its_weights_only():
+    m = random_v1_model([("input_conv", {"filters": 1024, "kernel_size": 1}),
+                         ("sep", {"filters": 384, "pool": "gap", "weight_bits": 2}),
+                         ("dense", {"units": 2})], (7, 7, 1), seed=3)
+    sep = m.get_layer("sep_1")
+    sram = get_device("AKD1500").mesh.np_sram_size.weight_bytes
+    # 2-bit separable 3x3 on 1024 channels: 136 filters fit one NP, 137 and more do not
+    # (137 take the words of 144 filters, 48000 B); 384 filters -> ceil(384 / 136) = 3 NPs of
+    # 128, though 1024 x 128 pointwise weights a NP exceed the 65536 once assumed for pooling
+    assert cnp_weight_size(sep, 136) <= sram < cnp_weight_size(sep, 137)
+    mapping = map_model(m, "AKD1500", mode="Minimal")
+    assert [c.filters for c in _nps(mapping, "sep_1")] == [128, 128, 128]

@@ -30,11 +30,6 @@ class MapConstraints:
     # widest input band of a v1 CNP: 256 columns in 8 bands of 32, 64 in 2 of 32, 48 in 2 of 24
     cnp_max_width_v1: int = 32
     cnp_max_height: int = 256
-    # v1 separable layer with global average pooling: filters x input channels per NP (AKD1500
-    # AkidaNet 1.0 on silicon: separable_13, 1024 x 1024 with pooling, on 16 NPs of 64 filters
-    # while its weights would allow 72; separable_12, 1024 x 512 without pooling, on 7 NPs as
-    # its weight memory gives; no corpus layer contradicts it)
-    separable_gap_max_pointwise: int = 65536
     # Dense1D fan-in (no corpus layer is larger; 2048 inputs map)
     fnp_max_inputs_v2: int = 2048
     fnp_max_inputs_v1: int = 57334   # FullyConnected H*W*C (hardware.md)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...layers import POOL_AVG
 from ..types import Device
 from .constraints import (
     CNP_TYPES,
@@ -165,8 +164,6 @@ def requirement(layer, model, device: Device, cons: MapConstraints,
         if device.hw_version in NSOC_V2_HW_VERSIONS:
             cap = min(cap, NSOC_V2_CNP_MAX_FILTERS)
         sram_w = device.mesh.np_sram_size.weight_bytes
-        if t == "SeparableConvolutional" and layer.params["pool_type"] == POOL_AVG:
-            cap = min(cap, max(1, cons.separable_gap_max_pointwise // layer.input_dims[2]))
         while cap > 1 and not fits_weight_sram(layer, cap, sram_w):
             cap -= 1
         max_width = cons.cnp_max_width if device.ip_version == "v2" else cons.cnp_max_width_v1
