@@ -318,6 +318,45 @@ def test_v1_global_pooling_needs_three_rows():
         map_model(m, "AKD1500", hw_only=True)
 
 
+def _v1_pooled(shape, **opt):
+    return random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 8}),
+                            ("conv", {"filters": 8, "pool": "gap", **opt}),
+                            ("dense", {"units": 2})], shape, seed=2)
+
+
+def test_v1_global_pooling_input_at_most_32_wide():
+    # dims[0] (Akida's "height") above 32 is refused; dims[1] is not limited
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_2'\. With average pooling, "
+                                           r"input height cannot exceed 32\.$"):
+        map_model(_v1_pooled((33, 16, 1)), "AKD1500", hw_only=True)
+    assert map_model(_v1_pooled((32, 40, 1)), "AKD1500", hw_only=True).n_software_sequences == 0
+    # without hw_only the pooled layer alone runs in software, between two hardware sequences
+    seqs = map_model(_v1_pooled((40, 16, 1)), "AKD1000").sequences
+    assert [(s.backend, s.layers) for s in seqs] == [
+        ("Hardware", ["input_conv_0", "conv_1"]), ("Software", ["conv_2"]),
+        ("Hardware", ["dense_3"])]
+
+
+def test_v1_padding_and_pooling_refusals_reported_together():
+    with pytest.raises(MappingError, match=r"'conv_2'\. With average pooling, input height "
+                                           r"cannot exceed 32\. When using Global Average "
+                                           r"Pooling, the output of the convolution must have "
+                                           r"at least 3 rows \(currently 2\)\.$"):
+        map_model(_v1_pooled((40, 2, 1)), "AKD1500", hw_only=True)
+    with pytest.raises(MappingError, match=r"'conv_2'\. Only padding same is supported\. With "
+                                           r"average pooling, input height cannot exceed 32\.$"):
+        map_model(_v1_pooled((40, 8, 1), padding="valid"), "TwoNodesIPv1", hw_only=True)
+
+
+def test_v1_valid_padding_goes_to_software():
+    m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 8,
+                         "padding": "valid"}), ("dense", {"units": 2})], (8, 8, 1), seed=2)
+    with pytest.raises(MappingError, match=r"'conv_1'\. Only padding same is supported\.$"):
+        map_model(m, "AKD1500", hw_only=True)
+    assert [s.backend for s in map_model(m, "AKD1500").sequences] == [
+        "Hardware", "Software", "Hardware"]
+
+
 def test_v1_max_pooling_of_3_only_refused_by_nsoc_v2_silicon():
     m = random_v1_model([("input_conv", {"filters": 8}),
                          ("conv", {"filters": 8, "pool": "max", "pool_size": 3}),

@@ -45,6 +45,11 @@ class MapConstraints:
     gap_max_area_v2: int = 144
     # v1 global average pooling: "the output of the convolution must have at least 3 rows"
     gap_min_rows_v1: int = 3
+    # v1 global average pooling: "With average pooling, input height cannot exceed 32." on
+    # input_dims[0] (dev corpus of tools/make_mapcorpus.py: a 56 x 42 pooled input, every v1
+    # device; Akida's mapper probed: 33 x 16 and 40 x 32 refused, 16 x 33 and 32 x 40 map; the
+    # train corpus's widest pooled input that maps is 28)
+    gap_max_height_v1: int = 32
     # v2 max pooling: "Pooling size must be 1 or 2." (corpus, 72 entries with size 3)
     v2_pool_sizes: tuple = (1, 2)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ...layers import ACT_RELU, POOL_AVG
+from ...layers import ACT_RELU, PADDING_SAME, POOL_AVG
 from ..types import Device
 from .constraints import (
     CNP_TYPES,
@@ -94,9 +94,7 @@ def check_pooling(layer, device: Device, cons: MapConstraints) -> None:
 def check_global_average_pooling(layer, device: Device, cons: MapConstraints) -> None:
     """v2: "When using Global Average Pooling, input height cannot exceed 64." (dims[0] > 64,
     corpus: 100 and 128 refused), then "... input dimensions width * height cannot exceed
-    144." (:attr:`MapConstraints.gap_max_area_v2`); v1: "... the output of the convolution
-    must have at least 3 rows (currently N)." (corpus: 1- and 2-row outputs refused on every
-    v1 device)."""
+    144." (:attr:`MapConstraints.gap_max_area_v2`).  v1: :func:`v1_window_refusals`."""
     if layer.params.get("pool_type") != POOL_AVG or layer.TYPE not in CNP_TYPES:
         return
     if device.ip_version == "v2":
@@ -107,10 +105,42 @@ def check_global_average_pooling(layer, device: Device, cons: MapConstraints) ->
             raise Unmappable(f"When using Global Average Pooling, input dimensions width * "
                              f"height cannot exceed {cons.gap_max_area_v2}.")
         return
-    rows = conv_output_rows(layer)
-    if rows < cons.gap_min_rows_v1:
-        raise Unmappable(f"When using Global Average Pooling, the output of the convolution "
-                         f"must have at least {cons.gap_min_rows_v1} rows (currently {rows}).")
+    raise_all(v1_window_refusals(layer, cons))
+
+
+def raise_all(messages: list[str]) -> None:
+    """Akida reports a layer's refusals of one group together, joined by a space."""
+    if messages:
+        raise Unmappable(" ".join(messages))
+
+
+def v1_window_refusals(layer, cons: MapConstraints) -> list[str]:
+    """Akida 1.0 CNP padding and global-average-pooling refusals, reported together in this
+    order (probed with Akida's mapper on one-layer models, AKD1500/AKD1000/TwoNodesIPv1 alike:
+    a valid-padding 40-wide pooled layer gets "Only padding same is supported. With average
+    pooling, input height cannot exceed 32.", a 40 x 2 one "With average pooling, input height
+    cannot exceed 32. When using Global Average Pooling, the output of the convolution must
+    have at least 3 rows (currently 2).").
+
+    * padding: "Only padding same is supported." (every valid-padding Convolutional and
+      SeparableConvolutional probed, pooled or not; the converter gives none in the corpora);
+    * pooled input wider than 32 (``input_dims[0]``, Akida's "height"): "With average pooling,
+      input height cannot exceed 32." (:attr:`MapConstraints.gap_max_height_v1`);
+    * pooled convolution output of fewer than 3 rows (:attr:`MapConstraints.gap_min_rows_v1`;
+      corpus: 1- and 2-row outputs refused on every v1 device).
+    """
+    p, messages = layer.params, []
+    if p.get("padding", PADDING_SAME) != PADDING_SAME:
+        messages.append("Only padding same is supported.")
+    if p.get("pool_type") == POOL_AVG:
+        if layer.input_dims[0] > cons.gap_max_height_v1:
+            messages.append(f"With average pooling, input height cannot exceed "
+                            f"{cons.gap_max_height_v1}.")
+        rows = conv_output_rows(layer)
+        if rows < cons.gap_min_rows_v1:
+            messages.append(f"When using Global Average Pooling, the output of the convolution "
+                            f"must have at least {cons.gap_min_rows_v1} rows (currently {rows}).")
+    return messages
 
 
 def check_filter_fits(layer, device: Device) -> None:
@@ -180,7 +210,10 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
     if layer.TYPE in CNP_TYPES:
         check_pool_and_stride(layer)
         check_pooling(layer, device, cons)
-        check_global_average_pooling(layer, device, cons)
+        if device.ip_version == "v1":
+            raise_all(v1_window_refusals(layer, cons))
+        else:
+            check_global_average_pooling(layer, device, cons)
         check_filter_fits(layer, device)
         if layer.input_dims[1] > cons.cnp_max_height:
             raise Unmappable(f"Input height {layer.input_dims[1]} is too large for a CNP. The "
