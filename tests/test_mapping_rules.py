@@ -357,6 +357,39 @@ def test_v1_valid_padding_goes_to_software():
         "Hardware", "Software", "Hardware"]
 
 
+def test_v1_cnp_weight_bit_widths():
+    def model(kind, bits):
+        return random_v1_model([("input_conv", {"filters": 8}),
+                                (kind, {"filters": 8, "weight_bits": bits}),
+                                ("dense", {"units": 2})], (8, 8, 1), seed=2)
+    for bits in (1, 2, 4):
+        assert map_model(model("conv", bits), "AKD1500", hw_only=True).n_software_sequences == 0
+    for bits in (2, 4):
+        assert map_model(model("sep", bits), "AKD1500", hw_only=True).n_software_sequences == 0
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_1'\. Standard CNP weights "
+                                           r"bitwidth must be 1, 2 or 4\.$"):
+        map_model(model("conv", 8), "AKD1000", hw_only=True)
+    for bits in (1, 8):
+        with pytest.raises(MappingError, match=r"'sep_1'\. Separable CNP weights bitwidth "
+                                               r"must be 2 or 4\.$"):
+            map_model(model("sep", bits), "TwoNodesIPv1", hw_only=True)
+    # without hw_only the layer runs in software
+    assert [s.backend for s in map_model(model("conv", 8), "AKD1500").sequences] == [
+        "Hardware", "Software", "Hardware"]
+
+
+def test_v1_weight_bits_checked_after_pooling_and_before_filter_size():
+    m = _v1_pooled((40, 8, 1), weight_bits=8)
+    with pytest.raises(MappingError, match=r"'conv_2'\. With average pooling, input height"):
+        map_model(m, "AKD1500", hw_only=True)
+    # 3x3 8-bit filters over 1024 channels would not fit a CNP either
+    m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 1024}),
+                         ("conv", {"filters": 8, "weight_bits": 8}), ("dense", {"units": 2})],
+                        (4, 4, 1), seed=2)
+    with pytest.raises(MappingError, match=r"'conv_2'\. Standard CNP weights bitwidth"):
+        map_model(m, "AKD1500", hw_only=True)
+
+
 def test_v1_max_pooling_of_3_only_refused_by_nsoc_v2_silicon():
     m = random_v1_model([("input_conv", {"filters": 8}),
                          ("conv", {"filters": 8, "pool": "max", "pool_size": 3}),

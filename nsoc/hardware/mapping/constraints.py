@@ -50,6 +50,11 @@ class MapConstraints:
     # device; Akida's mapper probed: 33 x 16 and 40 x 32 refused, 16 x 33 and 32 x 40 map; the
     # train corpus's widest pooled input that maps is 28)
     gap_max_height_v1: int = 32
+    # v1 weight widths a CNP takes (Akida's wording lists them; dev corpus: an 8-bit
+    # Convolutional refused; Akida's mapper probed: 1/2/4-bit Convolutional and 2/4-bit
+    # SeparableConvolutional map, 8-bit ones and 1-bit separable ones are refused)
+    v1_conv_weight_bits: tuple = (1, 2, 4)
+    v1_separable_weight_bits: tuple = (2, 4)
     # v2 max pooling: "Pooling size must be 1 or 2." (corpus, 72 entries with size 3)
     v2_pool_sizes: tuple = (1, 2)
 

@@ -143,6 +143,23 @@ def v1_window_refusals(layer, cons: MapConstraints) -> list[str]:
     return messages
 
 
+def check_v1_weight_bits(layer, cons: MapConstraints) -> None:
+    """Akida 1.0 CNP weight widths: Convolutional 1, 2 or 4 bits ("Standard CNP weights bitwidth
+    must be 1, 2 or 4.": an 8-bit Convolutional in the dev corpus of tools/make_mapcorpus.py,
+    every v1 device; without hw_only it runs in software), SeparableConvolutional 2 or 4
+    ("Separable CNP weights bitwidth must be 2 or 4.", probed with Akida's mapper for 1- and
+    8-bit ones).  Checked after :func:`v1_window_refusals` and before
+    :func:`check_filter_fits` (probes with both faults report only the earlier one)."""
+    allowed = {"Convolutional": cons.v1_conv_weight_bits,
+               "SeparableConvolutional": cons.v1_separable_weight_bits}.get(layer.TYPE)
+    if allowed is None or layer.params["weights_bits"] in allowed:
+        return
+    kind = "Standard" if layer.TYPE == "Convolutional" else "Separable"
+    *head, tail = map(str, allowed)
+    listed = f"{', '.join(head)} or {tail}"
+    raise Unmappable(f"{kind} CNP weights bitwidth must be {listed}.")
+
+
 def check_filter_fits(layer, device: Device) -> None:
     """v1: one filter's weights must fit a CNP's weight SRAM ("Filter size is too big to fit in a
     CNP: try decreasing the input channels or the bitwidth.", corpus: 3x3x512 4-bit filters)."""
@@ -212,6 +229,7 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
         check_pooling(layer, device, cons)
         if device.ip_version == "v1":
             raise_all(v1_window_refusals(layer, cons))
+            check_v1_weight_bits(layer, cons)
         else:
             check_global_average_pooling(layer, device, cons)
         check_filter_fits(layer, device)
