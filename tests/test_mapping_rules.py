@@ -290,6 +290,44 @@ def test_v2_global_pooling_height_limit():
         map_model(m, "TwoNodesIPv2", hw_only=True)
 
 
+def test_v2_padding_stride_and_pooling_refusals_reported_together():
+    def model(shape, **opt):
+        return _v2([("conv", {"filters": 8}), ("conv", {"filters": 8, **opt}),
+                    ("conv", {"filters": 8, "kernel_size": 1}), ("dense", {"units": 2})], shape)
+    cases = [
+        ((16, 16, 4), {"padding": "valid", "stride": 2, "pool": "gap"},
+         "Only padding 'Same' and 'SameUpper' are supported. The CNP cannot support both "
+         "pooling and stride. When using Global Average Pooling, input dimensions width * "
+         "height cannot exceed 144."),
+        ((80, 8, 4), {"stride": 2, "pool": "gap"},
+         "The CNP cannot support both pooling and stride. When using Global Average Pooling, "
+         "input height cannot exceed 64. When using Global Average Pooling, input dimensions "
+         "width * height cannot exceed 144."),
+        ((16, 16, 4), {"stride": 2, "pool": "max", "pool_size": 3},
+         "The CNP cannot support both pooling and stride. Pooling size must be 1 or 2."),
+        ((16, 16, 4), {"padding": "valid"},
+         "Only padding 'Same' and 'SameUpper' are supported."),
+    ]
+    for shape, opt, message in cases:
+        with pytest.raises(MappingError) as exc:
+            map_model(model(shape, **opt), "TwoNodesIPv2", hw_only=True)
+        assert str(exc.value) == f"Cannot map layer 'conv_1'. {message}"
+        # without hw_only the refused layer alone runs in software
+        seqs = map_model(model(shape, **opt), "TwoNodesIPv2").sequences
+        assert [s.backend for s in seqs][:3] == ["Hardware", "Software", "Hardware"]
+        assert seqs[1].layers == ["conv_1"]
+
+
+def test_v1_cnp_may_pool_after_a_stride():
+    # Akida 1.0 CNPs pool after a strided convolution (max or global average); Akida 2.0 ones
+    # do not (test above)
+    for pool, after in (("max", [("conv", {"filters": 8})]), ("gap", [])):
+        m = random_v1_model([("input_conv", {"filters": 8}),
+                             ("conv", {"filters": 8, "stride": 2, "pool": pool}), *after,
+                             ("dense", {"units": 2})], (16, 16, 1), seed=2)
+        assert map_model(m, "AKD1500", hw_only=True).n_software_sequences == 0
+
+
 def test_max_pooling_before_a_dense_layer():
     m = _v2([("conv", {"filters": 8, "pool": "max"}), ("dense", {"units": 2})], (8, 8, 4))
     with pytest.raises(MappingError) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ...layers import ACT_RELU, PADDING_SAME, POOL_AVG
+from ...layers import ACT_RELU, PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_NONE
 from ..types import Device
 from .constraints import (
     CNP_TYPES,
@@ -19,6 +19,7 @@ from .constraints import (
     MapConstraints,
     conv_output_rows,
     max_pool_size,
+    stride_of,
 )
 from .memory import cnp_weight_size, dense_input_shift_bytes
 
@@ -77,35 +78,45 @@ def max_pool_before_dense(layer, model) -> str | None:
             f"pooling.")
 
 
-def check_pooling(layer, device: Device, cons: MapConstraints) -> None:
-    """Max pooling windows: Akida 2.0 takes 1 or 2 ("Pooling size must be 1 or 2.", corpus: every
-    3-wide window on every v2 device); the NSoC_v2 silicon (AKD1000) refuses 3 ("Pooling size 3
-    is not supported on NSoC_v2.", AKD1000 only: AKD1500 and TwoNodesIPv1 map them)."""
-    size = max_pool_size(layer)
-    if not size:
-        return
-    if device.ip_version == "v2":
-        if size not in cons.v2_pool_sizes:
-            raise Unmappable(f"Pooling size must be {' or '.join(map(str, cons.v2_pool_sizes))}.")
-    elif size == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
+def check_v1_pooling(layer, device: Device) -> None:
+    """Max pooling windows of 3 on the NSoC_v2 silicon (AKD1000): "Pooling size 3 is not
+    supported on NSoC_v2." (corpus: AKD1000 only; AKD1500 and TwoNodesIPv1 map them)."""
+    if max_pool_size(layer) == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
         raise Unmappable("Pooling size 3 is not supported on NSoC_v2.")
 
 
-def check_global_average_pooling(layer, device: Device, cons: MapConstraints) -> None:
-    """v2: "When using Global Average Pooling, input height cannot exceed 64." (dims[0] > 64,
-    corpus: 100 and 128 refused), then "... input dimensions width * height cannot exceed
-    144." (:attr:`MapConstraints.gap_max_area_v2`).  v1: :func:`v1_window_refusals`."""
-    if layer.params.get("pool_type") != POOL_AVG or layer.TYPE not in CNP_TYPES:
-        return
-    if device.ip_version == "v2":
+def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
+    """Akida 2.0 CNP padding, stride and pooling refusals, reported together in this order
+    (probed with Akida's mapper on TwoNodesIPv2: a valid-padding strided 16 x 16 pooled Conv2D
+    gets "Only padding 'Same' and 'SameUpper' are supported. The CNP cannot support both
+    pooling and stride. When using Global Average Pooling, input dimensions width * height
+    cannot exceed 144."; an 80 x 8 strided one both global-pooling limits after the stride one):
+
+    * valid padding: "Only padding 'Same' and 'SameUpper' are supported." (probed on Conv2D and
+      DepthwiseConv2D, pooled or not; the corpora's converter gives only same padding);
+    * pooling (max or global average) with a stride: "The CNP cannot support both pooling and
+      stride." (probed on Conv2D and DepthwiseConv2D; no corpus layer has both);
+    * max pooling windows other than 1 or 2: "Pooling size must be 1 or 2." (corpus: every
+      3-wide window on every v2 device, :attr:`MapConstraints.v2_pool_sizes`);
+    * global average pooling: input height (``input_dims[0]``) above 64 (corpus: 100 and 128
+      refused), input width * height above 144 (:attr:`MapConstraints.gap_max_area_v2`).
+    """
+    p, messages = layer.params, []
+    if p.get("padding", PADDING_SAME) == PADDING_VALID:
+        messages.append("Only padding 'Same' and 'SameUpper' are supported.")
+    if p.get("pool_type", POOL_NONE) != POOL_NONE and stride_of(layer) > 1:
+        messages.append("The CNP cannot support both pooling and stride.")
+    size = max_pool_size(layer)
+    if size and size not in cons.v2_pool_sizes:
+        messages.append(f"Pooling size must be {' or '.join(map(str, cons.v2_pool_sizes))}.")
+    if p.get("pool_type") == POOL_AVG:
         if layer.input_dims[0] > cons.gap_max_height_v2:
-            raise Unmappable(f"When using Global Average Pooling, input height cannot exceed "
-                             f"{cons.gap_max_height_v2}.")
+            messages.append(f"When using Global Average Pooling, input height cannot exceed "
+                            f"{cons.gap_max_height_v2}.")
         if layer.input_dims[0] * layer.input_dims[1] > cons.gap_max_area_v2:
-            raise Unmappable(f"When using Global Average Pooling, input dimensions width * "
-                             f"height cannot exceed {cons.gap_max_area_v2}.")
-        return
-    raise_all(v1_window_refusals(layer, cons))
+            messages.append(f"When using Global Average Pooling, input dimensions width * "
+                            f"height cannot exceed {cons.gap_max_area_v2}.")
+    return messages
 
 
 def raise_all(messages: list[str]) -> None:
@@ -210,28 +221,18 @@ def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
                          f"is {cons.fnp_max_inputs_v1}.")
 
 
-def check_pool_and_stride(layer) -> None:
-    """A CNP does not both pool and stride (no corpus model has both: the converter refuses
-    them; kept from the earlier rules)."""
-    p = layer.params
-    stride = p.get("kernel_stride", p.get("stride_x", 1))
-    if p.get("pool_type", 0) != 0 and stride > 1:
-        raise Unmappable("The CNP cannot support both pooling and stride.")
-
-
 def check_layer(layer, device: Device, cons: MapConstraints) -> None:
     """Every layer rule, in Akida's order (output bits first, then pooling, then memory)."""
     if device.ip_version == "v2":
         check_v2_output_bits(layer)
         check_v2_input_bits(layer)
     if layer.TYPE in CNP_TYPES:
-        check_pool_and_stride(layer)
-        check_pooling(layer, device, cons)
-        if device.ip_version == "v1":
+        if device.ip_version == "v2":
+            raise_all(v2_window_refusals(layer, cons))
+        else:
+            check_v1_pooling(layer, device)
             raise_all(v1_window_refusals(layer, cons))
             check_v1_weight_bits(layer, cons)
-        else:
-            check_global_average_pooling(layer, device, cons)
         check_filter_fits(layer, device)
         if layer.input_dims[1] > cons.cnp_max_height:
             raise Unmappable(f"Input height {layer.input_dims[1]} is too large for a CNP. The "
