@@ -109,6 +109,11 @@ def _post(rng, family, last_conv=False, pool=True):
     return post
 
 
+def _nopool(post):
+    """Concatenated branches keep their size (drawn then dropped: same random sequence)."""
+    return [p for p in post if not p.startswith("maxpool")]
+
+
 def draw_ops(rng, family: str, inp: dict, quant: dict) -> tuple[list[dict], _Shapes]:
     """The op list (train ``spec`` format) and its shapes / parameters / MACs."""
     st = _Shapes(inp["shape"])
@@ -205,12 +210,12 @@ def draw_ops(rng, family: str, inp: dict, quant: dict) -> tuple[list[dict], _Sha
             elif v2 and r < 0.35 and not last and prev != ops[0]["name"]:  # two branches
                 x = prev
                 b1 = conv("conv", 1, 1, _pick(rng, (8, 16, 32, 64)), src=x,
-                          post=_post(rng, family))
+                          post=_nopool(_post(rng, family)))
                 if rng.random() < 0.7:
-                    b2 = conv("dw", 3, 1, src=x, post=_post(rng, family))
+                    b2 = conv("dw", 3, 1, src=x, post=_nopool(_post(rng, family)))
                 else:
                     b2 = conv("conv", _pick(rng, (1, 3)), 1, _pick(rng, (8, 16, 32)), src=x,
-                              post=_post(rng, family))
+                              post=_nopool(_post(rng, family)))
                 n = name("concat")
                 ops.append({"op": "concat", "name": n, "src": [b1, b2]})
                 hh, ww, c1 = st.shape[b1]
