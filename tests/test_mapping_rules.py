@@ -386,6 +386,20 @@ def test_v1_padding_and_pooling_refusals_reported_together():
         map_model(_v1_pooled((40, 8, 1), padding="valid"), "TwoNodesIPv1", hw_only=True)
 
 
+def test_v1_global_pooling_input_must_fit_one_cnp():
+    # 16 x 5 x 2048 4-bit: 5 * 2048 * ceil(16 * 4 / 8) = 81920 B > the 43008 B input SRAM of
+    # an AKD1500 CNP, so the layer would need column bands, which global pooling forbids
+    def model(channels):
+        return random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": channels}),
+                                ("sep", {"filters": 8, "pool": "gap"}), ("dense", {"units": 2})],
+                               (16, 5, 1), seed=2)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'sep_2'\. With average pooling, "
+                                           r"spatial split is impossible\.$"):
+        map_model(model(2048), "AKD1500", hw_only=True)
+    # 1024 channels: 40960 B, one band
+    assert map_model(model(1024), "AKD1500", hw_only=True).n_software_sequences == 0
+
+
 def test_v1_valid_padding_goes_to_software():
     m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 8,
                          "padding": "valid"}), ("dense", {"units": 2})], (8, 8, 1), seed=2)

@@ -21,7 +21,7 @@ from .constraints import (
     max_pool_size,
     stride_of,
 )
-from .memory import cnp_weight_size, dense_input_shift_bytes
+from .memory import cnp_weight_size, dense_input_shift_bytes, v1_band_input_bytes
 
 
 class Unmappable(Exception):
@@ -125,7 +125,7 @@ def raise_all(messages: list[str]) -> None:
         raise Unmappable(" ".join(messages))
 
 
-def v1_window_refusals(layer, cons: MapConstraints) -> list[str]:
+def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]:
     """Akida 1.0 CNP padding and global-average-pooling refusals, reported together in this
     order (probed with Akida's mapper on one-layer models, AKD1500/AKD1000/TwoNodesIPv1 alike:
     a valid-padding 40-wide pooled layer gets "Only padding same is supported. With average
@@ -136,7 +136,11 @@ def v1_window_refusals(layer, cons: MapConstraints) -> list[str]:
     * padding: "Only padding same is supported." (every valid-padding Convolutional and
       SeparableConvolutional probed, pooled or not; the converter gives none in the corpora);
     * pooled input wider than 32 (``input_dims[0]``, Akida's "height"): "With average pooling,
-      input height cannot exceed 32." (:attr:`MapConstraints.gap_max_height_v1`);
+      input height cannot exceed 32." (:attr:`MapConstraints.gap_max_height_v1`); a pooled
+      input that is not wider but does not fit one CNP's input SRAM (it would need column
+      bands, :func:`v1_band_input_bytes`): "With average pooling, spatial split is
+      impossible." (probed: 16 x 5 x 2048 and 32 x 32 x 1024 4-bit inputs on AKD1500, also
+      ahead of "Filter size is too big ..." for a 2048-channel Convolutional);
     * pooled convolution output of fewer than 3 rows (:attr:`MapConstraints.gap_min_rows_v1`;
       corpus: 1- and 2-row outputs refused on every v1 device).
     """
@@ -144,9 +148,12 @@ def v1_window_refusals(layer, cons: MapConstraints) -> list[str]:
     if p.get("padding", PADDING_SAME) != PADDING_SAME:
         messages.append("Only padding same is supported.")
     if p.get("pool_type") == POOL_AVG:
-        if layer.input_dims[0] > cons.gap_max_height_v1:
+        x = layer.input_dims[0]
+        if x > cons.gap_max_height_v1:
             messages.append(f"With average pooling, input height cannot exceed "
                             f"{cons.gap_max_height_v1}.")
+        elif v1_band_input_bytes(layer, x, False) > device.mesh.np_sram_size.input_bytes:
+            messages.append("With average pooling, spatial split is impossible.")
         rows = conv_output_rows(layer)
         if rows < cons.gap_min_rows_v1:
             messages.append(f"When using Global Average Pooling, the output of the convolution "
@@ -231,7 +238,7 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
             raise_all(v2_window_refusals(layer, cons))
         else:
             check_v1_pooling(layer, device)
-            raise_all(v1_window_refusals(layer, cons))
+            raise_all(v1_window_refusals(layer, device, cons))
             check_v1_weight_bits(layer, cons)
         check_filter_fits(layer, device)
         if layer.input_dims[1] > cons.cnp_max_height:
