@@ -451,6 +451,15 @@ def test_v1_max_pooling_of_3_only_refused_by_nsoc_v2_silicon():
     assert map_model(m, "AKD1500", hw_only=True).n_software_sequences == 0
 
 
+def test_v1_max_pooling_window_at_most_3():
+    m = random_v1_model([("input_conv", {"filters": 8}),
+                         ("conv", {"filters": 8, "pool": "max", "pool_size": 4}),
+                         ("conv", {"filters": 8}), ("dense", {"units": 2})], (16, 16, 1), seed=2)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_1'\. Pooling size must be "
+                                           r"1, 2 or 3\.$"):
+        map_model(m, "AKD1500", hw_only=True)
+
+
 def test_v1_filter_too_big_for_a_cnp():
     m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 512}),
                          ("conv", {"filters": 4}), ("dense", {"units": 2})], (4, 4, 1), seed=2)

@@ -57,6 +57,9 @@ class MapConstraints:
     v1_separable_weight_bits: tuple = (2, 4)
     # v2 max pooling: "Pooling size must be 1 or 2." (corpus, 72 entries with size 3)
     v2_pool_sizes: tuple = (1, 2)
+    # v1 max pooling: "Pooling size must be 1, 2 or 3." (Akida's mapper probed with a 4 x 4
+    # window on AKD1500 and AKD1000; the corpus has sizes 2 and 3 only)
+    v1_pool_sizes: tuple = (1, 2, 3)
 
 
 # ----- geometry ---------------------------------------------------------------------------

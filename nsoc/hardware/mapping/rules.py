@@ -78,10 +78,16 @@ def max_pool_before_dense(layer, model) -> str | None:
             f"pooling.")
 
 
-def check_v1_pooling(layer, device: Device) -> None:
-    """Max pooling windows of 3 on the NSoC_v2 silicon (AKD1000): "Pooling size 3 is not
-    supported on NSoC_v2." (corpus: AKD1000 only; AKD1500 and TwoNodesIPv1 map them)."""
-    if max_pool_size(layer) == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
+def check_v1_pooling(layer, device: Device, cons: MapConstraints) -> None:
+    """Akida 1.0 max pooling windows: 1, 2 or 3 ("Pooling size must be 1, 2 or 3.", probed with
+    Akida's mapper: a 4 x 4 window on AKD1500 and AKD1000; strides 1 to 3 map); the NSoC_v2
+    silicon (AKD1000) refuses 3: "Pooling size 3 is not supported on NSoC_v2." (corpus: AKD1000
+    only; AKD1500 and TwoNodesIPv1 map them)."""
+    size = max_pool_size(layer)
+    if size and size not in cons.v1_pool_sizes:
+        raise Unmappable(f"Pooling size must be {', '.join(map(str, cons.v1_pool_sizes[:-1]))} "
+                         f"or {cons.v1_pool_sizes[-1]}.")
+    if size == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
         raise Unmappable("Pooling size 3 is not supported on NSoC_v2.")
 
 
@@ -237,7 +243,7 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
         if device.ip_version == "v2":
             raise_all(v2_window_refusals(layer, cons))
         else:
-            check_v1_pooling(layer, device)
+            check_v1_pooling(layer, device, cons)
             raise_all(v1_window_refusals(layer, device, cons))
             check_v1_weight_bits(layer, cons)
         check_filter_fits(layer, device)
