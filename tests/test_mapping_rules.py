@@ -460,6 +460,29 @@ def test_v1_max_pooling_window_at_most_3():
         map_model(m, "AKD1500", hw_only=True)
 
 
+def test_v1_cnp_strides():
+    def model(k, s, **opt):
+        return random_v1_model([("input_conv", {"filters": 8}),
+                                ("conv", {"filters": 8, "kernel_size": k, "stride": s, **opt}),
+                                ("conv", {"filters": 8}), ("dense", {"units": 2})],
+                               (16, 16, 1), seed=2)
+    assert map_model(model(3, 2), "AKD1500", hw_only=True).n_software_sequences == 0
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_1'\. Convolution stride 2 "
+                                           r"is only supported for 3x3 kernels\.$"):
+        map_model(model(5, 2), "AKD1000", hw_only=True)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_1'\. Convolution stride "
+                                           r"must be 1 or 2\.$"):
+        map_model(model(3, 3), "TwoNodesIPv1", hw_only=True)
+    # reported first, with the padding refusal
+    with pytest.raises(MappingError, match=r"'conv_1'\. Convolution stride 2 is only supported "
+                                           r"for 3x3 kernels\. Only padding same is "
+                                           r"supported\.$"):
+        map_model(model(5, 2, padding="valid"), "AKD1500", hw_only=True)
+    # without hw_only the layer runs in software
+    assert [s.backend for s in map_model(model(7, 2), "AKD1500").sequences] == [
+        "Hardware", "Software", "Hardware"]
+
+
 def test_v1_filter_too_big_for_a_cnp():
     m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 512}),
                          ("conv", {"filters": 4}), ("dense", {"units": 2})], (4, 4, 1), seed=2)

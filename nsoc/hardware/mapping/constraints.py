@@ -60,6 +60,12 @@ class MapConstraints:
     # v1 max pooling: "Pooling size must be 1, 2 or 3." (Akida's mapper probed with a 4 x 4
     # window on AKD1500 and AKD1000; the corpus has sizes 2 and 3 only)
     v1_pool_sizes: tuple = (1, 2, 3)
+    # v1 CNP strides: "Convolution stride must be 1 or 2." and "Convolution stride 2 is only
+    # supported for 3x3 kernels." (dev corpus of tools/make_mapcorpus.py: a 5x5 stride-2
+    # Convolutional refused on every v1 device; Akida's mapper probed: stride 3 refused, 5x5 and
+    # 7x7 stride 2 refused, 3x3 stride 2 maps; train corpus: 188 3x3 stride-2 CNP layers map)
+    v1_strides: tuple = (1, 2)
+    v1_strided_kernel: tuple = (3, 3)
 
 
 # ----- geometry ---------------------------------------------------------------------------

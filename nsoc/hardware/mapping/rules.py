@@ -18,6 +18,7 @@ from .constraints import (
     NSOC_V2_HW_VERSIONS,
     MapConstraints,
     conv_output_rows,
+    kernel_hw,
     max_pool_size,
     stride_of,
 )
@@ -78,19 +79,6 @@ def max_pool_before_dense(layer, model) -> str | None:
             f"pooling.")
 
 
-def check_v1_pooling(layer, device: Device, cons: MapConstraints) -> None:
-    """Akida 1.0 max pooling windows: 1, 2 or 3 ("Pooling size must be 1, 2 or 3.", probed with
-    Akida's mapper: a 4 x 4 window on AKD1500 and AKD1000; strides 1 to 3 map); the NSoC_v2
-    silicon (AKD1000) refuses 3: "Pooling size 3 is not supported on NSoC_v2." (corpus: AKD1000
-    only; AKD1500 and TwoNodesIPv1 map them)."""
-    size = max_pool_size(layer)
-    if size and size not in cons.v1_pool_sizes:
-        raise Unmappable(f"Pooling size must be {', '.join(map(str, cons.v1_pool_sizes[:-1]))} "
-                         f"or {cons.v1_pool_sizes[-1]}.")
-    if size == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
-        raise Unmappable("Pooling size 3 is not supported on NSoC_v2.")
-
-
 def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
     """Akida 2.0 CNP padding, stride and pooling refusals, reported together in this order
     (probed with Akida's mapper on TwoNodesIPv2: a valid-padding strided 16 x 16 pooled Conv2D
@@ -132,15 +120,22 @@ def raise_all(messages: list[str]) -> None:
 
 
 def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]:
-    """Akida 1.0 CNP padding and global-average-pooling refusals, reported together in this
-    order (probed with Akida's mapper on one-layer models, AKD1500/AKD1000/TwoNodesIPv1 alike:
-    a valid-padding 40-wide pooled layer gets "Only padding same is supported. With average
-    pooling, input height cannot exceed 32.", a 40 x 2 one "With average pooling, input height
-    cannot exceed 32. When using Global Average Pooling, the output of the convolution must
-    have at least 3 rows (currently 2).").
+    """Akida 1.0 CNP stride, padding and pooling refusals, reported together in this order
+    (probed with Akida's mapper on one-layer models, AKD1500/AKD1000/TwoNodesIPv1 alike: e.g.
+    a 5x5 stride-2 valid-padding layer gets "Convolution stride 2 is only supported for 3x3
+    kernels. Only padding same is supported.", a 40 x 2 pooled one "With average pooling,
+    input height cannot exceed 32. When using Global Average Pooling, the output of the
+    convolution must have at least 3 rows (currently 2).").
 
+    * stride: 1 or 2 ("Convolution stride must be 1 or 2."), 2 only with 3x3 kernels
+      ("Convolution stride 2 is only supported for 3x3 kernels.": a 5x5 stride-2 Convolutional
+      in the dev corpus of tools/make_mapcorpus.py, every v1 device; probed: 5x5 and 7x7
+      Convolutional and SeparableConvolutional refused, 3x3 map; stride 3 refused for all);
     * padding: "Only padding same is supported." (every valid-padding Convolutional and
       SeparableConvolutional probed, pooled or not; the converter gives none in the corpora);
+    * max pooling windows 1, 2 or 3 ("Pooling size must be 1, 2 or 3.", probed: a 4 x 4 window
+      on AKD1500 and AKD1000) and not 3 on the NSoC_v2 silicon (AKD1000): "Pooling size 3 is
+      not supported on NSoC_v2." (corpus: AKD1000 only; AKD1500 and TwoNodesIPv1 map them);
     * pooled input wider than 32 (``input_dims[0]``, Akida's "height"): "With average pooling,
       input height cannot exceed 32." (:attr:`MapConstraints.gap_max_height_v1`); a pooled
       input that is not wider but does not fit one CNP's input SRAM (it would need column
@@ -151,8 +146,20 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
       corpus: 1- and 2-row outputs refused on every v1 device).
     """
     p, messages = layer.params, []
+    stride = stride_of(layer)
+    if stride not in cons.v1_strides:
+        messages.append(f"Convolution stride must be {' or '.join(map(str, cons.v1_strides))}.")
+    elif stride > 1 and kernel_hw(layer) != cons.v1_strided_kernel:
+        kh, kw = cons.v1_strided_kernel
+        messages.append(f"Convolution stride {stride} is only supported for {kh}x{kw} kernels.")
     if p.get("padding", PADDING_SAME) != PADDING_SAME:
         messages.append("Only padding same is supported.")
+    size = max_pool_size(layer)
+    if size and size not in cons.v1_pool_sizes:
+        messages.append(f"Pooling size must be {', '.join(map(str, cons.v1_pool_sizes[:-1]))} "
+                        f"or {cons.v1_pool_sizes[-1]}.")
+    elif size == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
+        messages.append("Pooling size 3 is not supported on NSoC_v2.")
     if p.get("pool_type") == POOL_AVG:
         x = layer.input_dims[0]
         if x > cons.gap_max_height_v1:
@@ -243,7 +250,6 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
         if device.ip_version == "v2":
             raise_all(v2_window_refusals(layer, cons))
         else:
-            check_v1_pooling(layer, device, cons)
             raise_all(v1_window_refusals(layer, device, cons))
             check_v1_weight_bits(layer, cons)
         check_filter_fits(layer, device)
