@@ -712,3 +712,24 @@ def test_separable_with_global_pooling_split_by_its_weights_only():
     assert cnp_weight_size(sep, 136) <= sram < cnp_weight_size(sep, 137)
     mapping = map_model(m, "AKD1500", mode="Minimal")
     assert [c.filters for c in _nps(mapping, "sep_1")] == [128, 128, 128]
+
+
+def test_v2_weight_bits_against_input_and_output_bits():
+    def error(blocks, **kw):
+        with pytest.raises(MappingError) as err:
+            map_model(_v2(blocks, (4, 4, 16), **kw), "TwoNodesIPv2", hw_only=True)
+        return str(err.value)
+    # 8-bit weights on the 4-bit output of a previous layer
+    for kind, opt in (("conv", {"filters": 8}), ("dw", {}), ("dense", {"units": 4})):
+        msg = error([("conv", {"filters": 16}), (kind, {**opt, "weight_bits": 8}),
+                     ("dense", {"units": 2})])
+        assert msg.endswith("Input bits should be >= weights bits.")
+    # 4-bit weights with an 8-bit ReLU output (8-bit activations)
+    assert error([("dw", {}), ("dense", {"units": 2})], act_bits=8).endswith(
+        "4-bit weights and 8-bit activation is not allowed.")
+    assert error([("conv", {"filters": 16, "weight_bits": 8}), ("dense", {"units": 4}),
+                  ("dense", {"units": 2})], act_bits=8).endswith(
+        "With 4-bit weights, output must be 4-bit or 32-bit.")
+    # 8-bit weights on 8-bit inputs map
+    map_model(_v2([("conv", {"filters": 8, "weight_bits": 8}), ("dense", {"units": 2})],
+                  (4, 4, 16), act_bits=8), "TwoNodesIPv2", hw_only=True)

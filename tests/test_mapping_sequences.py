@@ -28,7 +28,9 @@ def _layout(mapping):
 
 def _dense_chain(units, input_dim, weight_bits=4):
     blocks = [("dense", {"units": u, "name": f"d{i + 1}"}) for i, u in enumerate(units)]
-    return random_v2_model(blocks, (1, 1, input_dim), weight_bits=weight_bits, seed=5)
+    # 8-bit weights need 8-bit inputs ("Input bits should be >= weights bits.")
+    return random_v2_model(blocks, (1, 1, input_dim), weight_bits=weight_bits,
+                           act_bits=max(4, weight_bits), seed=5)
 
 
 @pytest.fixture(scope="module")

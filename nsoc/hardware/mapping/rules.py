@@ -241,14 +241,39 @@ def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
                          f"is {cons.fnp_max_inputs_v1}.")
 
 
+def v2_weight_bits_refusals(layer) -> list[str]:
+    """Akida 2.0 weight widths against the layer's input and output widths.  Probed with
+    Akida 2.19's mapper on one-layer models (TwoNodesIPv2, ReLU, 8-bit outputs): 8-bit weights
+    on 4-bit inputs, "Input bits should be >= weights bits." (Conv2D, DepthwiseConv2D,
+    Dense1D; 8-bit inputs map); 4-bit weights with an 8-bit activation, DepthwiseConv2D "4-bit
+    weights and 8-bit activation is not allowed.", Dense1D "With 4-bit weights, output must be
+    4-bit or 32-bit." (Conv2D maps).  The input-bits message is reported together with the
+    global-pooling one (a fuzzed pooled Conv2D: "Input bits should be >= weights bits. When
+    using Global Average Pooling, input dimensions width * height cannot exceed 144.")."""
+    t = layer.TYPE
+    if t not in ("Conv2D", "DepthwiseConv2D", "Dense1D"):
+        return []
+    wb = layer.params.get("weights_bits", 0)
+    if layer.input_bits < wb:
+        return ["Input bits should be >= weights bits."]
+    relu8 = layer.params.get("activation", 0) == ACT_RELU and layer.params["output_bits"] == 8
+    if wb == 4 and relu8 and t == "DepthwiseConv2D":
+        return ["4-bit weights and 8-bit activation is not allowed."]
+    if wb == 4 and relu8 and t == "Dense1D":
+        return ["With 4-bit weights, output must be 4-bit or 32-bit."]
+    return []
+
+
 def check_layer(layer, device: Device, cons: MapConstraints) -> None:
     """Every layer rule, in Akida's order (output bits first, then pooling, then memory)."""
+    bits: list[str] = []
     if device.ip_version == "v2":
         check_v2_output_bits(layer)
         check_v2_input_bits(layer)
+        bits = v2_weight_bits_refusals(layer)
     if layer.TYPE in CNP_TYPES:
         if device.ip_version == "v2":
-            raise_all(v2_window_refusals(layer, cons))
+            raise_all(bits + v2_window_refusals(layer, cons))
         else:
             raise_all(v1_window_refusals(layer, device, cons))
             check_v1_weight_bits(layer, cons)
@@ -257,6 +282,7 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
             raise Unmappable(f"Input height {layer.input_dims[1]} is too large for a CNP. The "
                              f"maximum value is {cons.cnp_max_height}.")
     elif layer.TYPE in FNP_TYPES:
+        raise_all(bits)
         check_dense_inputs(layer, cons)
         check_v1_fully_connected(layer, cons)
     else:
