@@ -483,6 +483,31 @@ def test_v1_cnp_strides():
         "Hardware", "Software", "Hardware"]
 
 
+def test_v1_fully_connected_limits():
+    def model(shape, filters=8, kind="input_conv", **dense):
+        blocks = [("input_conv", {"filters": 8 if kind == "conv" else filters})]
+        if kind == "conv":
+            blocks.append(("conv", {"filters": filters}))
+        return random_v1_model(blocks + [("dense", {"units": 4, **dense}),
+                                         ("dense", {"units": 2})], shape, seed=2)
+    # 16 x 10 x 512 = 81920 inputs map; 17 x 10 x 512 do not
+    assert map_model(model((16, 10, 1), 512), "AKD1500", hw_only=True).n_software_sequences == 0
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_1'\. Input dimensions are "
+                                           r"too large to fit in a FNP\. The maximum value is "
+                                           r"81920\.$"):
+        map_model(model((17, 10, 1), 512), "AKD1500", hw_only=True)
+    # 2 x 1 positions of 4096 channels: 8192 inputs, but more than 2048 channels
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_2'\. The maximum input "
+                                           r"channel value is 2048 \(got 4096\)\.$"):
+        map_model(model((2, 1, 1), 4096, "conv"), "TwoNodesIPv1", hw_only=True)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_1'\. Weight bits should be "
+                                           r"between 1 and 4 inclusive\.$"):
+        map_model(model((4, 4, 1), weight_bits=8), "AKD1000", hw_only=True)
+    # without hw_only the layer runs in software
+    assert [s.backend for s in map_model(model((4, 4, 1), weight_bits=8), "AKD1000").sequences
+            ] == ["Hardware", "Software", "Hardware"]
+
+
 def test_v1_filter_too_big_for_a_cnp():
     m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 512}),
                          ("conv", {"filters": 4}), ("dense", {"units": 2})], (4, 4, 1), seed=2)

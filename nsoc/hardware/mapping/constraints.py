@@ -32,7 +32,12 @@ class MapConstraints:
     cnp_max_height: int = 256
     # Dense1D fan-in (no corpus layer is larger; 2048 inputs map)
     fnp_max_inputs_v2: int = 2048
-    fnp_max_inputs_v1: int = 57334   # FullyConnected H*W*C (hardware.md)
+    # FullyConnected: H*W*C at most 81920, at most 2048 channels when H*W > 1, weights of 1 to
+    # 4 bits (Akida's mapper probed, its wordings; hardware.md says 57334 inputs, but the
+    # mapper maps 81920)
+    fnp_max_inputs_v1: int = 81920
+    fnp_max_channels_v1: int = 2048
+    fnp_max_weight_bits_v1: int = 4
     # Dense1D input shifts: "Input shift exceeds memory. Maximum size is 768 bytes." (corpus)
     fnp_input_shift_bytes: int = 768
     hrc_max_width: int = 256         # InputConv line width

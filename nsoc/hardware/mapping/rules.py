@@ -236,9 +236,29 @@ def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
 
 
 def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
-    if layer.TYPE == "FullyConnected" and math.prod(layer.input_dims) > cons.fnp_max_inputs_v1:
+    """Akida 1.0 FullyConnected, in this order (probed with Akida's mapper on AKD1500 and
+    TwoNodesIPv1; no corpus layer comes near the input limits):
+
+    * weights of 1 to 4 bits: "Weight bits should be between 1 and 4 inclusive." (8-bit weights
+      refused, 1, 2 and 4 map; the corpus has 2 and 4);
+    * at most 81920 inputs (``H * W * C``): "Input dimensions are too large to fit in a FNP.
+      The maximum value is 81920." (1 x 1 x 81920 and 8 x 8 x 1280 map, 81921 and 8 x 8 x 1281
+      refused, whatever the input bits; hardware.md's 57334 is not what the mapper applies);
+    * with more than one input position, at most 2048 channels: "The maximum input channel
+      value is 2048 (got 5120)." (4 x 4 x 5120 refused; 1 x 1 x 81920 maps).
+    """
+    if layer.TYPE != "FullyConnected":
+        return
+    if layer.params["weights_bits"] > cons.fnp_max_weight_bits_v1:
+        raise Unmappable(f"Weight bits should be between 1 and {cons.fnp_max_weight_bits_v1} "
+                         f"inclusive.")
+    x, y, c = layer.input_dims
+    if x * y * c > cons.fnp_max_inputs_v1:
         raise Unmappable(f"Input dimensions are too large to fit in a FNP. The maximum value "
                          f"is {cons.fnp_max_inputs_v1}.")
+    if x * y > 1 and c > cons.fnp_max_channels_v1:
+        raise Unmappable(f"The maximum input channel value is {cons.fnp_max_channels_v1} "
+                         f"(got {c}).")
 
 
 def v2_weight_bits_refusals(layer) -> list[str]:
