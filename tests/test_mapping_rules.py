@@ -758,3 +758,18 @@ def test_v2_weight_bits_against_input_and_output_bits():
     # 8-bit weights on 8-bit inputs map
     map_model(_v2([("conv", {"filters": 8, "weight_bits": 8}), ("dense", {"units": 2})],
                   (4, 4, 16), act_bits=8), "TwoNodesIPv2", hw_only=True)
+
+
+def test_v1_bands_share_half_a_kernel_with_each_neighbour():
+    def bands(channels, k):
+        m = random_v1_model([("input_conv", {"filters": channels, "kernel_size": 1}),
+                             ("sep", {"filters": 32, "kernel_size": k, "weight_bits": 2}),
+                             ("dense", {"units": 10})], (32, 32, 1), seed=3)
+        return len(_nps(map_model(m, "AKD1500", mode="Minimal"), "sep_1"))
+    # 32 x 32 4-bit inputs, 43008 B of input SRAM.  128 channels, 7x7: one band would hold
+    # 32 x 128 x 16 B = 65536 B; two bands of 16 columns + 3 shared (one neighbour each):
+    # 32 x 128 x ceil(19 x 4 / 8) = 40960 B fit (a full kernel - 1 = 6 would need 45056 B)
+    assert bands(128, 7) == 2
+    # 144 channels: two bands need 46080 B; three of 11 columns, the inner one + 3 + 3:
+    # 32 x 144 x ceil(17 x 4 / 8) = 41472 B
+    assert bands(144, 7) == 3

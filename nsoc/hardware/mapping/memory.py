@@ -43,13 +43,16 @@ def v2_row_bytes(columns: int, bits: int) -> int:
     return _round_up(columns * bits, 32) // 8
 
 
-def v1_band_input_bytes(layer, columns: int, banded: bool) -> int:
+def v1_band_input_bytes(layer, columns: int, sides: int) -> int:
     """Input SRAM a v1 CNP band actually needs (what decides the number of bands): its
-    columns plus the ``kernel - 1`` shared ones, x bits per value (AKD1500 AkidaNet 0.5 224,
-    per-layer NPs on silicon: 112x112x32 4-bit in 6 bands of 19+2 columns, 56x56x64 in 3,
-    28x28x128 in 2, 14x14x256 in 1, against 43008 B)."""
+    columns plus ``(kernel - 1) / 2`` shared ones for each of its ``sides`` neighbour bands
+    (0 for a whole input, 1 for the two bands of a 2-band split, 2 for an inner band), x bits
+    per value (AKD1500 AkidaNet 0.5 224, per-layer NPs on silicon: 112x112x32 4-bit in 6
+    bands of 19+2 columns, 56x56x64 in 3, 28x28x128 in 2, 14x14x256 in 1, against 43008 B;
+    Akida 2.19's mapper on one-layer separable models, 32x32 4-bit inputs: 128 channels with a
+    7x7 kernel in 2 bands (16 + 3 columns, 40960 B), 144 channels in 3)."""
     _, y, c = layer.input_dims
-    held = columns + (kernel_hw(layer)[1] - 1 if banded else 0)
+    held = columns + (kernel_hw(layer)[1] - 1) // 2 * sides
     return y * c * _ceil(held * layer.input_bits, 8)
 
 

@@ -92,7 +92,7 @@ class Req:
         while n < x:
             width = _ceil(x, n)
             size = cnp_input_size(self.layer, width, held, n > 1, self.after_add) if v2 \
-                else v1_band_input_bytes(self.layer, width, n > 1)
+                else v1_band_input_bytes(self.layer, width, min(n - 1, 2))
             if size <= sram:
                 break
             n += 1

@@ -165,7 +165,7 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
         if x > cons.gap_max_height_v1:
             messages.append(f"With average pooling, input height cannot exceed "
                             f"{cons.gap_max_height_v1}.")
-        elif v1_band_input_bytes(layer, x, False) > device.mesh.np_sram_size.input_bytes:
+        elif v1_band_input_bytes(layer, x, 0) > device.mesh.np_sram_size.input_bytes:
             messages.append("With average pooling, spatial split is impossible.")
         rows = conv_output_rows(layer)
         if rows < cons.gap_min_rows_v1:
