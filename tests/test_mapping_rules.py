@@ -773,3 +773,15 @@ def test_v1_bands_share_half_a_kernel_with_each_neighbour():
     # 144 channels: two bands need 46080 B; three of 11 columns, the inner one + 3 + 3:
     # 32 x 144 x ceil(17 x 4 / 8) = 41472 B
     assert bands(144, 7) == 3
+
+
+def test_v2_conv2d_filter_must_fit_one_cnp():
+    def model(channels):
+        return _v2([("conv", {"filters": channels, "kernel_size": 1}),
+                    ("conv", {"filters": 64, "kernel_size": 7}), ("dense", {"units": 2})],
+                   (8, 8, 8))
+    # 7x7 4-bit: 21 words of 100 bits per input channel for a group of 8 filters; 192
+    # channels take 50400 B (fit the 51200-byte SRAM), 200 channels 52500 B: refused
+    assert len(_nps(map_model(model(192), "TwoNodesIPv2", mode="Minimal"), "conv_1")) == 8
+    with pytest.raises(MappingError, match="Cannot map layer 'conv_1'. Filter size is too big"):
+        map_model(model(200), "TwoNodesIPv2", hw_only=True)

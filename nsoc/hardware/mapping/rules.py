@@ -192,9 +192,11 @@ def check_v1_weight_bits(layer, cons: MapConstraints) -> None:
 
 
 def check_filter_fits(layer, device: Device) -> None:
-    """v1: one filter's weights must fit a CNP's weight SRAM ("Filter size is too big to fit in a
-    CNP: try decreasing the input channels or the bitwidth.", corpus: 3x3x512 4-bit filters)."""
-    if layer.TYPE not in ("Convolutional", "SeparableConvolutional"):
+    """One filter's weights must fit a CNP's weight SRAM ("Filter size is too big to fit in a
+    CNP: try decreasing the input channels or the bitwidth."; corpus: v1 3x3x512 4-bit
+    filters; Akida 2.19's mapper on one-layer v2 models: a 7x7 4-bit Conv2D on 192 channels
+    maps (8 filters a NP, 50400 B), on 200 or 384 channels it is refused)."""
+    if layer.TYPE not in ("Convolutional", "SeparableConvolutional", "Conv2D"):
         return
     if cnp_weight_size(layer, 1) > device.mesh.np_sram_size.weight_bytes:
         raise Unmappable("Filter size is too big to fit in a CNP: try decreasing the input "
