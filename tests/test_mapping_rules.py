@@ -496,16 +496,48 @@ def test_v1_fully_connected_limits():
                                            r"too large to fit in a FNP\. The maximum value is "
                                            r"81920\.$"):
         map_model(model((17, 10, 1), 512), "AKD1500", hw_only=True)
-    # 2 x 1 positions of 4096 channels: 8192 inputs, but more than 2048 channels
+    # 3 x 1 positions of 4096 channels: 12288 inputs, but more than 2048 channels
     with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_2'\. The maximum input "
                                            r"channel value is 2048 \(got 4096\)\.$"):
-        map_model(model((2, 1, 1), 4096, "conv"), "TwoNodesIPv1", hw_only=True)
+        map_model(model((3, 1, 1), 4096, "conv"), "TwoNodesIPv1", hw_only=True)
     with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_1'\. Weight bits should be "
                                            r"between 1 and 4 inclusive\.$"):
         map_model(model((4, 4, 1), weight_bits=8), "AKD1000", hw_only=True)
     # without hw_only the layer runs in software
     assert [s.backend for s in map_model(model((4, 4, 1), weight_bits=8), "AKD1000").sequences
             ] == ["Hardware", "Software", "Hardware"]
+
+
+def test_input_convolution_limits():
+    def v1(shape, filters=8):
+        return random_v1_model([("input_conv", {"filters": filters}), ("conv", {"filters": 8}),
+                                ("dense", {"units": 2})], shape, seed=2)
+    # v1: input_dims[1] at most 256, input_dims[0] not limited
+    assert map_model(v1((300, 8, 1)), "AKD1500", hw_only=True).n_software_sequences == 0
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'input_conv_0'\. The parameter "
+                                           r"num_neurons should be set between 1 and 512\. The "
+                                           r"maximum input second dimension size is 256 \(got "
+                                           r"300\)\.$"):
+        map_model(v1((8, 300, 1), 600), "AKD1500", hw_only=True)
+
+    def v2(shape, **opt):
+        return _v2([("input_conv", {"filters": 8, **opt}), ("conv", {"filters": 8,
+                    "stride": 2}), ("dense", {"units": 2})], shape)
+    # v2: input_dims[1] at most 384, input_dims[0] not limited
+    seqs = map_model(v2((400, 8, 3)), "TwelveNodesIPv2").sequences
+    assert seqs[0].backend == "Hardware" and "input_conv_0" in seqs[0].layers
+    with pytest.raises(MappingError) as exc:
+        map_model(v2((8, 385, 3), kernel_size=9), "TwelveNodesIPv2", hw_only=True)
+    assert str(exc.value) == (
+        "Cannot map layer 'input_conv_0'. Unsupported kernel size.\n The kernel size should be "
+        "3, 4, 5 or 7. 9 given. Unsupported input size. Received: 385 as second dimension.\n "
+        "The second dimension should be between 5 and 384.")
+    with pytest.raises(MappingError, match=r"'input_conv_0'\. The filters number should be set "
+                                           r"between 1 and 512\. 513 given\.$"):
+        map_model(v2((8, 8, 3), filters=513), "TwelveNodesIPv2", hw_only=True)
+    # without hw_only the input convolution runs in software
+    assert [s.backend for s in map_model(v2((8, 400, 3)), "TwelveNodesIPv2").sequences][0] == \
+        "Software"
 
 
 def test_v1_filter_too_big_for_a_cnp():
@@ -562,7 +594,7 @@ def test_allnps_one_bound_for_every_hardware_sequence():
     blocks = [("input_conv", {"filters": 8}), ("conv", {"filters": 32}),
               ("conv", {"filters": 8, "pool": "max", "pool_size": 3, "pool_stride": 1})] + \
         [("conv", {"filters": 32}) for _ in range(4)] + [("dense", {"units": 4})]
-    m = _v2(blocks, (4, 4, 1))
+    m = _v2(blocks, (5, 5, 1))
     mapping = map_model(m, "FourNodesIPv2")
     # the 3-wide max pooling runs in software: two hardware sequences.  The second (4 layers
     # of 32 filters and the dense layer, 15 CNPs) needs t = 11 (3 NPs a layer; t = 10 gives 16);

@@ -40,8 +40,12 @@ class MapConstraints:
     fnp_max_weight_bits_v1: int = 4
     # Dense1D input shifts: "Input shift exceeds memory. Maximum size is 768 bytes." (corpus)
     fnp_input_shift_bytes: int = 768
-    hrc_max_width: int = 256         # InputConv line width
+    # input convolution (HRC), Akida's mapper probed (rules.check_hrc): at most 512 filters;
+    # v1 input_dims[1] at most 256; v2 input_dims[1] at most 384, kernels 3, 4, 5, 7
     hrc_max_filters: int = 512
+    hrc_max_dim1_v1: int = 256
+    hrc_max_dim1_v2: int = 384
+    hrc_kernels_v2: tuple = (3, 4, 5, 7)
     # v2 global average pooling: "input height cannot exceed 64" (corpus, 45 entries)
     gap_max_height_v2: int = 64
     # v2 global average pooling: "input dimensions width * height cannot exceed 144." (Akida's

@@ -119,6 +119,15 @@ def raise_all(messages: list[str]) -> None:
         raise Unmappable(" ".join(messages))
 
 
+def _square(layer) -> bool:
+    """Square kernel.  Akida's mapper refuses non-square v1 kernels outright ("Kernel width and
+    height must be equal.", probed: 1x5 Convolutional on AKD1000); nsoc does not model that
+    refusal yet (the zoo's 1-D ECG model uses 1 x k kernels), so the stride rule below only
+    judges square kernels."""
+    kh, kw = kernel_hw(layer)
+    return kh == kw
+
+
 def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]:
     """Akida 1.0 CNP stride, padding and pooling refusals, reported together in this order
     (probed with Akida's mapper on one-layer models, AKD1500/AKD1000/TwoNodesIPv1 alike: e.g.
@@ -149,7 +158,7 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
     stride = stride_of(layer)
     if stride not in cons.v1_strides:
         messages.append(f"Convolution stride must be {' or '.join(map(str, cons.v1_strides))}.")
-    elif stride > 1 and kernel_hw(layer) != cons.v1_strided_kernel:
+    elif stride > 1 and _square(layer) and kernel_hw(layer) != cons.v1_strided_kernel:
         kh, kw = cons.v1_strided_kernel
         messages.append(f"Convolution stride {stride} is only supported for {kh}x{kw} kernels.")
     if p.get("padding", PADDING_SAME) != PADDING_SAME:
@@ -220,21 +229,42 @@ def check_dense_inputs(layer, cons: MapConstraints) -> None:
 
 
 def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
-    """The input convolution runs on the HRC: the device needs one, within its line width and
-    filter count."""
+    """The input convolution runs on the HRC (probed with Akida's mapper on one-layer models;
+    no corpus input convolution is refused: the corpora's inputs are 8 to 224 wide).
+
+    v1 (InputConvolutional; AKD1500, TwoNodesIPv1), reported together: "The parameter
+    input_channels must be 1 or 3.", "The parameter num_neurons should be set between 1 and
+    512." (filters) and "The maximum input second dimension size is 256 (got N)."
+    (``input_dims[1]``; ``input_dims[0]`` maps at 1024).  v2 (InputConv2D; TwelveNodesIPv2),
+    reported together: kernel 3, 4, 5 or 7, ``input_dims[1]`` at most 384 (``input_dims[0]``
+    maps at 4096), at most 512 filters, in Akida's multi-line wording.
+
+    Not applied (they would refuse the zoo's 1 x N ECG input, which Akida's mapper does refuse
+    too: left to the zoo's owner): v1 kernels must be square, 3, 5 or 7, and not larger than
+    ``input_dims[0]``; v2 ``input_dims[0]`` and ``input_dims[1]`` at least 5."""
     if layer.TYPE not in HRC_TYPES:
         return
     if device.mesh.hrc is None:
         raise Unmappable("The device has no HRC for an input convolution.")
-    x, _, c = layer.input_dims
-    if x > cons.hrc_max_width:
-        raise Unmappable(f"Input width {x} is too large for the HRC. The maximum value is "
-                         f"{cons.hrc_max_width}.")
-    if layer.TYPE == "InputConvolutional" and c not in (1, 3):
-        raise Unmappable(f"The HRC supports 1 or 3 input channels, not {c}.")
-    if layer.params["filters"] > cons.hrc_max_filters:
-        raise Unmappable(f"{layer.params['filters']} filters are too many for the HRC. The "
-                         f"maximum value is {cons.hrc_max_filters}.")
+    _, y, c = layer.input_dims
+    filters = layer.params["filters"]
+    if layer.TYPE == "InputConvolutional":
+        raise_all([m for cond, m in (
+            (c not in (1, 3), "The parameter input_channels must be 1 or 3."),
+            (filters > cons.hrc_max_filters, "The parameter num_neurons should be set between "
+             f"1 and {cons.hrc_max_filters}."),
+            (y > cons.hrc_max_dim1_v1, "The maximum input second dimension size is "
+             f"{cons.hrc_max_dim1_v1} (got {y}).")) if cond])
+        return
+    k = kernel_hw(layer)[0]
+    raise_all([m for cond, m in (
+        (k not in cons.hrc_kernels_v2, "Unsupported kernel size.\n The kernel size should be "
+         f"{', '.join(map(str, cons.hrc_kernels_v2[:-1]))} or {cons.hrc_kernels_v2[-1]}. "
+         f"{k} given."),
+        (y > cons.hrc_max_dim1_v2, f"Unsupported input size. Received: {y} as second "
+         f"dimension.\n The second dimension should be between 5 and {cons.hrc_max_dim1_v2}."),
+        (filters > cons.hrc_max_filters, "The filters number should be set between 1 and "
+         f"{cons.hrc_max_filters}. {filters} given.")) if cond])
 
 
 def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
