@@ -5,17 +5,13 @@ import json
 import os
 
 import pytest
+from sweep_helpers import KWS, KWS_X, KWS_Y, MNIST_V1, without_seconds
 
 from nsoc.cli import main
 from nsoc.report.sweep_html import PLOT_IDS, pareto_front
 from nsoc.sweep import SpecError, load_spec, run_sweep, spec_from_dict
 from nsoc.sweep import evaluate as ev
 from nsoc.sweep.spec import parse_device
-
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures")
-KWS = os.path.abspath(os.path.join(FIXTURES, "kws_dscnn.fbz"))
-KWS_X = os.path.abspath(os.path.join(FIXTURES, "kws_inputs.npy"))
-MNIST_V1 = os.path.abspath(os.path.join(FIXTURES, "mnist_cnn_v1.fbz"))
 
 SPEC = f"""
 name = "test"
@@ -50,10 +46,6 @@ def spec_file(tmp_path):
 def _rows(path):
     with open(path) as f:
         return [json.loads(line) for line in f]
-
-
-def _strip(row):
-    return {k: v for k, v in row.items() if k != "seconds"}
 
 
 def test_spec_cross_product_and_pairing(spec_file):
@@ -144,7 +136,7 @@ def test_restart_recomputes_nothing_finished(spec_file, tmp_path):
         assert after[key] == row  # the finished rows were kept, not recomputed
     third = run_sweep(spec, out, workers=1, log=None)
     assert third.computed == 0 and third.cached == 36
-    assert [_strip(r) for r in third.rows] == [_strip(r) for r in second.rows]
+    assert without_seconds(third.rows) == without_seconds(second.rows)
 
 
 def test_model_loaded_once_per_process(spec_file, tmp_path):
@@ -196,7 +188,7 @@ def test_without_dask_runs_serially_with_a_note(spec_file, tmp_path, monkeypatch
 
 def test_sharded_run_in_process_with_labels(tmp_path, capsys):
     import numpy as np
-    labels = os.path.join(FIXTURES, "kws_labels.npy")
+    labels = KWS_Y
     ref, out = tmp_path / "ref.npy", tmp_path / "sharded.npy"
     assert main(["run", KWS, "--input", KWS_X, "-o", str(ref)]) == 0
     assert main(["run", KWS, "--input", KWS_X, "-o", str(out), "--workers", "1", "--labels",

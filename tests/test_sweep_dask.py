@@ -14,15 +14,12 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from sweep_helpers import KWS, KWS_X, KWS_Y, MNIST_V1, without_seconds  # noqa: E402
+
 from nsoc.cli import main  # noqa: E402
 from nsoc.sweep import load_spec, run_sweep  # noqa: E402
 from nsoc.sweep.dataset import run_sharded  # noqa: E402
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures")
-KWS = os.path.abspath(os.path.join(FIXTURES, "kws_dscnn.fbz"))
-KWS_X = os.path.abspath(os.path.join(FIXTURES, "kws_inputs.npy"))
-KWS_Y = os.path.abspath(os.path.join(FIXTURES, "kws_labels.npy"))
-MNIST_V1 = os.path.abspath(os.path.join(FIXTURES, "mnist_cnn_v1.fbz"))
 START_TIMEOUT_S = 120
 
 SPEC = f"""
@@ -85,10 +82,6 @@ def cluster(tmp_path_factory):
         log.close()
 
 
-def _rows(result):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in result.rows]
-
-
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory):
     spec_path = tmp_path_factory.mktemp("spec") / "spec.toml"
@@ -103,7 +96,7 @@ def test_sweep_on_cluster_equals_serial(cluster, serial, tmp_path):
     assert len(ref.rows) == 60 and ref.errors == 0
     res = run_sweep(spec, str(tmp_path / "dask"), scheduler=address, log=None)
     assert res.engine.startswith("dask (2 workers") and res.computed == 60
-    assert _rows(res) == _rows(ref)
+    assert without_seconds(res.rows) == without_seconds(ref.rows)
     from distributed import Client
     with Client(address) as client:  # each worker decoded each model at most once
         loads = client.run(lambda: __import__("nsoc.sweep.evaluate").sweep.evaluate.STATS[
@@ -157,4 +150,4 @@ def test_worker_killed_mid_sweep_loses_no_row(cluster, serial, tmp_path):
     assert 1 <= rows_at_kill < 60  # the worker died while rows were still missing
     res = done["result"]
     assert res.failed == 0 and len(res.rows) == 60
-    assert _rows(res) == _rows(ref)
+    assert without_seconds(res.rows) == without_seconds(ref.rows)
