@@ -34,6 +34,17 @@ def threads_for(work: int):
         numba.set_num_threads(previous)
 
 
+def kernel_array(x: np.ndarray) -> np.ndarray:
+    """``x`` C-contiguous and writable, the one layout the kernels are compiled for.
+
+    numba types a read-only array (a chunk of an ``np.load(..., mmap_mode="r")`` input, as
+    ``nsoc run`` reads) apart from a writable one: passing it as is would compile (and cache) a
+    second specialisation of every first-layer kernel, which ``nsoc warmup`` cannot foresee.
+    Copying the chunk costs far less than that compilation."""
+    x = np.ascontiguousarray(x)
+    return x if x.flags.writeable else x.copy()
+
+
 class V2Stage(NamedTuple):
     """Akida 2.0 output stage of one layer (see :mod:`nsoc.kernels.reference`).
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import threads_for
+from ._util import kernel_array, threads_for
 from .geometry import signed_range
 from .output import v1_args, v1_finish, v2_args, v2_finish
 from .potentials import (
@@ -113,7 +113,7 @@ def prepare_input_conv2d_v2(in_shape, weights, strides, same, padding_value, sta
     def run(x, dtype=np.int64):
         out = np.empty((x.shape[0], qx, qy, nf), dtype)
         with threads_for(x.shape[0] * work):
-            _input_conv2d_v2(np.ascontiguousarray(x), w, pva, geo, out, *stage_args)
+            _input_conv2d_v2(kernel_array(x), w, pva, geo, out, *stage_args)
         return out
     return run
 
@@ -139,14 +139,14 @@ def prepare_conv2d_v2(in_shape, weights, strides, same, input_shift, stage, max_
         def run(x, dtype=np.int64):
             out = np.empty((x.shape[0], qx, qy, nf), dtype)
             with threads_for(x.shape[0] * work):
-                _pointwise_v2(np.ascontiguousarray(x), w2, sh, bounds, out, *stage_args)
+                _pointwise_v2(kernel_array(x), w2, sh, bounds, out, *stage_args)
             return out
         return run
 
     def run(x, dtype=np.int64):
         out = np.empty((x.shape[0], qx, qy, nf), dtype)
         with threads_for(x.shape[0] * work):
-            _conv2d_v2(np.ascontiguousarray(x), w, sh, bounds, *tab, out, *stage_args)
+            _conv2d_v2(kernel_array(x), w, sh, bounds, *tab, out, *stage_args)
         return out
     return run
 
@@ -168,7 +168,7 @@ def prepare_depthwise_conv2d_v2(in_shape, weights, strides, same, input_shift, s
     def run(x, dtype=np.int64):
         out = np.empty((x.shape[0], qx, qy, nc), dtype)
         with threads_for(x.shape[0] * work):
-            _depthwise_v2(np.ascontiguousarray(x), w, sh, geo, out, *stage_args)
+            _depthwise_v2(kernel_array(x), w, sh, geo, out, *stage_args)
         return out
     return run
 
@@ -259,7 +259,7 @@ def prepare_conv_v1(in_shape, weights, strides, same, padding_value, stage, max_
     def run(x, dtype=np.int64):
         out = np.empty((x.shape[0], qx, qy, nf), dtype)
         with threads_for(x.shape[0] * work):
-            _conv_v1(np.ascontiguousarray(x), w, wacc, kind, pva, geo, *tab, out, *args)
+            _conv_v1(kernel_array(x), w, wacc, kind, pva, geo, *tab, out, *args)
         return out
     return run
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import threads_for
+from ._util import kernel_array, threads_for
 from .geometry import signed_range
 from .output import v1_args, v1_finish, v2_args, v2_finish
 from .potentials import acc_dtype, fold_input_shift, max_abs_of
@@ -81,7 +81,7 @@ def prepare_dense_v2(weights, input_shift, stage, max_in):
     def run(x, dtype=np.int64):
         out = np.empty((x.shape[0], 1, 1, units), dtype)
         with threads_for(x.shape[0] * weights.size):
-            _dense_v2(np.ascontiguousarray(x), w, sh, bounds, out, *stage_args)
+            _dense_v2(kernel_array(x), w, sh, bounds, out, *stage_args)
         return out.reshape(x.shape[0], units)
     return run
 
@@ -101,7 +101,7 @@ def prepare_dense_v1(weights, stage, max_in):
     def run(x, dtype=np.int64):
         out = np.empty((x.shape[0], 1, 1, units), dtype)
         with threads_for(x.shape[0] * weights.size):
-            _dense_v1(np.ascontiguousarray(x), w, out, *args)
+            _dense_v1(kernel_array(x), w, out, *args)
         return out.reshape(x.shape[0], units)
     return run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import sat, shift_round, threads_for
+from ._util import kernel_array, sat, shift_round, threads_for
 from .geometry import signed_range
 
 
@@ -32,7 +32,7 @@ def add(a, b, a_shift, b_shift, output_shift, buffer_bits, post_op_bits, relu, o
     plo, phi = signed_range(post_op_bits)
     out = np.empty(a.shape, dtype)
     with threads_for(a.size):
-        _add(np.ascontiguousarray(a), np.ascontiguousarray(b),
+        _add(kernel_array(a), kernel_array(b),
              np.ascontiguousarray(a_shift, np.int64), np.ascontiguousarray(b_shift, np.int64),
              np.ascontiguousarray(output_shift, np.int64), blo, bhi, plo, phi, bool(relu),
              int(out_lo), int(out_hi), out)
