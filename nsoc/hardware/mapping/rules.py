@@ -102,7 +102,7 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
         messages.append("The CNP cannot support both pooling and stride.")
     size = max_pool_size(layer)
     if size and size not in cons.v2_pool_sizes:
-        messages.append(f"Pooling size must be {' or '.join(map(str, cons.v2_pool_sizes))}.")
+        messages.append(f"Pooling size must be {or_list(cons.v2_pool_sizes)}.")
     if p.get("pool_type") == POOL_AVG:
         if layer.input_dims[0] > cons.gap_max_height_v2:
             messages.append(f"When using Global Average Pooling, input height cannot exceed "
@@ -111,6 +111,12 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
             messages.append(f"When using Global Average Pooling, input dimensions width * "
                             f"height cannot exceed {cons.gap_max_area_v2}.")
     return messages
+
+
+def or_list(values) -> str:
+    """Akida's way of listing allowed values in a message: "1 or 2", "1, 2 or 4"."""
+    *head, tail = map(str, values)
+    return f"{', '.join(head)} or {tail}" if head else tail
 
 
 def raise_all(messages: list[str]) -> None:
@@ -157,7 +163,7 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
     p, messages = layer.params, []
     stride = stride_of(layer)
     if stride not in cons.v1_strides:
-        messages.append(f"Convolution stride must be {' or '.join(map(str, cons.v1_strides))}.")
+        messages.append(f"Convolution stride must be {or_list(cons.v1_strides)}.")
     elif stride > 1 and _square(layer) and kernel_hw(layer) != cons.v1_strided_kernel:
         kh, kw = cons.v1_strided_kernel
         messages.append(f"Convolution stride {stride} is only supported for {kh}x{kw} kernels.")
@@ -165,8 +171,7 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
         messages.append("Only padding same is supported.")
     size = max_pool_size(layer)
     if size and size not in cons.v1_pool_sizes:
-        messages.append(f"Pooling size must be {', '.join(map(str, cons.v1_pool_sizes[:-1]))} "
-                        f"or {cons.v1_pool_sizes[-1]}.")
+        messages.append(f"Pooling size must be {or_list(cons.v1_pool_sizes)}.")
     elif size == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
         messages.append("Pooling size 3 is not supported on NSoC_v2.")
     if p.get("pool_type") == POOL_AVG:
@@ -195,9 +200,7 @@ def check_v1_weight_bits(layer, cons: MapConstraints) -> None:
     if allowed is None or layer.params["weights_bits"] in allowed:
         return
     kind = "Standard" if layer.TYPE == "Convolutional" else "Separable"
-    *head, tail = map(str, allowed)
-    listed = f"{', '.join(head)} or {tail}"
-    raise Unmappable(f"{kind} CNP weights bitwidth must be {listed}.")
+    raise Unmappable(f"{kind} CNP weights bitwidth must be {or_list(allowed)}.")
 
 
 def check_filter_fits(layer, device: Device) -> None:
@@ -259,8 +262,7 @@ def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
     k = kernel_hw(layer)[0]
     raise_all([m for cond, m in (
         (k not in cons.hrc_kernels_v2, "Unsupported kernel size.\n The kernel size should be "
-         f"{', '.join(map(str, cons.hrc_kernels_v2[:-1]))} or {cons.hrc_kernels_v2[-1]}. "
-         f"{k} given."),
+         f"{or_list(cons.hrc_kernels_v2)}. {k} given."),
         (y > cons.hrc_max_dim1_v2, f"Unsupported input size. Received: {y} as second "
          f"dimension.\n The second dimension should be between 5 and {cons.hrc_max_dim1_v2}."),
         (filters > cons.hrc_max_filters, "The filters number should be set between 1 and "
