@@ -51,6 +51,7 @@ from .requirements import requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
 from .sequences import (
     SequenceCut,
+    branch_split_error,
     branch_split_pass,
     device_fit_t,
     merge_cut_message,
@@ -247,8 +248,7 @@ def _hwpr_bound_with_cuts(groups: list[list], order: MeshOrder, max_filters: int
         split = next((s for s in (branch_split_pass(q, ps) for q, ps in parts
                                   if ps is not None and len(ps) > 1) if s is not None), None)
         if split is not None:
-            raise MappingError(f"Cannot map layer '{split}'. Hardware partial reconfiguration "
-                               f"with layers on the second branch is not supported.")
+            raise MappingError(str(branch_split_error(split)))
         return len(parts)
 
     n_max = sequences_at(max_filters)
@@ -313,8 +313,7 @@ def _hardware_groups(reqs, order: MeshOrder, mode: str, hw_only: bool,
     # (HwPr chooses its bound among those keeping such branches whole: not an error)
     split = branch_split_pass(reqs, passes) if len(passes) > 1 and mode != "HwPr" else None
     if split is not None and (hw_only or mode == "Minimal"):
-        raise MappingError(f"Cannot map layer '{split}'. Hardware partial reconfiguration "
-                           f"with layers on the second branch is not supported.")
+        raise MappingError(str(branch_split_error(split)))
     if split is not None and mode == "AllNps":
         return _branch_fallback(reqs, order)
     return [(reqs, passes)]

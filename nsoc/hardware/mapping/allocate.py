@@ -59,6 +59,22 @@ class MeshOrder:
         self.fnp3 = sorted(n.ident for n in nps if "FNP3" in n.types)
         self.fnp2 = sorted(n.ident for n in nps if "FNP2" in n.types)
         self.n_fnp = len(set(self.fnp3) | set(self.fnp2))
+        self.fewest_passes_t: dict = {}   # run of layer names -> AllNps bound (sequences.py)
+
+    def free_cnps(self, locked: frozenset) -> list:
+        """The CNPs in allocation order, ``locked`` ones left out."""
+        return [i for i in self.cnp_order if i not in locked] if locked else self.cnp_order
+
+
+def hand_over_order(free: list, excluded: frozenset, need: int) -> list:
+    """``free`` with its first ``need`` NPs not in ``excluded`` moved to the front, for the
+    first layer of a pass (the hand-over rule of :mod:`.sequences`: it does not take the NPs of
+    the layer that closed the previous pass); ``free`` itself when they already are."""
+    pick = list(islice((i for i in free if i not in excluded), need))
+    if pick == free[:need]:
+        return free
+    taken = set(pick)
+    return pick + [i for i in free if i not in taken]
 
 
 def fnp_need(reqs) -> int:
@@ -76,14 +92,11 @@ def assign(reqs: list[Req], order: MeshOrder, t_of, locked=frozenset(),
     out = {}
     per_np_filters = {}
     skip_i = 0
-    cnp_order = [i for i in order.cnp_order if i not in locked] if locked else order.cnp_order
+    cnp_order = order.free_cnps(locked)
     r0 = next((r for r in reqs if r.kind in ("cnp", "fnp")), None)
     first = r0.layer.name if r0 is not None else None
     if excluded and r0 is not None and r0.kind == "cnp":
-        need = len(r0.plan(t_of(r0)))
-        pick = list(islice((i for i in cnp_order if i not in excluded), need))
-        if pick != cnp_order[:need]:
-            cnp_order = pick + [i for i in cnp_order if i not in set(pick)]
+        cnp_order = hand_over_order(cnp_order, excluded, len(r0.plan(t_of(r0))))
     n_cnp = len(cnp_order)
     cursor = 0   # CNPs are taken in the mesh order, each once per pass
     for r in reqs:

@@ -18,7 +18,14 @@ from ..types import LayerMapping
 from .allocate import MeshOrder, NoFit, assign, fnp_need
 from .constraints import NSOC_V2_HW_VERSIONS
 from .requirements import Req
-from .sequences import PassFill, SequenceCut, branch_split_pass, fewest_passes_t, fill_passes
+from .sequences import (
+    PassFill,
+    SequenceCut,
+    branch_split_error,
+    branch_split_pass,
+    fewest_passes_t,
+    fill_passes,
+)
 
 
 def _cnp_count(reqs, t: int | None) -> int:
@@ -59,12 +66,9 @@ def hwpr_maps(groups: list[list[Req]], order: MeshOrder, t: int, cuts: bool) -> 
         while reqs:
             try:
                 passes = group_passes(reqs, order, t)
-                split = branch_split_pass(
-                    reqs, [[LayerMapping(r.layer.name, r.layer.TYPE) for r in p.reqs]
-                           for p in passes]) if len(passes) > 1 else None
+                split = branch_split_pass(reqs, passes) if len(passes) > 1 else None
                 if split is not None:
-                    raise NoFit(split, "Hardware partial reconfiguration with layers on the "
-                                "second branch is not supported.")
+                    raise branch_split_error(split)
                 break
             except SequenceCut as cut:
                 at = next(i for i, r in enumerate(reqs) if r.layer.name == cut.start)

@@ -29,9 +29,7 @@ branches is refused (:func:`branch_split_pass`); AKD1000 sequences are one pass
 """
 from __future__ import annotations
 
-from itertools import islice
-
-from .allocate import MeshOrder, NoFit, not_enough
+from .allocate import MeshOrder, NoFit, hand_over_order, not_enough
 from .constraints import NSOC_V2_HW_VERSIONS
 from .requirements import Req
 
@@ -59,8 +57,7 @@ class PassFill:
                  excluded: frozenset = frozenset()):
         self.order, self.t_of = order, t_of
         self.locked, self.excluded = locked, excluded
-        self.free = [i for i in order.cnp_order if i not in locked] if locked \
-            else order.cnp_order
+        self.free = order.free_cnps(locked)
         self.cursor = 0               # free[:cursor] are taken by CNP layers
         self.reqs: list[Req] = []
         self.nps: dict = {}           # layer name -> idents
@@ -99,13 +96,10 @@ class PassFill:
         if r.kind == "cnp":
             need = r.count(self.t_of(r))
             if first == r.layer.name and self.excluded:
-                pick = list(islice((i for i in free if i not in self.excluded), need))
-                if len(pick) < need:
-                    n_free = sum(1 for i in free if i not in self.excluded)
+                n_free = sum(1 for i in free if i not in self.excluded)
+                if n_free < need:
                     raise NoFit(r.layer.name, not_enough("CNP1", need, n_free))
-                if pick != free[:need]:
-                    taken = set(pick)
-                    free = pick + [i for i in free if i not in taken]
+                free = hand_over_order(free, self.excluded, need)
             elif cursor + need > len(free):
                 raise NoFit(r.layer.name, not_enough("CNP1", need, len(free) - cursor))
             cnp[r.layer.name] = free[cursor:cursor + need]
@@ -223,7 +217,7 @@ def fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
     AkidaNet 1.0 on silicon: 224, AllNps 117 NPs in 4 passes as Minimal; 160, 79 NPs in 3
     passes against Minimal's 69).  Only bounds at which some layer's NP count changes are tried
     (``ceil(F / k)``)."""
-    cache = order.__dict__.setdefault("_fewest_passes_t", {})
+    cache = order.fewest_passes_t
     key = tuple(r.layer.name for r in reqs)
     if key not in cache:
         cache[key] = _fewest_passes_t(reqs, order)
@@ -301,9 +295,7 @@ def skip_block(reqs: list[Req], at: int) -> tuple[int, int] | None:
     for m, r in enumerate(reqs):
         if r.kind != "skip":
             continue
-        ins = [i for i in r.layer.inbounds if i in index]
-        common = set.intersection(*[_ancestors(reqs, index, i) | {i} for i in ins]) \
-            if ins else set()
+        _, common = _merge_ancestry(reqs, index, r)
         first = max((index[n] for n in common), default=0)
         last = next((j for j in range(m + 1, len(reqs))
                      if r.layer.name in reqs[j].layer.inbounds), len(reqs) - 1)
@@ -322,6 +314,13 @@ def _ancestors(reqs: list[Req], index: dict, name: str) -> set:
     return out
 
 
+def _merge_ancestry(reqs: list[Req], index: dict, merge: Req) -> tuple[list[set], set]:
+    """Per inbound of ``merge`` within ``reqs``, that inbound and its ancestors; and the layers
+    common to all of them (the split of the skip connection and what precedes it)."""
+    anc = [_ancestors(reqs, index, i) | {i} for i in merge.layer.inbounds if i in index]
+    return anc, set.intersection(*anc) if anc else set()
+
+
 def branch_split_pass(reqs: list[Req], passes: list) -> str | None:
     """The split layer of a skip connection whose two branches both hold layers and that a
     pass boundary cuts: a branch layer in a later pass than the split (None: none).  Akida
@@ -337,9 +336,7 @@ def branch_split_pass(reqs: list[Req], passes: list) -> str | None:
     for r in reqs:
         if r.kind != "skip":
             continue
-        ins = [i for i in r.layer.inbounds if i in index]
-        anc = [_ancestors(reqs, index, i) | {i} for i in ins]
-        common = set.intersection(*anc) if anc else set()
+        anc, common = _merge_ancestry(reqs, index, r)
         if not common:
             continue
         split = max(common, key=index.__getitem__)
@@ -352,6 +349,16 @@ def branch_split_pass(reqs: list[Req], passes: list) -> str | None:
     return None
 
 
+#: Akida's refusal of a pass boundary between two branches (:func:`branch_split_pass`).
+BRANCH_SPLIT_MESSAGE = ("Hardware partial reconfiguration with layers on the second branch is "
+                        "not supported.")
+
+
+def branch_split_error(split: str) -> NoFit:
+    """Akida's error for a pass boundary that :func:`branch_split_pass` finds after ``split``."""
+    return NoFit(split, BRANCH_SPLIT_MESSAGE)
+
+
 def merge_cut_message(merge: Req, cut: SequenceCut) -> str:
     """Akida's hw_only error when the layer reading a merge fits no pass with it (corpus,
     TwoNodesIPv2: an Add whose reader needs 7 NPs where 1 is left)."""
@@ -361,5 +368,6 @@ def merge_cut_message(merge: Req, cut: SequenceCut) -> str:
             f"  * Layer '{cut.layer}': {cut.in_pass}")
 
 
-__all__ = ["PassFill", "SequenceCut", "branch_split_pass", "device_fit_t", "fewest_passes_t",
-           "fill_passes", "merge_cut_message", "run_pass_count", "skip_block"]
+__all__ = ["BRANCH_SPLIT_MESSAGE", "PassFill", "SequenceCut", "branch_split_error",
+           "branch_split_pass", "device_fit_t", "fewest_passes_t", "fill_passes",
+           "merge_cut_message", "run_pass_count", "skip_block"]
