@@ -47,7 +47,7 @@ import numpy as np
 
 from nsoc.errors import MappingError
 from nsoc.hardware.mapping.memory import fnp_external_size, fnp_weight_size
-from nsoc.hardware.mapping.program import np_program_bytes
+from nsoc.hardware.mapping.program import layer_reload_bytes
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -218,7 +218,7 @@ def program_law() -> tuple[float, float]:
 def mapped_layout(model, device: str, mode: str) -> dict:
     """{layer: (NPs, pass index, NP types, program bytes)} of ``model`` mapped by nsoc's mapper
     (hardware only); program bytes: the layer's NP records as the configuration DMA reloads
-    them (``np_program_bytes``, an FNP2's external weights excepted)."""
+    them (``layer_reload_bytes``, an FNP2's external weights excepted)."""
     mapping = model.map(device, hw_only=True, mode=mode)
     seqs = getattr(mapping, "sequences", None) or model.sequences
     out, k = {}, 0
@@ -227,10 +227,7 @@ def mapped_layout(model, device: str, mode: str) -> dict:
             continue
         for p in seq.passes:
             for lm in p:
-                lay = model.get_layer(lm.layer)
-                pbytes = sum(np_program_bytes(c, lay, model.ip_version) -
-                             (c.mem_info.get("external_size", 0) if c.type == "FNP2" else 0)
-                             for c in lm.nps)
+                pbytes = layer_reload_bytes(lm, model.get_layer(lm.layer), model.ip_version)
                 out[lm.layer] = (len(lm.nps), k, {c.type for c in lm.nps}, pbytes)
             k += 1
     return out

@@ -155,6 +155,14 @@ def layer_program_bytes(lm, layer, ip_version: str) -> int:
     return sum(np_program_bytes(c, layer, ip_version) for c in lm.nps)
 
 
+def layer_reload_bytes(lm, layer, ip_version: str) -> int:
+    """Bytes the configuration DMA reloads for one layer when its pass is reprogrammed: its
+    program records (:func:`layer_program_bytes`) less an FNP2's weights, which stay in
+    external memory."""
+    return layer_program_bytes(lm, layer, ip_version) - sum(
+        c.mem_info.get("external_size", 0) for c in lm.nps if c.type == "FNP2")
+
+
 def program_header_bytes(ip_version: str, n_passes: int) -> int:
     """Bytes of a hardware sequence's program besides its layers' records."""
     if ip_version == "v2":

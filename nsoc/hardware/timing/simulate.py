@@ -19,17 +19,16 @@ CLOCK_MODES = ("Performance", "Economy", "LowPower")
 
 def program_bytes(seq, lms, P: dict, model=None) -> int:
     """Bytes the configuration DMA loads to (re)program one pass: the program records of its
-    layers (:func:`nsoc.hardware.mapping.program.layer_program_bytes`: weights as stored in the
-    program, registers), an FNP2's weights excepted (they stay in external memory).  Without
+    layers, an FNP2's weights excepted (:func:`nsoc.hardware.mapping.program.layer_reload_bytes`:
+    weights as stored in the program, registers).  Without
     the model or a component's memory information: the pass's on-chip weights (``mem_info``
     weight_size) plus ``np_config_bytes`` per NP component."""
-    from ..mapping.program import layer_program_bytes
-    comps = [(lm, c) for lm in lms for c in lm.nps]
-    if model is not None and all(c.mem_info for _, c in comps):
-        return int(sum(layer_program_bytes(lm, model.get_layer(lm.layer), model.ip_version)
-                       for lm in lms) -
-                   sum(c.mem_info.get("external_size", 0) for _, c in comps if c.type == "FNP2"))
-    weights = sum(int((c.mem_info or {}).get("weight_size", 0)) for _, c in comps)
+    from ..mapping.program import layer_reload_bytes
+    comps = [c for lm in lms for c in lm.nps]
+    if model is not None and all(c.mem_info for c in comps):
+        return int(sum(layer_reload_bytes(lm, model.get_layer(lm.layer), model.ip_version)
+                       for lm in lms))
+    weights = sum(int((c.mem_info or {}).get("weight_size", 0)) for c in comps)
     return int(weights + P["np_config_bytes"] * len(comps))
 
 
