@@ -109,6 +109,7 @@ class DatasetResult:
         """{figure: {mean, p50, p99}} of the per-frame latency and energy (None without)."""
         if self.latency_us is None:
             return None
+        assert self.energy_uj is not None   # both or neither (run_sharded)
         return {name: {"mean": float(np.mean(v)), "p50": float(np.percentile(v, 50)),
                        "p99": float(np.percentile(v, 99)), "min": float(np.min(v)),
                        "max": float(np.max(v))}
@@ -154,7 +155,8 @@ class _Writer:
     def __init__(self, path: str, n: int):
         self.path, self.n = path, n
         self.tmp = f"{path}.tmp-{os.getpid()}.npy"
-        self.dtype = self.shape = None
+        self.dtype: np.dtype | None = None
+        self.shape: tuple | None = None
 
     def write(self, start: int, y: np.ndarray) -> None:
         if self.dtype is None:
@@ -223,7 +225,7 @@ def run_sharded(model_path: str, input_path: str, out_path: str, *, raw: bool = 
             h1, h5 = topk_hits(res["y"], np.asarray(labels[a:b]))
             hits[0] += h1
             hits[1] += h5
-        if lat is not None:
+        if lat is not None and energy is not None:   # both or neither
             lat[a:b] = res["latency_us"]
             energy[a:b] = res["energy_uj"]
         if bar is not None:
@@ -248,6 +250,7 @@ def run_sharded(model_path: str, input_path: str, out_path: str, *, raw: bool = 
     finally:
         if bar is not None:
             bar.close()
+    assert writer.shape is not None   # n > 0 samples were written
     return DatasetResult(
         n, out_path, str(writer.dtype), writer.shape, time.perf_counter() - start_time, engine,
         len(ranges), hits[0] / n if labels is not None else None,
@@ -301,21 +304,20 @@ def write_frame_stats(result: DatasetResult, out_dir: str) -> dict:
     """``DIR/dataset.json`` (the summary) and ``DIR/frames.csv`` (every frame's latency and
     energy); returns the paths."""
     import json
+    assert result.latency_us is not None and result.energy_uj is not None, \
+        "frame statistics are written for a run with stats"
     os.makedirs(out_dir, exist_ok=True)
     paths = {"json": os.path.join(out_dir, "dataset.json"),
              "csv": os.path.join(out_dir, "frames.csv")}
     doc = {"samples": result.n, "top1": result.top1, "top5": result.top5,
            "frames": result.frame_summary()}
-    for key, text in (("json", json.dumps(doc, indent=1) + "\n"), ("csv", None)):
-        with atomic_path(paths[key]) as tmp:
-            if key == "json":
-                with open(tmp, "w", encoding="utf-8") as f:
-                    f.write(text)
-            else:
-                table = np.column_stack([np.arange(result.n), result.latency_us,
-                                         result.energy_uj])
-                np.savetxt(tmp, table, delimiter=",", fmt=["%d", "%.6f", "%.6f"],
-                           header="frame,latency_us,energy_uj", comments="")
+    with atomic_path(paths["json"]) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(doc, indent=1) + "\n")
+    with atomic_path(paths["csv"]) as tmp:
+        table = np.column_stack([np.arange(result.n), result.latency_us, result.energy_uj])
+        np.savetxt(tmp, table, delimiter=",", fmt=["%d", "%.6f", "%.6f"],
+                   header="frame,latency_us,energy_uj", comments="")
     return paths
 
 

@@ -183,6 +183,7 @@ def open_executor(workers: int | None = None, scheduler: str | None = None, n_ta
     if scheduler and workers is not None:
         raise InputError("pass either --workers N (a cluster on this machine) or --scheduler "
                          "ADDR (an existing cluster), not both")
+    executor: DaskExecutor | SerialExecutor | None
     if scheduler:
         executor = DaskExecutor(connect(scheduler))
     else:

@@ -96,6 +96,7 @@ def check_zoo_ref(ref: ModelRef) -> None:
     except ImportError:
         raise SpecError(f"zoo model '{ref.zoo}' requested but nsoc.zoo is not available in "
                         f"this version; use file = \"MODEL.fbz\"") from None
+    assert ref.zoo is not None, "a model reference is a file or a zoo entry (spec.py)"
     params = dict(ref.params)
     target = params.pop("target", "v2")
     zoo.get(ref.zoo).resolve(target, params)

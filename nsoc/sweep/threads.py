@@ -9,7 +9,8 @@ def limit_threads() -> None:
     n = os.environ.get("NSOC_WORKER_THREADS")
     if n and n.isdigit():
         import numba
-        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+        top = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import
+        numba.set_num_threads(max(1, min(int(n), top)))
 
 
 __all__ = ["limit_threads"]
