@@ -338,6 +338,39 @@ def test_max_pooling_before_a_dense_layer():
         "be followed by a layer mapped on a CNP or a TNP-B. Layer 'conv_0' has max pooling.")
 
 
+def test_v1_max_pooling_before_a_dense_layer():
+    m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 8}),
+                         ("sep", {"filters": 8, "pool": "max"}), ("dense", {"units": 2})],
+                        (16, 16, 1), seed=2)
+    with pytest.raises(MappingError) as exc:
+        map_model(m, "AKD1000", hw_only=True)
+    assert str(exc.value) == (
+        "Cannot map layer 'sep_2':\n  * Layer 'sep_2': A convolutional or separable "
+        "convolutional layer with max pooling cannot be the last layer of a sequence.\n  * "
+        "Layer 'dense_3': A convolutional or separable convolutional layer with max pooling "
+        "must be followed by another convolutional or separable convolutional layer. Layer "
+        "'sep_2' has max pooling.")
+    # without hw_only the pooling layer alone runs in software
+    seqs = map_model(m, "AKD1500").sequences
+    assert [(s.backend, s.layers) for s in seqs] == [
+        ("Hardware", ["input_conv_0", "conv_1"]), ("Software", ["sep_2"]),
+        ("Hardware", ["dense_3"])]
+
+
+def test_max_pooling_in_the_last_layer():
+    v1 = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 8}),
+                          ("conv", {"filters": 8, "pool": "max"})], (16, 16, 1), seed=2)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_2'\. A convolutional or "
+                                           r"separable convolutional layer with max pooling "
+                                           r"cannot be the last layer of a sequence\.$"):
+        map_model(v1, "TwoNodesIPv1", hw_only=True)
+    v2 = _v2([("conv", {"filters": 8}), ("conv", {"filters": 8, "pool": "max"})], (8, 8, 4))
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_1'\. A layer with max "
+                                           r"pooling cannot be the last layer of a sequence\.$"):
+        map_model(v2, "TwoNodesIPv2", hw_only=True)
+    assert [s.backend for s in map_model(v2, "TwoNodesIPv2").sequences][-1] == "Software"
+
+
 def test_dense_input_shift_memory():
     m = _v2([("dense", {"units": 8})], (25, 5, 16))
     # 26 (even) x 5 positions x ceil(3 * 16 / 8) = 780 bytes of input shifts > 768
@@ -445,7 +478,7 @@ def test_v1_weight_bits_checked_after_pooling_and_before_filter_size():
 def test_v1_max_pooling_of_3_only_refused_by_nsoc_v2_silicon():
     m = random_v1_model([("input_conv", {"filters": 8}),
                          ("conv", {"filters": 8, "pool": "max", "pool_size": 3}),
-                         ("dense", {"units": 2})], (16, 16, 1), seed=2)
+                         ("conv", {"filters": 8}), ("dense", {"units": 2})], (16, 16, 1), seed=2)
     with pytest.raises(MappingError, match=r"Pooling size 3 is not supported on NSoC_v2\."):
         map_model(m, "AKD1000", hw_only=True)
     assert map_model(m, "AKD1500", hw_only=True).n_software_sequences == 0

@@ -249,7 +249,7 @@ def test_hw_only_reports_the_first_failure_in_layer_order():
     layer rule refuses (v2 max pooling before a dense layer): Akida maps layer after layer
     and reports the first failure."""
     blocks = [("conv", {"filters": 20, "kernel_size": 1}) for _ in range(2)] + \
-        [("conv", {"filters": 8, "kernel_size": 1, "pool": "max", "pool_size": 3}),
+        [("conv", {"filters": 8, "kernel_size": 1, "pool": "max", "pool_size": 2}),
          ("dense", {"units": 4})]
     model = random_v2_model(blocks, (8, 8, 8), seed=1)
     dev = create_device(6, 2)

@@ -12,7 +12,7 @@ from nsoc.testing import random_v1_model, random_v2_model
 V1_BLOCKS = [("input_conv", {"filters": 8, "name": "conv_in"}),
              ("conv", {"filters": 16, "name": "c1"}),
              ("sep", {"filters": 16, "name": "s2"}),
-             ("conv", {"filters": 16, "pool": "max", "name": "c3"}),
+             ("conv", {"filters": 16, "name": "c3"}),
              ("dense", {"units": 10, "name": "fc"})]
 
 

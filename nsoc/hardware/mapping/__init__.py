@@ -48,7 +48,7 @@ from .passes import (
 )
 from .program import compute_min_device, program_size
 from .requirements import requirement
-from .rules import NeedsOwnSequence, Unmappable, max_pool_before_dense
+from .rules import NeedsOwnSequence, Unmappable, max_pool_refusal
 from .sequences import (
     SequenceCut,
     branch_split_error,
@@ -92,14 +92,14 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
             backends.append(None)  # v1 input data are in no sequence (corpus, v1 legacy)
             continue
         try:
-            if device.ip_version == "v2":
-                msg = max_pool_before_dense(layer, model)
-                if msg is not None:
-                    if hw_only:
-                        raise _LayerRefused(f"Cannot map layer '{layer.name}'{msg}", index,
-                                            reqs)
-                    raise Unmappable(msg)
             req = requirement(layer, model, device, cons)
+            # after the layer's own rules (probed: a 3-wide or 8-bit-weight max-pooling layer
+            # before a dense one gets the layer rule's message)
+            msg = max_pool_refusal(layer, model, device.ip_version)
+            if msg is not None:
+                if hw_only:
+                    raise _LayerRefused(f"Cannot map layer '{layer.name}'{msg}", index, reqs)
+                raise Unmappable(msg)
             if req.kind == "cnp" and not hw_only and req.count(req.cap) > n_cnp:
                 raise Unmappable(not_enough("CNP1", req.count(req.cap), n_cnp))
             if req.kind == "fnp" and not req.fnp3_fits and not order.fnp2:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 
-from ...layers import ACT_RELU, PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_NONE
+from ...layers import ACT_RELU, PADDING_SAME, PADDING_VALID, POOL_AVG, POOL_MAX, POOL_NONE
 from ..types import Device
 from .constraints import (
     CNP_TYPES,
     FNP_TYPES,
     HRC_TYPES,
+    NO_NP_TYPES,
     NSOC_V2_HW_VERSIONS,
     MapConstraints,
     conv_output_rows,
@@ -64,19 +65,37 @@ def check_v2_input_bits(layer) -> None:
         raise Unmappable(f"Input should be 4-bit or 8-bit. {layer.input_bits} given.")
 
 
-def max_pool_before_dense(layer, model) -> str | None:
-    """Akida's message when a v2 layer with max pooling feeds a dense layer (corpus: 24
-    hw_only entries; without hw_only the pooling layer runs in software)."""
-    if layer.TYPE not in ("Conv2D", "DepthwiseConv2D") or layer.params.get("pool_type") != 1:
+#: how Akida names a max-pooling layer and what must follow it, per IP version
+_MAX_POOL_WORDING = {
+    "v2": ("A layer with max pooling",
+           "must be followed by a layer mapped on a CNP or a TNP-B."),
+    "v1": ("A convolutional or separable convolutional layer with max pooling",
+           "must be followed by another convolutional or separable convolutional layer."),
+}
+
+
+def max_pool_refusal(layer, model, ip_version: str) -> str | None:
+    """Akida's message (after ``Cannot map layer '<name>'``) when a CNP layer with max pooling
+    feeds a dense layer or ends the model: its pooled output must go to another CNP.  v2
+    corpus: 24 hw_only entries before a Dense1D; v1 (probed with Akida's mapper on AKD1500,
+    AKD1000, TwoNodesIPv1: Convolutional and SeparableConvolutional before a FullyConnected)
+    and a pooled last layer (probed, both versions): "... cannot be the last layer of a
+    sequence.".  Without hw_only the pooling layer runs in software (corpus and probes)."""
+    if layer.TYPE not in CNP_TYPES or layer.params.get("pool_type") != POOL_MAX:
         return None
-    nxt = [q for q in model.layers if layer.name in q.inbounds]
-    dense = [q for q in nxt if q.TYPE == "Dense1D"]
+    who, follow = _MAX_POOL_WORDING[ip_version]
+    last = f"{who} cannot be the last layer of a sequence."
+    nxt = [q for q in model.layers if layer.name in q.inbounds and q.TYPE not in NO_NP_TYPES]
+    if not nxt:
+        return f". {last}"
+    dense = [q for q in nxt if q.TYPE in FNP_TYPES]
     if not dense:
         return None
-    return (f":\n  * Layer '{layer.name}': A layer with max pooling cannot be the last layer of "
-            f"a sequence.\n  * Layer '{dense[0].name}': Any layer with max pooling must be "
-            f"followed by a layer mapped on a CNP or a TNP-B. Layer '{layer.name}' has max "
-            f"pooling.")
+    return (f":\n  * Layer '{layer.name}': {last}\n  * Layer '{dense[0].name}': Any layer "
+            f"with max pooling {follow} Layer '{layer.name}' has max pooling."
+            if ip_version == "v2" else
+            f":\n  * Layer '{layer.name}': {last}\n  * Layer '{dense[0].name}': {who} "
+            f"{follow} Layer '{layer.name}' has max pooling.")
 
 
 def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
