@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections import UserList
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -163,23 +166,23 @@ class LinkTiming:
                 "mean_utilisation": float(self.mean_utilisation)}
 
 
-class DeferredList(UserList):
+class DeferredList(UserList[T]):
     """A list built by ``build()`` on first use (the simulator defers the per-NP and per-link
     records: most callers of a frame only read the totals)."""
 
-    def __init__(self, build: Callable[[], list]):
-        self._build: Callable[[], list] | None = build
-        self._data: list = []
+    def __init__(self, build: Callable[[], list[T]]):
+        self._build: Callable[[], list[T]] | None = build
+        self._data: list[T] = []
 
     @property  # type: ignore[override]
-    def data(self) -> list:
+    def data(self) -> list[T]:
         if self._build is not None:
             self._data = list(self._build())
             self._build = None
         return self._data
 
     @data.setter
-    def data(self, value: list) -> None:
+    def data(self, value: list[T]) -> None:
         self._build = None
         self._data = value
 
@@ -213,8 +216,8 @@ class TimingResult:
     interval_cycles: int
     total_cycles: int
     layers: list[LayerTiming] = field(default_factory=list)
-    nps: list[NPTiming] = field(default_factory=list)
-    links: list[LinkTiming] = field(default_factory=list)
+    nps: list[NPTiming] | DeferredList[NPTiming] = field(default_factory=list)
+    links: list[LinkTiming] | DeferredList[LinkTiming] = field(default_factory=list)
     critical_path: list[str] = field(default_factory=list)
     reconfig_cycles: int = 0
     program_cycles: int = 0

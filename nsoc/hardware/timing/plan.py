@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...kernels.schedule import SchedulePlan, schedule_plan
+from ...layers import Layer
 from ..noc import Network
 from .costs import ComponentWork, coefficients
 from .geometry import Geometry, layer_geometry
@@ -38,7 +39,7 @@ class Stage:
 class LayerSpec:
     """A layer's stages (consecutive from ``first``) and what its NP components hold."""
 
-    layer: object
+    layer: Layer
     g: Geometry
     first: int
     c0: np.ndarray           # (K,) first output channel of each NP component
@@ -77,7 +78,7 @@ class PassPlan:
     by_layer: dict[str, list[int]]
     groups: list[Group]
     sources: dict[str, int]            # input name -> DMA_IN stage
-    source_layer: dict[int, object]    # DMA_IN stage -> first consumer layer
+    source_layer: dict[int, Layer]     # DMA_IN stage -> first consumer layer
     sinks: dict[str, int]              # layer name -> DMA_OUT stage
     net: Network
     sched: SchedulePlan
@@ -208,7 +209,7 @@ def build_pass_plan(model, device, P: dict, layers: list, mappings: dict, F: int
     dma_in = net.channel("dma_in", P["dma_input_bytes_per_cycle"])
     dma_out = net.channel("dma_out", P["dma_output_bytes_per_cycle"])
     sources: dict[str, int] = {}
-    source_layer: dict[int, object] = {}
+    source_layer: dict[int, Layer] = {}
 
     def source_for(name: str, rows: int, consumer_layer) -> int:
         if name not in sources:
@@ -228,7 +229,9 @@ def build_pass_plan(model, device, P: dict, layers: list, mappings: dict, F: int
                 route.append(dma_in)
             if via_skip:
                 route.append(net.channel("skip_dma", P["skip_dma_bytes_per_cycle"]))
-            route += net.route(stages[p].node, node)
+            src = stages[p].node
+            assert src is not None   # every stage has a node (forwarding stages: above)
+            route += net.route(src, node)
             if stages[cs[0]].np_type == "DMA_OUT":
                 route.append(dma_out)
             groups.append(Group(p, node, cs, route, via_skip))
@@ -244,7 +247,7 @@ def build_pass_plan(model, device, P: dict, layers: list, mappings: dict, F: int
             lm.skipdma_stores or lm.skipdma_loads)
         for bi, b in enumerate(lay.inbounds or [None]):
             src_layer = model.get_layer(b) if b else None
-            if b in names and src_layer.TYPE not in SOURCE_TYPES:
+            if b in names and src_layer is not None and src_layer.TYPE not in SOURCE_TYPES:
                 skip = has_skip and bi == 0 and len(lay.inbounds) > 1
                 for p in by_layer[b]:
                     n0 = len(groups)
