@@ -47,7 +47,7 @@ from .passes import (
     plan_sequence,
 )
 from .program import compute_min_device, program_size
-from .requirements import requirement
+from .requirements import Req, requirement
 from .rules import NeedsOwnSequence, Unmappable, max_pool_refusal
 from .sequences import (
     SequenceCut,
@@ -85,7 +85,8 @@ def _first_error(model, exc: _LayerRefused, order: MeshOrder, mode: str) -> Mapp
 def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_only: bool):
     """({layer name: Req} of the hardware layers, backend of every layer).  With hw_only the
     first refused layer raises :class:`_LayerRefused`."""
-    reqs, backends = {}, []
+    reqs: dict[str, Req] = {}
+    backends: list[str | None] = []
     n_cnp = len(order.cnp_order)
     for index, layer in enumerate(model.layers):
         if layer.TYPE == "InputData" and device.ip_version == "v1":
@@ -121,10 +122,10 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
     # a skip connection (Add, Concatenate) runs where its inbounds and its outbound run: in
     # software when one of them does (corpus: between software layers, Akida's whole model is
     # one software sequence)
-    index = {lay.name: i for i, lay in enumerate(layers)}
+    position = {lay.name: i for i, lay in enumerate(layers)}
     for i, layer in enumerate(layers):
         if layer.TYPE in ("Add", "Concatenate") and backends[i] == "Hardware":
-            around = [backends[index[n]] for n in layer.inbounds if n in index]
+            around = [backends[position[n]] for n in layer.inbounds if n in position]
             if i + 1 < len(layers):
                 around.append(backends[i + 1])
             if "Software" in around:
@@ -203,7 +204,7 @@ def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",
                 return Mapping(dev, mode, False, allnps.sequences)
     else:
         t_floor = None
-    segments: list[tuple[list, object]] = []   # (layers, None) software, (reqs, passes) hw
+    segments: list[tuple[list, list | None]] = []   # (layers, None) sw, (reqs, passes) hw
     for g, kind in planned:
         # (at the model's bound a sequence may cut again)
         parts = [(g, None)] if kind else [

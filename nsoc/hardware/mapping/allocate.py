@@ -103,6 +103,7 @@ def assign(reqs: list[Req], order: MeshOrder, t_of, locked=frozenset(),
         lm = LayerMapping(r.layer.name, r.layer.TYPE)
         out[r.layer.name] = lm
         if r.kind == "hrc":
+            assert device.mesh.hrc is not None   # rules.check_hrc refuses the layer otherwise
             lm.nps.append(NPComponent(device.mesh.hrc.ident, "HRC", 0, 0, True, {
                 "input_size": 0, "weight_size": hrc_weight_size(r.layer), "external_size": 0}))
         elif r.kind == "skip":

@@ -348,7 +348,8 @@ def assign_skip_memory(sequence, model) -> None:
             if not lm.skipdma_stores:
                 continue
             merge = model.get_layer(lm.layer)
-            stored = min((n for n in merge.inbounds if n in index), key=index.get, default=None)
+            stored = min((n for n in merge.inbounds if n in index), key=index.__getitem__,
+                         default=None)
             if stored is None:
                 continue
             between = index[merge.name] - index[stored] - 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...layers import Layer
 from ..types import Device
 from .constraints import (
     CNP_TYPES,
@@ -63,7 +64,7 @@ def fits_weight_sram(layer, filters: int, sram_bytes: int) -> bool:
 class Req:
     """What one layer needs from the mesh."""
 
-    layer: object
+    layer: Layer
     kind: str                  # none | hrc | cnp | fnp | skip
     filters: int = 0
     cap: int = 0               # most filters (channels for depthwise) one CNP holds
@@ -71,8 +72,8 @@ class Req:
     after_add: bool = False    # a v2 CNP fed by an Add
     fnp_weights: int = 0       # FNP weight bytes of the whole layer
     fnp3_fits: bool = True     # the weights fit an FNP3 (else FNP2, external memory)
-    inbound: object = None     # the first inbound layer (None for an input layer)
-    device: object = None
+    inbound: Layer | None = None   # the first inbound layer (None for an input layer)
+    device: Device | None = None   # set for CNP and FNP layers
     _bands: dict = field(default_factory=dict, repr=False)   # channels -> bands (cache)
     _per: dict = field(default_factory=dict, repr=False)     # bound -> filters per NP
 
@@ -84,6 +85,7 @@ class Req:
         last (corpus: 112 columns 38, 38, 36; 28 columns 10, 10, 8)."""
         if channels in self._bands:
             return self._bands[channels]
+        assert self.device is not None   # a CNP requirement (requirement())
         x = self.layer.input_dims[0]
         n = _ceil(x, self.max_width)
         sram = self.device.mesh.np_sram_size.input_bytes
@@ -109,6 +111,7 @@ class Req:
         1000 on 14 of 72)."""
         if t in self._per:
             return self._per[t]
+        assert self.device is not None   # a CNP requirement (requirement())
         per = _ceil(self.filters, _ceil(self.filters, min(t, self.cap)))
         sram = self.device.mesh.np_sram_size.weight_bytes
         while per > 1 and not fits_weight_sram(self.layer, per, sram):

@@ -104,17 +104,17 @@ class PassFill:
                 raise NoFit(r.layer.name, not_enough("CNP1", need, len(free) - cursor))
             cnp[r.layer.name] = free[cursor:cursor + need]
             cursor += need
-        fnps, fnp2 = None, None
+        placed = None   # (FNP idents per dense layer, the idents used as FNP2)
         if r.kind == "fnp" or self.has_fnp:
-            fnps, fnp2 = self._place_fnps(self.reqs + [r], set(free[:cursor]), first)
+            placed = self._place_fnps(self.reqs + [r], set(free[:cursor]), first)
         self.first, self.free, self.cursor = first, free, cursor
         self.has_fnp = self.has_fnp or r.kind == "fnp"
         self.reqs.extend(before)
         self.reqs.append(r)
         self.nps.update(cnp)
-        if fnps is not None:
-            self.nps.update(fnps)
-            self.fnp2 = fnp2
+        if placed is not None:
+            self.nps.update(placed[0])
+            self.fnp2 = placed[1]
 
     def last_nps(self) -> frozenset:
         """NPs of the last layer holding NPs (excluded from the next pass's first layer)."""
