@@ -27,7 +27,7 @@ from ...errors import MappingError
 from ..device import get_device
 from ..types import Device, LayerMapping, Mapping, Sequence
 from .allocate import MeshOrder, NoFit, not_enough
-from .constraints import MODES, MapConstraints
+from .constraints import MODES, SKIP_TYPES, MapConstraints
 from .memory import (
     assign_skip_memory,
     cnp_input_size,
@@ -130,6 +130,7 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
                 around.append(backends[i + 1])
             if "Software" in around:
                 backends[i] = "Software"
+    _software_skip_blocks(layers, backends)
     # layers without NPs follow their neighbour: input layers the next, the Dequantizer the last
     for i, layer in enumerate(layers):
         if layer.TYPE in ("Quantizer", "InputData") and backends[i] is not None:
@@ -141,6 +142,52 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
         if layers[i].TYPE == "Dequantizer":
             backends[i] = "Hardware" if backends[i - 1] == "Hardware*" else backends[i - 1]
     return reqs, backends
+
+
+def _skip_blocks(layers) -> list[range]:
+    """The layers of each skip connection: from its split (the last layer every inbound of the
+    merge descends from) to the first layer reading the merge (as :func:`.skip_block`)."""
+    index = {lay.name: i for i, lay in enumerate(layers)}
+
+    def with_ancestors(name: str) -> set:
+        out, stack = {name}, [name]
+        while stack:
+            for p in layers[index[stack.pop()]].inbounds:
+                if p in index and p not in out:
+                    out.add(p)
+                    stack.append(p)
+        return out
+
+    blocks = []
+    for m, lay in enumerate(layers):
+        if lay.TYPE not in SKIP_TYPES:
+            continue
+        sets = [with_ancestors(n) for n in lay.inbounds if n in index]
+        common = set.intersection(*sets) if sets else set()
+        first = max((index[n] for n in common), default=0)
+        last = next((j for j in range(m + 1, len(layers)) if lay.name in layers[j].inbounds), m)
+        blocks.append(range(first, last + 1))
+    return blocks
+
+
+def _software_skip_blocks(layers, backends: list) -> None:
+    """A skip connection holding a software layer anywhere from its split to the layer reading
+    its merge runs whole in software, as when a sequence cut would break it (final corpus,
+    every v2 device: a 4-bit identity convolution reading a Concatenate takes the split, both
+    branches and the merge to software; Akida's mapper probed on TwoNodesIPv2 with a refused
+    9x9 Conv2D as the split, either branch layer or the reader: the same five layers in
+    software each time)."""
+    blocks = _skip_blocks(layers)
+    changed = True
+    while changed:
+        changed = False
+        for block in blocks:
+            kinds = {backends[j] for j in block}
+            if "Software" in kinds and kinds & {"Hardware", "Hardware*"}:
+                for j in block:
+                    if backends[j] is not None:
+                        backends[j] = "Software"
+                changed = True
 
 
 def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",

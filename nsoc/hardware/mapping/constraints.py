@@ -75,6 +75,13 @@ class MapConstraints:
     # 7x7 stride 2 refused, 3x3 stride 2 maps; train corpus: 188 3x3 stride-2 CNP layers map)
     v1_strides: tuple = (1, 2)
     v1_strided_kernel: tuple = (3, 3)
+    # CNP kernel sizes the mapper takes: "Kernel size must be 1, 3, 5 or 7." (Convolutional,
+    # Conv2D) and "Kernel size must be 3, 5 or 7." (SeparableConvolutional, DepthwiseConv2D).
+    # Akida's mapper probed on AKD1000 and TwoNodesIPv2: 9x9 refused for all four, 1x1 for the
+    # separable and depthwise ones; even sizes never reach the mapper (akida's layers refuse
+    # them: "must be strictly positive and odd", "Kernel size must be odd.")
+    conv_kernels: tuple = (1, 3, 5, 7)
+    depthwise_kernels: tuple = (3, 5, 7)
 
 
 # ----- geometry ---------------------------------------------------------------------------

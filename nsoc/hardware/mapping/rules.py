@@ -36,25 +36,57 @@ class NeedsOwnSequence(Unmappable):
 
 
 def check_v2_output_bits(layer) -> None:
-    """Akida 2.0 outputs 4 or 8 bits (or > 8-bit potentials without activation).  The HRC:
-    "Output should be 4-bit or 8-bit. 2 given." (corpus: every 2-bit InputConv2D); CNP/FNP
-    layers: "Output bits should be 4, 8 or > 8. With activation output bitwidth should be 4 or
-    8." (corpus: 2-bit Dense1D)."""
-    if layer.TYPE not in ("InputConv2D", "Conv2D", "DepthwiseConv2D", "Dense1D"):
-        return
-    bits = layer.params["output_bits"]
+    """Akida 2.0 output widths of the HRC and the FNP, reported before the layer's other rules
+    (the CNP's: :func:`v2_output_refusals`).  The HRC: "Output should be 4-bit or 8-bit. 2
+    given." (corpus: every 2-bit InputConv2D).  Dense1D (probed with Akida 2.19's mapper on
+    TwoNodesIPv2, 2/4/16-bit outputs with and without ReLU; corpus: 2-bit with ReLU), together:
+    "Output bits should be 4, 8 or > 8." (2-bit), with ReLU "With activation output bitwidth
+    should be 4 or 8." (2 and 16 bits), without "Without activation output bitwidth should be
+    8, 28 or 32." (2, 4 and 16 bits)."""
+    bits = layer.params.get("output_bits")
     relu = layer.params.get("activation", 0) == ACT_RELU
     if layer.TYPE == "InputConv2D":
         if bits not in (4, 8):
             raise Unmappable(f"Output should be 4-bit or 8-bit. {bits} given.")
-        return
-    if relu and bits not in (4, 8) and layer.TYPE != "Dense1D":
-        # CNP layers name the activation rule alone (Akida's message on a 2-bit Conv2D with
-        # ReLU in the independent dev corpus of tools/make_mapcorpus.py)
-        raise Unmappable("With activation output bitwidth should be 4 or 8.")
-    if (relu and bits not in (4, 8)) or (not relu and bits not in (4, 8) and bits <= 8):
-        raise Unmappable("Output bits should be 4, 8 or > 8. With activation output bitwidth "
-                         "should be 4 or 8.")
+    elif layer.TYPE == "Dense1D":
+        raise_all([m for cond, m in (
+            (bits not in (4, 8) and bits <= 8, "Output bits should be 4, 8 or > 8."),
+            (relu and bits not in (4, 8), "With activation output bitwidth should be 4 or 8."),
+            (not relu and bits not in (8, 28, 32),
+             "Without activation output bitwidth should be 8, 28 or 32.")) if cond])
+
+
+def v2_output_refusals(layer) -> list[str]:
+    """Akida 2.0 CNP output stage, the last messages of the layer's group (probed with Akida
+    2.19's mapper on TwoNodesIPv2, 3x3 Conv2D and DepthwiseConv2D with 2/4/8/16/28-bit outputs;
+    after "Pooling size must be 1 or 2.", the padding, global-pooling, input-bits and kernel-size
+    messages when the layer has those faults too):
+
+    * with ReLU, 4 or 8 bits: "With activation output bitwidth should be 4 or 8." (2 bits; the
+      dev corpus has a 2-bit ReLU Conv2D), preceded by "With activation output bitwidth should
+      be <= 8." above 8 bits; DepthwiseConv2D with 4-bit weights not 8 bits: "4-bit weights
+      and 8-bit activation is not allowed.";
+    * without ReLU, 8 or 28 bits: "Without activation output bitwidth should be 8 or 28." (2, 4
+      and 16 bits); Conv2D with 4-bit weights not 8 bits: "4-bit weights and 8-bit potential is
+      not allowed." (the final corpus's 4-bit identity convolution before a dense layer; 8-bit
+      weights map, so does a DepthwiseConv2D).
+    """
+    t = layer.TYPE
+    if t not in ("Conv2D", "DepthwiseConv2D"):
+        return []
+    bits, wb = layer.params["output_bits"], layer.params.get("weights_bits", 0)
+    if layer.params.get("activation", 0) == ACT_RELU:
+        if bits not in (4, 8):
+            return (["With activation output bitwidth should be <= 8."] if bits > 8 else []) \
+                + ["With activation output bitwidth should be 4 or 8."]
+        if wb == 4 and bits == 8 and t == "DepthwiseConv2D":
+            return ["4-bit weights and 8-bit activation is not allowed."]
+        return []
+    if bits not in (8, 28):
+        return ["Without activation output bitwidth should be 8 or 28."]
+    if wb == 4 and bits == 8 and t == "Conv2D":
+        return ["4-bit weights and 8-bit potential is not allowed."]
+    return []
 
 
 def check_v2_input_bits(layer) -> None:
@@ -111,6 +143,10 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
       stride." (probed on Conv2D and DepthwiseConv2D; no corpus layer has both);
     * max pooling windows other than 1 or 2: "Pooling size must be 1 or 2." (corpus: every
       3-wide window on every v2 device, :attr:`MapConstraints.v2_pool_sizes`);
+    * a max pooling window wider than the input's width or height: "Pooling size cannot be
+      greater than input dimensions." (after the previous one; final corpus: a 3-wide window
+      on a 2 x 2 input, every v2 device; probed: 2-wide on 1 x 1, 1 x 4 and 4 x 1 inputs,
+      3-wide on 2 x 8 and 8 x 2 refused, 3-wide on 3 x 3 maps; Conv2D and DepthwiseConv2D);
     * global average pooling: input height (``input_dims[0]``) above 64 (corpus: 100 and 128
       refused), input width * height above 144 (:attr:`MapConstraints.gap_max_area_v2`).
     """
@@ -122,6 +158,8 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
     size = max_pool_size(layer)
     if size and size not in cons.v2_pool_sizes:
         messages.append(f"Pooling size must be {or_list(cons.v2_pool_sizes)}.")
+    if size > min(layer.input_dims[:2]):
+        messages.append("Pooling size cannot be greater than input dimensions.")
     if p.get("pool_type") == POOL_AVG:
         if layer.input_dims[0] > cons.gap_max_height_v2:
             messages.append(f"When using Global Average Pooling, input height cannot exceed "
@@ -207,19 +245,41 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
     return messages
 
 
-def check_v1_weight_bits(layer, cons: MapConstraints) -> None:
+def kernel_size_refusals(layer, cons: MapConstraints) -> list[str]:
+    """CNP kernel sizes (:attr:`MapConstraints.conv_kernels` for Convolutional and Conv2D,
+    ``depthwise_kernels`` for SeparableConvolutional and DepthwiseConv2D): "Kernel size must be
+    1, 3, 5 or 7." / "Kernel size must be 3, 5 or 7." (probed with Akida's mapper on AKD1000
+    and TwoNodesIPv2).  Akida 1.0 reports it with the weight width, after the window group and
+    before the filter size (a 9x9 8-bit Convolutional: "Kernel size must be 1, 3, 5 or 7.
+    Standard CNP weights bitwidth must be 1, 2 or 4."; a strided, valid-padding or 4x4-pooled
+    9x9 one only the window message; a 9x9 one on 2048 channels not "Filter size is too big");
+    Akida 2.0 in the layer's one group, after the input-bits and window messages and before
+    the output stage's ("Pooling size must be 1 or 2. Kernel size must be 1, 3, 5 or 7.",
+    "Kernel size must be 1, 3, 5 or 7. With activation output bitwidth should be 4 or 8.").
+    Akida reads the kernel width (non-square v1 kernels are refused before)."""
+    if layer.TYPE not in CNP_TYPES:
+        return []
+    separable = layer.TYPE in ("SeparableConvolutional", "DepthwiseConv2D")
+    allowed = cons.depthwise_kernels if separable else cons.conv_kernels
+    if kernel_hw(layer)[1] in allowed:
+        return []
+    return [f"Kernel size must be {or_list(allowed)}."]
+
+
+def v1_weight_bits_refusals(layer, cons: MapConstraints) -> list[str]:
     """Akida 1.0 CNP weight widths: Convolutional 1, 2 or 4 bits ("Standard CNP weights bitwidth
     must be 1, 2 or 4.": an 8-bit Convolutional in the dev corpus of tools/make_mapcorpus.py,
     every v1 device; without hw_only it runs in software), SeparableConvolutional 2 or 4
     ("Separable CNP weights bitwidth must be 2 or 4.", probed with Akida's mapper for 1- and
-    8-bit ones).  Checked after :func:`v1_window_refusals` and before
-    :func:`check_filter_fits` (probes with both faults report only the earlier one)."""
+    8-bit ones).  Reported after :func:`kernel_size_refusals`, after :func:`v1_window_refusals`
+    and before :func:`check_filter_fits` (probes with faults of two groups report only the
+    earlier group)."""
     allowed = {"Convolutional": cons.v1_conv_weight_bits,
                "SeparableConvolutional": cons.v1_separable_weight_bits}.get(layer.TYPE)
     if allowed is None or layer.params["weights_bits"] in allowed:
-        return
+        return []
     kind = "Standard" if layer.TYPE == "Convolutional" else "Separable"
-    raise Unmappable(f"{kind} CNP weights bitwidth must be {or_list(allowed)}.")
+    return [f"{kind} CNP weights bitwidth must be {or_list(allowed)}."]
 
 
 def check_filter_fits(layer, device: Device) -> None:
@@ -316,23 +376,20 @@ def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
 
 def v2_weight_bits_refusals(layer) -> list[str]:
     """Akida 2.0 weight widths against the layer's input and output widths.  Probed with
-    Akida 2.19's mapper on one-layer models (TwoNodesIPv2, ReLU, 8-bit outputs): 8-bit weights
-    on 4-bit inputs, "Input bits should be >= weights bits." (Conv2D, DepthwiseConv2D,
-    Dense1D; 8-bit inputs map); 4-bit weights with an 8-bit activation, DepthwiseConv2D "4-bit
-    weights and 8-bit activation is not allowed.", Dense1D "With 4-bit weights, output must be
-    4-bit or 32-bit." (Conv2D maps).  The input-bits message is reported together with the
-    global-pooling one (a fuzzed pooled Conv2D: "Input bits should be >= weights bits. When
-    using Global Average Pooling, input dimensions width * height cannot exceed 144.")."""
+    Akida 2.19's mapper on one-layer models (TwoNodesIPv2): 8-bit weights on 4-bit inputs,
+    "Input bits should be >= weights bits." (Conv2D, DepthwiseConv2D, Dense1D; 8-bit inputs
+    map); a Dense1D with 4-bit weights and 8-bit outputs, with or without ReLU: "With 4-bit
+    weights, output must be 4-bit or 32-bit." (the CNP's: :func:`v2_output_refusals`).  The
+    input-bits message comes first in the layer's group (a fuzzed pooled Conv2D: "Input bits
+    should be >= weights bits. When using Global Average Pooling, input dimensions width *
+    height cannot exceed 144.")."""
     t = layer.TYPE
     if t not in ("Conv2D", "DepthwiseConv2D", "Dense1D"):
         return []
     wb = layer.params.get("weights_bits", 0)
     if layer.input_bits < wb:
         return ["Input bits should be >= weights bits."]
-    relu8 = layer.params.get("activation", 0) == ACT_RELU and layer.params["output_bits"] == 8
-    if wb == 4 and relu8 and t == "DepthwiseConv2D":
-        return ["4-bit weights and 8-bit activation is not allowed."]
-    if wb == 4 and relu8 and t == "Dense1D":
+    if wb == 4 and layer.params["output_bits"] == 8 and t == "Dense1D":
         return ["With 4-bit weights, output must be 4-bit or 32-bit."]
     return []
 
@@ -346,10 +403,11 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
         bits = v2_weight_bits_refusals(layer)
     if layer.TYPE in CNP_TYPES:
         if device.ip_version == "v2":
-            raise_all(bits + v2_window_refusals(layer, cons))
+            raise_all(bits + v2_window_refusals(layer, cons) + kernel_size_refusals(layer, cons)
+                      + v2_output_refusals(layer))
         else:
             raise_all(v1_window_refusals(layer, device, cons))
-            check_v1_weight_bits(layer, cons)
+            raise_all(kernel_size_refusals(layer, cons) + v1_weight_bits_refusals(layer, cons))
         check_filter_fits(layer, device)
         if layer.input_dims[1] > cons.cnp_max_height:
             raise Unmappable(f"Input height {layer.input_dims[1]} is too large for a CNP. The "

@@ -1,0 +1,150 @@
+"""Kernel-size, pooling-window and output-stage refusals, and where a refused layer inside a skip
+connection sends the connection: small hand-written models whose expected messages and
+sequences follow from the rules of nsoc/hardware/mapping/rules.py (their docstrings give the
+evidence)."""
+import pytest
+
+from nsoc.errors import MappingError
+from nsoc.hardware.mapping import map_model
+from nsoc.testing import random_v1_model, random_v2_model
+
+
+def _error(model, device) -> str:
+    with pytest.raises(MappingError) as exc:
+        map_model(model, device, hw_only=True)
+    return str(exc.value)
+
+
+def _runs(model, device):
+    return [(s.backend, s.layers) for s in map_model(model, device).sequences]
+
+
+# ----- kernel sizes ---------------------------------------------------------------------------
+def _v1(mid: dict, kind="conv"):
+    return random_v1_model([("input_conv", {"filters": 8}), (kind, {"filters": 8, **mid}),
+                            ("conv", {"filters": 8}), ("dense", {"units": 2})], (16, 16, 1),
+                           seed=2)
+
+
+def test_v1_kernel_sizes_with_the_weight_width():
+    # Convolutional 1, 3, 5 or 7; SeparableConvolutional 3, 5 or 7
+    assert _error(_v1({"kernel_size": 9}), "AKD1000") == \
+        "Cannot map layer 'conv_1'. Kernel size must be 1, 3, 5 or 7."
+    assert _error(_v1({"kernel_size": 1}, "sep"), "AKD1500") == \
+        "Cannot map layer 'sep_1'. Kernel size must be 3, 5 or 7."
+    # reported together with the weight width, after the window group
+    assert _error(_v1({"kernel_size": 9, "weight_bits": 8}), "TwoNodesIPv1") == (
+        "Cannot map layer 'conv_1'. Kernel size must be 1, 3, 5 or 7. Standard CNP weights "
+        "bitwidth must be 1, 2 or 4.")
+    assert _error(_v1({"kernel_size": 9, "padding": "valid"}), "AKD1000") == \
+        "Cannot map layer 'conv_1'. Only padding same is supported."
+    # 1x1 Convolutional and 5x5 / 7x7 separable ones map; without hw_only a 9x9 runs in software
+    for mid, kind in (({"kernel_size": 1}, "conv"), ({"kernel_size": 7}, "sep")):
+        assert map_model(_v1(mid, kind), "AKD1000", hw_only=True).n_software_sequences == 0
+    assert _runs(_v1({"kernel_size": 9}), "AKD1000") == [
+        ("Hardware", ["input_conv_0"]), ("Software", ["conv_1"]),
+        ("Hardware", ["conv_2", "dense_3"])]
+
+
+def _v2(blocks, shape=(12, 12, 8)):
+    return random_v2_model(blocks, shape, seed=3)
+
+
+def _v2_mid(kind="conv", shape=(12, 12, 8), **mid):
+    opt = {"filters": 8} if kind == "conv" else {}
+    return _v2([("conv", {"filters": 8, "kernel_size": 1}), (kind, {**opt, **mid}),
+                ("conv", {"filters": 8, "kernel_size": 1}), ("dense", {"units": 2})], shape)
+
+
+def test_v2_kernel_sizes_in_the_layer_group():
+    assert _error(_v2_mid(kernel_size=9), "TwoNodesIPv2") == \
+        "Cannot map layer 'conv_1'. Kernel size must be 1, 3, 5 or 7."
+    assert _error(_v2_mid("dw", kernel_size=1), "FourNodesIPv2") == \
+        "Cannot map layer 'dw_1'. Kernel size must be 3, 5 or 7."
+    # after the window messages, before the output stage's
+    assert _error(_v2_mid(kernel_size=9, pool="max", pool_size=3, pool_stride=3),
+                  "TwoNodesIPv2") == ("Cannot map layer 'conv_1'. Pooling size must be 1 or "
+                                      "2. Kernel size must be 1, 3, 5 or 7.")
+    assert _error(_v2_mid(kernel_size=9, output_bits=2), "TwoNodesIPv2") == (
+        "Cannot map layer 'conv_1'. Kernel size must be 1, 3, 5 or 7. With activation output "
+        "bitwidth should be 4 or 8.")
+    assert map_model(_v2_mid("dw", kernel_size=7), "TwoNodesIPv2",
+                     hw_only=True).n_software_sequences == 0
+
+
+# ----- max pooling wider than the input -------------------------------------------------------
+def test_v2_pooling_window_wider_than_the_input():
+    def pooled(shape, size):
+        return _v2_mid(shape=shape, kernel_size=1, pool="max", pool_size=size, pool_stride=size)
+    assert _error(pooled((1, 4, 8), 2), "TwoNodesIPv2") == \
+        "Cannot map layer 'conv_1'. Pooling size cannot be greater than input dimensions."
+    assert _error(pooled((8, 2, 8), 3), "TwoNodesIPv2") == (
+        "Cannot map layer 'conv_1'. Pooling size must be 1 or 2. Pooling size cannot be "
+        "greater than input dimensions.")
+    # a 3-wide window on a 3 x 3 input is refused for its size alone
+    assert _error(pooled((3, 3, 8), 3), "TwoNodesIPv2") == \
+        "Cannot map layer 'conv_1'. Pooling size must be 1 or 2."
+    assert [b for b, _ in _runs(pooled((1, 4, 8), 2), "TwoNodesIPv2")] == \
+        ["Hardware", "Software", "Hardware"]
+
+
+# ----- output stages --------------------------------------------------------------------------
+def test_v2_cnp_output_stage():
+    assert _error(_v2_mid(output_bits=16), "TwoNodesIPv2") == (
+        "Cannot map layer 'conv_1'. With activation output bitwidth should be <= 8. With "
+        "activation output bitwidth should be 4 or 8.")
+    assert _error(_v2_mid("dw", relu=False, output_bits=4), "TwoNodesIPv2") == \
+        "Cannot map layer 'dw_1'. Without activation output bitwidth should be 8 or 28."
+    # 8-bit potentials: not with 4-bit Conv2D weights, last in the group
+    assert _error(_v2_mid(relu=False, output_bits=8), "TwoNodesIPv2") == \
+        "Cannot map layer 'conv_1'. 4-bit weights and 8-bit potential is not allowed."
+    assert _error(_v2_mid(relu=False, output_bits=8, pool="max", pool_size=3, pool_stride=3),
+                  "TwoNodesIPv2") == ("Cannot map layer 'conv_1'. Pooling size must be 1 or 2. "
+                                      "4-bit weights and 8-bit potential is not allowed.")
+    # a depthwise layer takes them, so does a Conv2D with 8-bit weights (on 8-bit inputs)
+    wide = _v2([("conv", {"filters": 8, "kernel_size": 1, "output_bits": 8}),
+                ("conv", {"filters": 8, "relu": False, "output_bits": 8, "weight_bits": 8}),
+                ("conv", {"filters": 8, "kernel_size": 1}), ("dense", {"units": 2})])
+    for model in (_v2_mid("dw", relu=False, output_bits=8), wide):
+        assert map_model(model, "TwoNodesIPv2", hw_only=True).n_software_sequences == 0
+
+
+def test_v2_dense_output_bits():
+    def dense(**opt):
+        return _v2([("conv", {"filters": 8, "kernel_size": 1}), ("dense", {"units": 8, **opt}),
+                    ("dense", {"units": 2})], (4, 4, 8))
+    assert _error(dense(relu=False, output_bits=4), "TwoNodesIPv2") == \
+        "Cannot map layer 'dense_1'. Without activation output bitwidth should be 8, 28 or 32."
+    assert _error(dense(relu=False, output_bits=2), "TwoNodesIPv2") == (
+        "Cannot map layer 'dense_1'. Output bits should be 4, 8 or > 8. Without activation "
+        "output bitwidth should be 8, 28 or 32.")
+    assert _error(dense(output_bits=16), "TwoNodesIPv2") == \
+        "Cannot map layer 'dense_1'. With activation output bitwidth should be 4 or 8."
+    assert _error(dense(relu=False, output_bits=8), "TwoNodesIPv2") == \
+        "Cannot map layer 'dense_1'. With 4-bit weights, output must be 4-bit or 32-bit."
+
+
+# ----- a refused layer inside a skip connection -----------------------------------------------
+def _skip(**refused):
+    """pre -> split -> a -> b -> Concatenate(split, b) -> reader -> post -> dense; the layer
+    named in ``refused`` gets a 9x9 kernel (refused)."""
+    names = ("pre", "split", "a", "b")
+    blocks = [("conv", {"filters": 8, "kernel_size": 9 if refused.get(n) else 1, "name": n})
+              for n in names]
+    blocks += [("concat", {"with_block": 3, "name": "cat"}),
+               ("conv", {"filters": 8, "kernel_size": 9 if refused.get("reader") else 1,
+                         "name": "reader"}),
+               ("conv", {"filters": 8, "kernel_size": 1, "name": "post"}),
+               ("dense", {"units": 2, "name": "fc"})]
+    return _v2(blocks)
+
+
+def test_a_refused_layer_takes_its_skip_connection_to_software():
+    block = ["split", "a", "b", "cat", "reader"]
+    for where in ("split", "a", "b", "reader"):
+        assert _runs(_skip(**{where: True}), "TwoNodesIPv2") == [
+            ("Hardware", ["input_quantizer", "pre"]), ("Software", block),
+            ("Hardware", ["post", "fc", "dequantizer"])], where
+    # a refused layer before the split leaves the connection on hardware
+    assert [b for b, _ in _runs(_skip(pre=True), "TwoNodesIPv2")] == ["Software", "Hardware"]
+    assert _runs(_skip(), "TwoNodesIPv2")[0][0] == "Hardware"
