@@ -21,7 +21,7 @@ from numba import njit
 def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
               in_cost, in_fetch, out_cost, out_flits,
               in_grp_ptr, in_grp, out_grp_ptr, out_grp, grp_route_ptr, grp_route, grp_arr_off,
-              bp_ptr, bp_stage, bp_off, bp_need,
+              grp_row0, grp_row1, bp_ptr, bp_stage, bp_off, bp_need,
               link_bits, flit_bits, header_flits, router_latency,
               arr, in_start, in_fin, out_start, out_fin,
               busy, stall, link_busy, link_flits, link_first, link_last, grp_flit_hops,
@@ -126,13 +126,17 @@ def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
             out_start[i] = start
             out_fin[i] = fin
             flits = out_flits[i] + header_flits
+            row = pos_out[s] % out_rows[s]
             for k in range(out_grp_ptr[s], out_grp_ptr[s + 1]):
                 g = out_grp[k]
                 t = fin
                 ser = 0.0
                 last = fin
                 nl = grp_route_ptr[g + 1] - grp_route_ptr[g]
+                sent = grp_row0[g] <= row < grp_row1[g]
                 for q in range(grp_route_ptr[g], grp_route_ptr[g + 1]):
+                    if not sent:
+                        break
                     lk = grp_route[q]
                     ser = flits * flit_bits / link_bits[lk]
                     st = max(t, link_free[lk])
@@ -144,11 +148,14 @@ def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
                     link_last[lk] = st + ser
                     last = st
                     t = st + router_latency
-                grp_flit_hops[g] += flits * nl
-                if nl == 0:
-                    t = fin + 1.0
+                if not sent:  # a row outside the group's rows: no packet, nothing to wait for
+                    t = fin
                 else:
-                    t = last + ser + router_latency
+                    grp_flit_hops[g] += flits * nl
+                    if nl == 0:
+                        t = fin + 1.0
+                    else:
+                        t = last + ser + router_latency
                 arr[grp_arr_off[g] + pos_out[s]] = t
                 for q in range(grp_cons_ptr[g], grp_cons_ptr[g + 1]):
                     c = grp_cons[q]
@@ -231,7 +238,10 @@ class SchedulePlan(NamedTuple):
     node: ``out_grp[out_grp_ptr[s]:out_grp_ptr[s + 1]]`` are the groups stage s sends to,
     ``in_grp[in_grp_ptr[s]:...]`` the groups it receives (all must deliver an item before the
     stage processes it), ``grp_route[grp_route_ptr[g]:...]`` the links (``link_bits`` wide)
-    the packet crosses, ``grp_arr_off[g]`` where its arrival times sit (``arr_size`` in all).
+    the packet crosses, ``grp_arr_off[g]`` where its arrival times sit (``arr_size`` in all);
+    it carries the producer's rows ``[grp_row0[g], grp_row1[g])`` of each frame (the rows its
+    consumers receive: a band-split layer's NPs their band and halo), the others are not sent
+    (known to the consumers when the producer fires them).
     Back-pressure: constraint k of producer s (``bp_ptr[s]:bp_ptr[s + 1]``) says its output
     item i waits until input item ``bp_need[bp_off[k] + i]`` of stage ``bp_stage[k]`` is
     finished (-1: none).  ``grp_cons*``, ``bp_prod*`` and ``bp_owner`` are the inverse maps
@@ -255,6 +265,8 @@ class SchedulePlan(NamedTuple):
     grp_route: np.ndarray
     grp_arr_off: np.ndarray
     arr_size: int
+    grp_row0: np.ndarray
+    grp_row1: np.ndarray
     bp_ptr: np.ndarray
     bp_stage: np.ndarray
     bp_off: np.ndarray
@@ -312,13 +324,14 @@ def _i64(a) -> np.ndarray:
 
 
 def schedule_plan(*, in_rows, out_rows, needed_rows, in_groups, out_groups, routes,
-                  bp_constraints, link_bits, n_frames: int) -> SchedulePlan:
+                  bp_constraints, link_bits, n_frames: int, grp_rows=None) -> SchedulePlan:
     """Build a :class:`SchedulePlan` from per-stage lists.
 
     ``in_rows``/``out_rows``: per stage; ``needed_rows[s]``: (out_rows[s],) last input row each
     output row waits for; ``in_groups[s]`` / ``out_groups[s]``: group ids received / sent;
     ``routes[g]``: link ids of group g; ``bp_constraints[s]``: (consumer stage, offset in
-    ``bp_need``) pairs of producer s; ``link_bits``: (links,) bits per cycle.
+    ``bp_need``) pairs of producer s; ``link_bits``: (links,) bits per cycle; ``grp_rows[g]``:
+    ``(first, end)`` producer rows group g carries (None: every row of every group).
     """
     F = int(n_frames)
     in_r, out_r = _i64(in_rows), _i64(out_rows)
@@ -342,6 +355,8 @@ def schedule_plan(*, in_rows, out_rows, needed_rows, in_groups, out_groups, rout
     bp_stage = _i64([c for x in bp_pairs for c, _ in x])
     in_grp_ptr, in_grp = ptr(in_groups), flat(in_groups)
     n_grp = len(routes)
+    big = np.iinfo(np.int64).max
+    rows = [(0, big)] * n_grp if grp_rows is None else list(grp_rows)
     cons = np.repeat(np.arange(n), np.diff(in_grp_ptr))
     gc_ptr, gc = _csr(in_grp, cons, n_grp)
     owner = np.repeat(np.arange(n), np.diff(bp_ptr)).astype(np.int64)
@@ -353,7 +368,8 @@ def schedule_plan(*, in_rows, out_rows, needed_rows, in_groups, out_groups, rout
                                    + [np.zeros(0, np.int64)])),
         in_grp_ptr=in_grp_ptr, in_grp=in_grp, out_grp_ptr=ptr(out_groups),
         out_grp=flat(out_groups), grp_route_ptr=ptr(routes), grp_route=flat(routes),
-        grp_arr_off=grp_arr_off[:-1], arr_size=int(grp_arr_off[-1]), bp_ptr=bp_ptr,
+        grp_arr_off=grp_arr_off[:-1], arr_size=int(grp_arr_off[-1]),
+        grp_row0=_i64([r[0] for r in rows]), grp_row1=_i64([r[1] for r in rows]), bp_ptr=bp_ptr,
         bp_stage=bp_stage, bp_off=_i64([o for x in bp_pairs for _, o in x]),
         link_bits=np.ascontiguousarray(link_bits, dtype=np.float64), grp_cons_ptr=gc_ptr,
         grp_cons=gc, bp_prod_ptr=bpp_ptr, bp_prod=bpp, bp_owner=owner)
@@ -383,7 +399,8 @@ def schedule(plan: SchedulePlan, costs: ScheduleCosts, n_frames: int, flit_bits:
         np.int64(n_frames), plan.in_rows, plan.out_rows, plan.in_off, plan.out_off,
         plan.need_off, plan.needed, c.in_cost, c.in_fetch, c.out_cost, c.out_flits,
         plan.in_grp_ptr, plan.in_grp, plan.out_grp_ptr, plan.out_grp, plan.grp_route_ptr,
-        plan.grp_route, plan.grp_arr_off, plan.bp_ptr, plan.bp_stage, plan.bp_off, c.bp_need,
+        plan.grp_route, plan.grp_arr_off, plan.grp_row0, plan.grp_row1, plan.bp_ptr,
+        plan.bp_stage, plan.bp_off, c.bp_need,
         plan.link_bits, float(flit_bits), np.int64(header_flits), float(router_latency),
         out.arr, out.in_start, out.in_fin, out.out_start, out.out_fin,
         out.busy, out.stall, out.link_busy, out.link_flits, out.link_first,

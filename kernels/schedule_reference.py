@@ -52,9 +52,13 @@ def _next_op(p: SchedulePlan, c: ScheduleCosts, F: int, s: int, st: dict):
 def _send(p: SchedulePlan, s: int, item: int, fin: float, flits: int, flit_bits: float,
           router_latency: float, st: dict, res: ScheduleResult) -> None:
     """Send output item ``item`` of stage ``s`` (finished at ``fin``) to every group it feeds:
-    each link of the route serves the packet first come first served."""
+    each link of the route serves the packet first come first served.  A group not carrying
+    the item's row gets no packet: its consumers know the row once it is fired."""
     for k in range(p.out_grp_ptr[s], p.out_grp_ptr[s + 1]):
         g = p.out_grp[k]
+        if not p.grp_row0[g] <= item % int(p.out_rows[s]) < p.grp_row1[g]:
+            res.arr[p.grp_arr_off[g] + item] = fin
+            continue
         route = p.grp_route[p.grp_route_ptr[g]:p.grp_route_ptr[g + 1]]
         t, ser, last = fin, 0.0, fin
         for lk in route:

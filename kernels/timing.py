@@ -67,9 +67,9 @@ COEF_OUT = ("cycles_per_out_row", "cycles_per_out_event")
 
 
 @njit(cache=True)
-def _layer_costs(kind, zero_in, cnt_in, tap_in, ev_all, cnt_out, c0, c1, n_f, taps_x, fnp2,
-                 hrc_events, wbits, coef_in, coef_out, event_bits, flit_bits, in_cost, in_fetch,
-                 out_cost, out_flits, sums):
+def _layer_costs(kind, zero_in, cnt_in, tap_in, ev_all, cnt_out, c0, c1, r0, r1, o0, o1, n_f,
+                 taps_x, fnp2, hrc_events, wbits, coef_in, coef_out, event_bits, flit_bits, in_cost,
+                 in_fetch, out_cost, out_flits, sums):
     nf, ri, _ = cnt_in.shape
     ro = cnt_out.shape[1]
     for k in range(c0.shape[0]):
@@ -83,7 +83,9 @@ def _layer_costs(kind, zero_in, cnt_in, tap_in, ev_all, cnt_out, c0, c1, n_f, ta
             for r in range(ri):
                 syn = 0
                 fetch = 0.0
-                if zero_in:
+                if r < r0[k] or r >= r1[k]:  # outside the component's band and halo
+                    ev = 0
+                elif zero_in:
                     ev = ev_all[f, r]
                 elif kind == 3:  # HRC: dense rows
                     ev = hrc_events
@@ -120,8 +122,9 @@ def _layer_costs(kind, zero_in, cnt_in, tap_in, ev_all, cnt_out, c0, c1, n_f, ta
         for f in range(nf):
             for r in range(ro):
                 e = 0
-                for c in range(c0[k], c1[k]):
-                    e += cnt_out[f, r, c]
+                if o0[k] <= r < o1[k]:  # the component fires its own band's rows
+                    for c in range(c0[k], c1[k]):
+                        e += cnt_out[f, r, c]
                 n_out += e
                 out_cost[k, f, r] = b_row + e * b_ev
                 out_flits[k, f, r] = np.int64(np.ceil(e * event_bits / flit_bits))
@@ -131,9 +134,10 @@ def _layer_costs(kind, zero_in, cnt_in, tap_in, ev_all, cnt_out, c0, c1, n_f, ta
         sums[k, 3] = np.int64(np.ceil(wsum)) if fnp2[k] else 0
 
 
-def layer_costs(kind: str, zero_in: bool, cnt_in, tap_in, ev_all, cnt_out, c0, c1, taps_x,
-                fnp2, hrc_events: int, weight_bits: int, coef_in, coef_out, event_bits: float,
-                flit_bits: float, in_cost, in_fetch, out_cost, out_flits) -> np.ndarray:
+def layer_costs(kind: str, zero_in: bool, cnt_in, tap_in, ev_all, cnt_out, c0, c1, r0, r1,
+                o0, o1, taps_x, fnp2, hrc_events: int, weight_bits: int, coef_in, coef_out,
+                event_bits: float, flit_bits: float, in_cost, in_fetch, out_cost,
+                out_flits) -> np.ndarray:
     """Per-row work and costs of one layer's K NP components.
 
     Work per input row (frame f, row r) of component k: ``events`` (the component's channels
@@ -149,13 +153,17 @@ def layer_costs(kind: str, zero_in: bool, cnt_in, tap_in, ev_all, cnt_out, c0, c
     ``cnt_in``/``tap_in``: (F, Ri, C) int64 input statistics (:func:`row_channel_stats`),
     ``ev_all``: (F, Ri) input events, ``cnt_out``: (F, Ro, Co) output events per channel;
     ``c0``/``c1``: (K,) output-channel ranges; ``zero_in``: a layer without NP (events counted,
-    no synops).  Writes input row costs / fetch cycles (K, F, Ri) and output row costs / flits
-    (K, F, Ro) into the given arrays; returns (K, 4) int64: input events, synaptic ops, output
-    events, FNP2 weight bytes fetched.
+    no synops); ``r0``/``r1``: (K,) input rows each component receives (a band-split layer's
+    band and halo; no work outside them), ``o0``/``o1``: (K,) output rows it fires.  Writes
+    input row costs / fetch cycles (K, F, Ri) and output row costs / flits (K, F, Ro) into the
+    given arrays; returns (K, 4) int64: input events, synaptic ops, output events, FNP2 weight
+    bytes fetched.
     """
     sums = np.zeros((c0.shape[0], 4), np.int64)
     _layer_costs(KIND_CODES[kind], bool(zero_in), cnt_in, tap_in, ev_all, cnt_out, c0, c1,
-                 c1 - c0, taps_x, fnp2, np.int64(hrc_events), float(weight_bits),
+                 np.ascontiguousarray(r0, np.int64), np.ascontiguousarray(r1, np.int64),
+                 np.ascontiguousarray(o0, np.int64), np.ascontiguousarray(o1, np.int64), c1 - c0,
+                 taps_x, fnp2, np.int64(hrc_events), float(weight_bits),
                  np.ascontiguousarray(coef_in, np.float64),
                  np.ascontiguousarray(coef_out, np.float64), float(event_bits), float(flit_bits),
                  in_cost, in_fetch, out_cost, out_flits, sums)

@@ -1,7 +1,9 @@
 """The NP cost laws fitted to silicon (nsoc/hardware/timing/costs.py) as the simulator applies
-them: a CNP's time follows its input events x the filters it holds, the HRC works per output
-position and kernel tap over 16-filter groups, an FNP2 fetches its whole weight matrix every
-frame.  Small hand-mapped Akida 1.0 models with synthesised activations (exact event counts)."""
+them: a CNP's time follows its input events x the filters it holds (an NP of a band-split layer
+receives its band's rows and their halo) plus one pass over its weights per frame, the HRC
+works per output position and kernel tap over 16-filter groups, an FNP2 fetches its whole
+weight matrix every frame.  Small hand-mapped Akida 1.0 models with synthesised activations
+(exact event counts)."""
 import dataclasses
 import math
 
@@ -12,6 +14,8 @@ from hypothesis import strategies as st
 
 from nsoc import Model, make_layer
 from nsoc.hardware.timing import simulate, timing_params
+from nsoc.hardware.timing.costs import weights_held
+from nsoc.hardware.timing.geometry import band_input_rows, band_output_rows, component_bands
 from nsoc.hardware.types import (
     Device,
     Ident,
@@ -110,7 +114,9 @@ def test_cnp_time_is_events_times_filters_held(density, sep_nps, seed):
     for n in nps:
         filters = int(bounds[n.id + 1] - bounds[n.id])  # component k sits at NP (2, 1, k)
         assert n.events_in == events  # every NP of a filter-split layer sees every event
-        law = events * (P["cnp_event_cycles"] + P["cnp_filter_event_cycles"] * filters)
+        weights = 9 * 24 + 24 * filters  # depthwise kernels of the 24 channels + pointwise
+        law = events * (P["cnp_event_cycles"] + P["cnp_filter_event_cycles"] * filters) \
+            + P["cnp_weight_cycles"] * weights
         assert n.busy_cycles == pytest.approx(law, abs=1)
 
 
@@ -122,8 +128,12 @@ def test_layer_time_falls_with_input_density(setup):
         r = simulate(model, mapping, x, activations=acts)
         busy.append(r.layer("sep").busy_cycles)
     assert all(a > b for a, b in zip(busy[:-1], busy[1:], strict=True))
-    # proportional to the events: a quarter of the density, about a quarter of the time
-    assert busy[2] / busy[0] == pytest.approx(0.2 / 0.8, rel=0.1)
+    # the event-driven part (beyond the once-per-frame weight pass, the time without events)
+    # is proportional to the events: a quarter of the density, about a quarter of the time
+    x, acts = _acts(model, 0.0)
+    fixed = simulate(model, mapping, x, activations=acts).layer("sep").busy_cycles
+    assert 0 < fixed < busy[-1]
+    assert (busy[2] - fixed) / (busy[0] - fixed) == pytest.approx(0.2 / 0.8, rel=0.1)
 
 
 def test_hrc_law_per_position_tap_and_filter_group(setup):
@@ -189,3 +199,122 @@ def test_separable_synaptic_ops_are_event_driven(setup):
     x0, acts0 = _acts(model, 0.0)
     r0 = simulate(model, _mapping(model, dev), x0, activations=acts0)
     assert sum(c.actions.synaptic_ops for c in r0.nps if c.layer == "sep") == 0
+
+
+def _conv_model(size=12, cin=8, filters=6, kernel=3, stride=1):
+    rng = np.random.default_rng(1)
+    hrc = make_layer("InputConvolutional", "hrc", dict(
+        filters=cin, kernel_height=3, kernel_width=3, stride_x=1, stride_y=1, padding=1,
+        act_bits=4, activation=1, weights_bits=8, input_channels=1, input_height=size,
+        input_width=size),
+        {"weights": rng.integers(-127, 128, (3, 3, 1, cin)).astype(np.int8),
+         "threshold": np.zeros(cin, np.int32), "act_step": np.ones(cin, np.float32)})
+    conv = make_layer("Convolutional", "conv", dict(
+        filters=filters, kernel_height=kernel, kernel_width=kernel, stride_x=stride,
+        stride_y=stride, padding=1, act_bits=4, activation=1, weights_bits=4, pool_type=0),
+        {"weights": rng.integers(-7, 8, (kernel, kernel, cin, filters)).astype(np.int8),
+         "threshold": np.zeros(filters, np.int32), "act_step": np.ones(filters, np.float32)},
+        ["hrc"])
+    return Model([hrc, conv], "v1")
+
+
+def _banded_mapping(model, device, n_bands, groups=1):
+    """The conv layer as the mapper places a band-split layer: band after band, each band's
+    filter groups (a band's first group starts at filter 0)."""
+    f = model.get_layer("conv").output_dims[2]
+    per = -(-f // groups)
+    comps = [NPComponent(Ident(2 + (k // 4), 1, k % 4), "CNP1", min(per, f - s), start_neuron=s)
+             for k, s in enumerate(s for _ in range(n_bands) for s in range(0, f, per))]
+    lms = [LayerMapping("hrc", "InputConvolutional", [NPComponent(Ident(1, 1, 2), "HRC", 8)]),
+           LayerMapping("conv", "Convolutional", comps)]
+    return Mapping(device, "Minimal", True, (Sequence("HW", "Hardware", [lms]),))
+
+
+def _row_events(a):
+    """Events per input row (axis 1) of a (1, X, Y, C) activation array."""
+    return np.count_nonzero(a[0], axis=(1, 2))
+
+
+def test_band_geometry_follows_the_mapper():
+    model = _conv_model(size=12)
+    conv = model.get_layer("conv")
+    dev = _device()
+    comps = _banded_mapping(model, dev, 3, groups=2).layer("conv").nps
+    # 12 rows in 3 bands of 4, two filter groups each
+    assert component_bands(conv, comps) == [(0, 4)] * 2 + [(4, 8)] * 2 + [(8, 12)] * 2
+    # a 3x3 kernel reaches one row into each neighbouring band
+    assert [band_input_rows(conv, b) for b in [(0, 4), (4, 8), (8, 12)]] == \
+        [(0, 5), (3, 9), (7, 12)]
+    # a filter split (one band) and a single NP are not band-split
+    assert component_bands(conv, _mapping_filters(comps[:2])) is None
+    assert component_bands(conv, comps[:1]) is None
+    # output rows: each band fires its own rows, the bands tile the output (stride 2: half)
+    assert [band_output_rows(b, 12, 12) for b in [(0, 4), (4, 8), (8, 12)]] == \
+        [(0, 4), (4, 8), (8, 12)]
+    assert [band_output_rows(b, 12, 6) for b in [(0, 4), (4, 8), (8, 12)]] == \
+        [(0, 2), (2, 4), (4, 6)]
+    assert [band_output_rows(b, 80, 40) for b in [(0, 27), (27, 54), (54, 80)]] == \
+        [(0, 14), (14, 27), (27, 40)]
+
+
+def _mapping_filters(comps):
+    return [dataclasses.replace(c, start_neuron=k * c.filters) for k, c in enumerate(comps)]
+
+
+@pytest.mark.parametrize("n_bands,groups", [(3, 1), (2, 2), (4, 1)])
+def test_band_split_np_receives_its_band_and_halo(n_bands, groups):
+    model = _conv_model(size=12, filters=6)
+    dev = _device()
+    P = _params(dev)
+    mapping = _banded_mapping(model, dev, n_bands, groups)
+    x, acts = _acts(model, 0.4, seed=3)
+    r = simulate(model, mapping, x, activations=acts)
+    per_row = _row_events(acts["hrc"])
+    out_rows = _row_events(acts["conv"])
+    comps = mapping.layer("conv").nps
+    bands = component_bands(model.get_layer("conv"), comps)
+    nps = {(n.col, n.row, n.id): n for n in r.nps if n.layer == "conv"}
+    assert len(nps) == n_bands * groups
+    for c, band in zip(comps, bands, strict=True):
+        n = nps[(c.ident.col, c.ident.row, c.ident.id)]
+        r0, r1 = band_input_rows(model.get_layer("conv"), band)
+        events = int(per_row[r0:r1].sum())
+        assert n.events_in == events
+        law = events * (P["cnp_event_cycles"] + P["cnp_filter_event_cycles"] * c.filters) \
+            + P["cnp_weight_cycles"] * 9 * 8 * c.filters
+        assert n.busy_cycles == pytest.approx(law, abs=1)
+        # it fires the output events of its own band's rows and filters only
+        own = acts["conv"][0, band[0]:band[1], :, c.start_neuron:c.start_neuron + c.filters]
+        assert n.events_out == int(np.count_nonzero(own))
+    # the layer's output events are each fired once; halo events are received twice
+    assert sum(n.events_out for n in nps.values()) == int(out_rows.sum())
+    assert sum(n.events_in for n in nps.values()) > groups * int(per_row.sum())
+
+
+def test_cnp_weight_pass_once_per_frame():
+    """Without input events an NP still goes over the weights it holds once per frame."""
+    model = _model()
+    dev = _device()
+    P = _params(dev)
+    assert P["cnp_weight_cycles"] > 0
+    for sep_nps in (1, 2):
+        mapping = _mapping(model, dev, sep_nps=sep_nps)
+        x, acts = _acts(model, 0.0)
+        acts["hrc"] = np.zeros_like(acts["hrc"])
+        acts["sep"] = np.zeros_like(acts["sep"])
+        for frames in (1, 3):
+            xs = np.repeat(x, frames, axis=0)
+            a = {k: np.repeat(v, frames, axis=0) for k, v in acts.items()}
+            r = simulate(model, mapping, xs, activations=a)
+            for n in (n for n in r.nps if n.layer == "sep"):
+                filters = 16 // sep_nps
+                assert n.events_in == 0
+                assert n.busy_cycles == pytest.approx(
+                    frames * P["cnp_weight_cycles"] * (9 * 24 + 24 * filters), abs=1)
+
+
+def test_weights_held_per_kind():
+    assert weights_held("conv", 9, 8, 6) == 9 * 8 * 6
+    assert weights_held("sep", 9, 24, 16) == 9 * 24 + 24 * 16  # every channel's depthwise
+    assert weights_held("dw", 9, 32, 8) == 9 * 8
+    assert weights_held("fc", 1, 100, 10) == 0 and weights_held("hrc", 9, 3, 8) == 0

@@ -69,11 +69,19 @@ def random_plans(draw):
         for b in s.get("inbounds", []):
             for p in layer_stages[b]:
                 consumers_of.setdefault(p, []).append(c)
+    grp_rows = []
     for p, cs in sorted(consumers_of.items()):
         nodes = rng.integers(0, 2, len(cs))
         for node in np.unique(nodes):
             g = len(routes)
             routes.append(list(rng.integers(0, n_links, int(rng.integers(0, 4)))))
+            # the rows the group carries: all, or a random band (a band-split consumer)
+            n_out = stages[p]["out_rows"]
+            r0, r1 = 0, n_out
+            if rng.random() < 0.5:
+                r0 = int(rng.integers(0, n_out))
+                r1 = int(rng.integers(r0 + 1, n_out + 1))
+            grp_rows.append((r0, r1))
             out_groups[p].append(g)
             for c, nd in zip(cs, nodes, strict=True):
                 if nd == node:
@@ -92,7 +100,7 @@ def random_plans(draw):
     plan = schedule_plan(
         in_rows=[s["in_rows"] for s in stages], out_rows=[s["out_rows"] for s in stages],
         needed_rows=[s["needed"] for s in stages], in_groups=in_groups, out_groups=out_groups,
-        routes=routes, bp_constraints=bp, link_bits=link_bits, n_frames=F)
+        routes=routes, bp_constraints=bp, link_bits=link_bits, n_frames=F, grp_rows=grp_rows)
     n_in, n_out = plan.in_total, plan.out_total
     in_cost = rng.integers(0, 6, n_in).astype(np.float64)
     in_fetch = np.where(rng.random(n_in) < 0.3, rng.integers(0, 10, n_in), 0).astype(np.float64)

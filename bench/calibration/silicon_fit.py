@@ -12,12 +12,15 @@ Architectures: :func:`standins.akidanet` (the akida_models ``akidanet_imagenet``
 Events: expected input events of a layer = (1 - published input sparsity) x input positions x
 input channels (the first layer, the HRC, reads the dense 8-bit image).
 
-Laws (cycles of one layer, Minimal mapping, N NPs, filters held per NP ``fpn = ceil(F / N)``):
+Laws (cycles of one layer, Minimal mapping):
 
-* CNP (standard and separable convolution): every NP receives the layer's input events and
-  integrates each into the filters it holds:  ``E x (cnp_event_cycles + cnp_filter_event_cycles
-  x fpn)``.  (A band-split convolution gives each NP E/N events for all F filters: the same
-  product.)
+* CNP (standard and separable convolution): an NP receives the layer's input events of the
+  rows it covers (all of them, or for a band-split layer its band of rows plus ``(k - 1) / 2``
+  halo rows per neighbouring band: a share ``s`` of the events), integrates each into the
+  filters it holds (``f``) and once per frame goes over the weights it holds (``w``):
+  ``s E x (cnp_event_cycles + cnp_filter_event_cycles x f) + cnp_weight_cycles x w``, for the
+  slowest NP of the layer (largest ``s x f``; nsoc's mapping, whose NPs per layer equal the
+  published ones).
 * HRC (dense 8-bit input convolution): per output position, one cycle per kernel tap per group
   of ``hrc_filter_lanes`` filters plus a per-filter term: ``P_out x (hrc_tap_cycles x taps x
   ceil(F / 16) + hrc_filter_cycles x F)``.
@@ -47,10 +50,11 @@ import numpy as np
 
 from nsoc.errors import MappingError
 from nsoc.hardware.mapping.memory import fnp_external_size, fnp_weight_size
-from nsoc.hardware.mapping.program import layer_reload_bytes
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from layouts import LayerLayout, mapped_layout  # noqa: E402
 
 VARIANTS = ("a25_160", "a25_224", "a50_160", "a50_224", "a100_160", "a100_224")
 MODES = ("minimal", "allnps", "hwpr")
@@ -62,6 +66,7 @@ LAWS = ("cnp", "hrc", "fnp2", "reprogram")
 CONSTANTS = {  # name: (law, unit)
     "cnp_event_cycles": ("cnp", "cycles per input event per NP"),
     "cnp_filter_event_cycles": ("cnp", "cycles per input event per filter held by the NP"),
+    "cnp_weight_cycles": ("cnp", "cycles per weight held by the NP per frame"),
     "hrc_tap_cycles": ("hrc", "cycles per output position per kernel tap per 16-filter group"),
     "hrc_filter_cycles": ("hrc", "cycles per output position per filter"),
     "fnp2_layer_cycles": ("fnp2", "cycles per FNP2 layer and inference"),
@@ -128,31 +133,37 @@ def features(lay, input_sparsity: float, fnp_type: str = "FNP2") -> dict:
 
 
 def layer_features(v: str, per_layer: dict) -> list[dict]:
-    """Per layer of variant ``v``: kind, geometry, published cycles / NPs / input sparsity."""
+    """Per layer of variant ``v``: kind, geometry, published cycles / NPs / input sparsity, and
+    the slowest NP of nsoc's Minimal mapping (its NPs per layer equal the published ones)."""
     model = variant_model(v)
     rows = per_layer["variants"][v]
     starts = per_layer["checks"][v]["pass_starts"]
+    layout = _layout(v, "Minimal")
     out = []
     for i, (lay, r) in enumerate(zip(model.layers, rows, strict=False)):
         assert lay.name == r["layer"], (lay.name, r["layer"])
+        assert layout[lay.name].nps == r["nps"], (v, lay.name, layout[lay.name].nps, r["nps"])
         sp = r["input_sparsity"] if r["input_sparsity"] is not None else 0.0
         out.append(dict(features(lay, sp), variant=v, index=i,
                         pass_index=sum(1 for st in starts if i >= st), nps=r["nps"],
-                        cycles=r["cycles"]))
+                        slowest=layout[lay.name].slowest, cycles=r["cycles"]))
     return out
 
 
 # ----------------------------------------------------------------------- laws -----------------
-def regressors(row: dict, nps: int | None = None, multipass_host: bool | None = None) -> dict:
-    """The law's terms of one layer (each multiplies one constant); ``nps`` overrides the
-    layer's NP count, ``multipass_host``: whether the layer's NPs are host-reprogrammed."""
-    n = row["nps"] if nps is None else nps
+def regressors(row: dict, layout: LayerLayout | None = None,
+               multipass_host: bool | None = None) -> dict:
+    """The law's terms of one layer (each multiplies one constant); ``layout`` overrides the
+    layer's NPs (another mapping), ``multipass_host``: whether the layer's NPs are
+    host-reprogrammed."""
+    n = row["nps"] if layout is None else max(layout.nps, 1)
     kind = row["kind"]
     terms = dict.fromkeys(CONSTANTS, 0.0)
     if kind in ("conv", "sep"):
-        fpn = math.ceil(row["filters"] / n)
-        terms["cnp_event_cycles"] = row["events"]
-        terms["cnp_filter_event_cycles"] = row["events"] * fpn
+        share, f, w = row["slowest"] if layout is None else layout.slowest
+        terms["cnp_event_cycles"] = row["events"] * share
+        terms["cnp_filter_event_cycles"] = row["events"] * share * f
+        terms["cnp_weight_cycles"] = float(w)
     elif kind == "hrc":
         groups = math.ceil(row["filters"] / HRC_FILTER_LANES)
         terms["hrc_tap_cycles"] = row["p_out"] * row["taps"] * groups
@@ -215,24 +226,6 @@ def program_law() -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------- mapped models --------
-def mapped_layout(model, device: str, mode: str) -> dict:
-    """{layer: (NPs, pass index, NP types, program bytes)} of ``model`` mapped by nsoc's mapper
-    (hardware only); program bytes: the layer's NP records as the configuration DMA reloads
-    them (``layer_reload_bytes``, an FNP2's external weights excepted)."""
-    mapping = model.map(device, hw_only=True, mode=mode)
-    seqs = getattr(mapping, "sequences", None) or model.sequences
-    out, k = {}, 0
-    for seq in seqs:
-        if seq.backend != "Hardware":
-            continue
-        for p in seq.passes:
-            for lm in p:
-                pbytes = layer_reload_bytes(lm, model.get_layer(lm.layer), model.ip_version)
-                out[lm.layer] = (len(lm.nps), k, {c.type for c in lm.nps}, pbytes)
-            k += 1
-    return out
-
-
 def model_cycles(rows: list[dict], layout: dict, mode: str, consts: dict) -> dict:
     """Whole-model cycles of one inference under the laws, for a mapping ``layout`` ({layer:
     (NPs, pass, types, program bytes)}): layers one after the other; passes 2.. reprogrammed
@@ -240,17 +233,18 @@ def model_cycles(rows: list[dict], layout: dict, mode: str, consts: dict) -> dic
     host)."""
     total, pass_bytes = 0.0, {}
     for r in rows:
-        n, p, _, pbytes = layout[r["layer"]]
+        lo = layout[r["layer"]]
+        p = lo.pass_index
         host = p > 0 and mode != "HwPr"
-        total += predict(dict(r, pass_index=p), consts, nps=max(n, 1), multipass_host=host)
-        pass_bytes[p] = pass_bytes.get(p, 0.0) + pbytes
+        total += predict(dict(r, pass_index=p), consts, layout=lo, multipass_host=host)
+        pass_bytes[p] = pass_bytes.get(p, 0.0) + lo.program_bytes
     reprogram = 0.0
     if mode == "HwPr":
         reprogram = consts["external_read_cycles_per_byte"] * sum(
             b for p, b in pass_bytes.items() if p > 0)
-    nps = sum(t[0] for t in layout.values())
+    nps = sum(t.nps for t in layout.values())
     return {"cycles": total + reprogram, "reprogram_cycles": reprogram, "nps": nps,
-            "passes": 1 + max(t[1] for t in layout.values())}
+            "passes": 1 + max(t.pass_index for t in layout.values())}
 
 
 _LAYOUTS: dict = {}
@@ -303,7 +297,7 @@ def dscnn_sparsity(per_layer: dict) -> float:
 
 def _on_device(model, sparsity: dict, device: str, mode: str) -> tuple[list[dict], dict]:
     layout = mapped_layout(model, device, mode)
-    rows = [features(lay, sparsity[lay.name], "FNP2" if "FNP2" in layout[lay.name][2]
+    rows = [features(lay, sparsity[lay.name], "FNP2" if "FNP2" in layout[lay.name].types
                      else "FNP3") for lay in model.layers]
     return rows, layout
 
@@ -319,8 +313,7 @@ def akd1000_figures(per_layer: dict, consts: dict) -> dict:
     sp = {r["layer"]: (r["input_sparsity"] or 0.0) for r in per_layer["variants"]["a50_224"]}
     rows, layout = _on_device(net, sp, "AKD1000", "AllNps")
     one = model_cycles(rows, layout, "AllNps", consts)
-    per = [predict(r, consts, nps=max(layout[r["layer"]][0], 1), multipass_host=False)
-           for r in rows]
+    per = [predict(r, consts, layout=layout[r["layer"]], multipass_host=False) for r in rows]
     ten = one["cycles"] + 9 * max(per)
     out["akidanet_1"] = {"predicted": one["cycles"], "nps": one["nps"]}
     out["akidanet_10"] = {"predicted": ten, "bottleneck_layer": rows[int(np.argmax(per))]["layer"]}

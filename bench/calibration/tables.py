@@ -158,7 +158,8 @@ def calibration_section(fit: dict, check: dict | None, efit: dict | None) -> str
         "points (2 constants); the dynamic energy takes 1 constant (energy per synaptic op) and "
         "the board 1 (idle floor).\n"),
         constants_table(fit, {k: (u, lw) for k, (lw, u) in _constants().items()}),
-        "\n### Per layer (law in closed form, published NPs per layer)\n",
+        "\n### Per layer (law in closed form, nsoc's Minimal mapping: NPs per layer as "
+        "published)\n",
         stats_line(fit["layer_stats"], "Fit residuals"),
         "\n" + layer_grid(law, "Error of the law, cycles per layer (fit on all six variants):"),
     ]
@@ -242,8 +243,9 @@ def measured_section(fit: dict, check: dict | None, efit: dict | None) -> str:
         if b:
             lines.append(f"| board power, worst of 18 | | {apct(max(abs(x) for x in b))} | "
                          "<= 10 % |")
-    lines.append("\nA layer's simulated time falls with its input density (in proportion to its "
-                 "events): `tests/test_timing_laws.py::test_layer_time_falls_with_input_density`"
+    lines.append("\nA layer's simulated time falls with its input density (beyond each NP's "
+                 "once-per-frame weight pass, in proportion to its events): "
+                 "`tests/test_timing_laws.py::test_layer_time_falls_with_input_density`"
                  " and `test_cnp_time_is_events_times_filters_held` (hypothesis).  Simulator "
                  "cost: see \"other benchmark\" below (`bench/bench_timing.py`, DS-CNN KWS "
                  "frame <= 3x its functional run).")
@@ -257,6 +259,9 @@ def _akd1000_note(fit: dict, check: dict | None) -> str:
     a = fit["akd1000"]
     s = (check or {}).get("akd1000", {})
     ds, net = s.get("dscnn_1", {}), s.get("akidanet_1", {})
+    mesh = "part"
+    if ds.get("cycles"):
+        mesh = f"{100 * (1 - a['dscnn_1']['predicted'] / ds['cycles']):.0f} %"
     return (
         "AKD1000 (same Akida 1.0 IP, nothing fitted to it; target: within 10 %): AkidaNet 0.5 "
         f"1 frame {pct(net.get('error'))} simulated ({pct(a['akidanet_1']['error'])} law).  "
@@ -264,7 +269,7 @@ def _akd1000_note(fit: dict, check: dict | None) -> str:
         f"{a['dscnn_1']['sparsity']:.2f}, the pooled mean of the 84 measured AkidaNet layer "
         f"input sparsities, giving {pct(ds.get('error'))} simulated; this assumption replaced "
         "0.5 after 0.5 had given +17.6 %, so the DS-CNN figure is not independent evidence, and "
-        "about a third of its simulated time is mesh transfer under assumed (not calibrated) "
+        f"{mesh} of its simulated time is mesh transfer under assumed (not calibrated) "
         f"32-bit links (the law, NP work only: {pct(a['dscnn_1']['error'])}); see "
         "`bench/calibration/README.md`, \"Reading the results\".")
 

@@ -20,6 +20,7 @@ from .memory import (
     _ceil,
     cnp_input_size,
     cnp_weight_size,
+    column_bands,
     fnp_full_input_size,
     fnp_weight_size,
     v1_band_input_bytes,
@@ -98,8 +99,7 @@ class Req:
             if size <= sram:
                 break
             n += 1
-        width = _ceil(x, n)
-        self._bands[channels] = [(o, min(width, x - o)) for o in range(0, x, width)]
+        self._bands[channels] = column_bands(x, n)
         return self._bands[channels]
 
     def per_np(self, t: int) -> int:

@@ -17,12 +17,14 @@ depthwise layer; the dense pixel count for the HRC); ``synops`` the accumulation
 dense layer).
 
 The laws (fitted to the AKD1500's per-layer cycles, ``bench/calibration/README.md``): a CNP
-spends ``cnp_event_cycles + cnp_filter_event_cycles x filters held`` per input event (kernel
-taps in parallel; a separable layer's pointwise part is event-driven too), so a layer's time
-follows its input events; the HRC works per output position and kernel tap over groups of
-``hrc_filter_lanes`` filters, row by row as the dense input streams in; an FNP2 fetches its
-whole weight matrix from external memory every frame (``external_read_cycles_per_byte`` per
-byte as stored there); an FNP3 (a priori) works per event and synaptic op.
+spends ``cnp_event_cycles + cnp_filter_event_cycles x filters held`` per input event it receives
+(kernel taps in parallel; a separable layer's pointwise part is event-driven too; an NP of a
+band-split layer receives its band's rows and their halo), so a layer's time follows its input
+events, plus ``cnp_weight_cycles`` per weight it holds once per frame; the HRC works per
+output position and kernel tap over groups of ``hrc_filter_lanes`` filters, row by row as the
+dense input streams in; an FNP2 fetches its whole weight matrix from external memory every
+frame (``external_read_cycles_per_byte`` per byte as stored there); an FNP3 (a priori) works
+per event and synaptic op.
 Threshold-and-fire and event emission take no separate time (the data show no per-neuron
 cost; an event's emission is in its consumer's per-event cost).
 
@@ -56,7 +58,8 @@ class ComponentWork(NamedTuple):
     ``external_bytes``: bytes the component reads from external memory every frame (an FNP2's
     weights as the mapping stores them there, ``mem_info`` external_size; 0 otherwise);
     ``in_rows`` / ``out_rows`` per frame; ``dense_macs``: dense MACs per frame (the HRC's input
-    convolution, a separable layer's pointwise part).
+    convolution, a separable layer's pointwise part); ``weights_held``: weights the component
+    stores (:func:`weights_held`, a count whatever their bit width).
     """
 
     np_type: str
@@ -74,6 +77,7 @@ class ComponentWork(NamedTuple):
     in_rows: int
     out_rows: int
     dense_macs: int
+    weights_held: int = 0
 
 
 class RowCost(NamedTuple):
@@ -94,14 +98,33 @@ def _filter_groups(filters: int, P: dict) -> int:
     return -(-max(int(filters), 1) // lanes)
 
 
+def weights_held(kind: str, kernel_taps: int, in_channels: int, filters: int) -> int:
+    """Weights a CNP component holding ``filters`` output channels stores: a standard
+    convolution ``taps x input channels x filters``, a separable one its depthwise kernels of
+    every input channel (each NP receives every channel) plus ``input channels x filters``
+    pointwise weights, a depthwise one ``taps x filters``; 0 for any other kind."""
+    if kind == "conv":
+        return kernel_taps * in_channels * filters
+    if kind == "sep":
+        return kernel_taps * in_channels + in_channels * filters
+    if kind == "dw":
+        return kernel_taps * filters
+    return 0
+
+
 def cnp_law(w: ComponentWork, P: dict) -> RowCost:
     """CNP (standard, separable or depthwise convolution): each input event the NP receives is
     integrated into every filter it holds, all kernel taps at once: ``cnp_event_cycles +
-    cnp_filter_event_cycles x filters`` per event (a depthwise event reaches one filter).
-    Output events leave at ``output_event_cycles`` each."""
+    cnp_filter_event_cycles x filters`` per event (a depthwise event reaches one filter); a
+    band-split layer's NP receives only its band's rows and their halo
+    (:func:`~nsoc.hardware.timing.geometry.band_input_rows`, applied by the plan).  Once per
+    frame the NP goes over the weights it holds: ``cnp_weight_cycles x weights held``
+    (AKD1500: the global-pooling layers, few events and 65 K weights per NP, take about 65 K
+    cycles more than their events).  Output events leave at ``output_event_cycles`` each."""
     per_event_filters = 1 if w.kind == "dw" else w.filters
     return RowCost(cycles_per_event=P["cnp_event_cycles"]
                    + P["cnp_filter_event_cycles"] * per_event_filters,
+                   cycles_per_frame=P["cnp_weight_cycles"] * w.weights_held,
                    cycles_per_out_event=P["output_event_cycles"])
 
 

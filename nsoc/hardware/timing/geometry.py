@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...geometry import SAME, axis_geometry
+from ..mapping.memory import column_bands
 
 # the timing model's kind of each hardware kind (``Layer.HW_KIND``); others forward events
 KINDS = {"hrc": "hrc", "cnp_conv": "conv", "cnp_depthwise": "dw", "cnp_separable": "sep",
@@ -90,3 +91,43 @@ def layer_geometry(layer, fire_block: int) -> Geometry:
         g.needed = g.needed[block_end]
     g.needed = np.asarray(g.needed, np.int64)
     return g
+
+
+
+def component_bands(layer, comps) -> list[tuple[int, int]] | None:
+    """The band of input rows ``[b0, b1)`` of each NP component of a band-split convolution,
+    None when ``layer`` is not band-split (every component sees every row).
+
+    The mapper cuts a convolution's input in bands of rows (Akida's column bands of
+    ``input_dims[0]``, the axis it streams; widths
+    :func:`~nsoc.hardware.mapping.memory.column_bands`) and places the filter groups band
+    after band (band 0's groups, then band 1's; a band's first group starts at filter 0)."""
+    n = len(comps)
+    if KINDS.get(layer.HW_KIND) not in ("conv", "dw", "sep") or n < 2:
+        return None
+    n_bands = sum(1 for c in comps if c.start_neuron == 0)
+    if n_bands < 2 or n % n_bands:
+        return None
+    groups = n // n_bands
+    starts = [c.start_neuron for c in comps]
+    bands = column_bands(int(layer.input_dims[0]), n_bands)
+    if len(bands) != n_bands or any(starts[b * groups:(b + 1) * groups] != starts[:groups]
+                                    for b in range(n_bands)):
+        return None
+    return [(off, off + cols) for off, cols in bands for _ in range(groups)]
+
+
+def band_input_rows(layer, band: tuple[int, int]) -> tuple[int, int]:
+    """Input rows whose events the NP of ``band`` receives: the band plus ``(kernel - 1) // 2``
+    rows shared with each neighbouring band, the halo its kernel window reaches (what the
+    mapper reserves input memory for, :func:`~nsoc.hardware.mapping.memory.
+    v1_band_input_bytes`).  AKD1500 per-layer cycles: the a100 convolutions split in 6 to 12
+    bands take the time of their widest band with its halo (``bench/calibration/README.md``)."""
+    halo = (int(layer.kernel[0]) - 1) // 2
+    return max(0, band[0] - halo), min(int(layer.input_dims[0]), band[1] + halo)
+
+
+def band_output_rows(band: tuple[int, int], in_rows: int, out_rows: int) -> tuple[int, int]:
+    """Output rows the NP of ``band`` computes and fires: those whose position scaled to the
+    input, ``floor(o x in_rows / out_rows)``, falls in the band (stride and pooling alike)."""
+    return -(-band[0] * out_rows // in_rows), -(-band[1] * out_rows // in_rows)

@@ -16,8 +16,14 @@ import numpy as np
 from ...kernels.schedule import SchedulePlan, schedule_plan
 from ...layers import Layer
 from ..noc import Network
-from .costs import ComponentWork, coefficients
-from .geometry import Geometry, layer_geometry
+from .costs import ComponentWork, coefficients, weights_held
+from .geometry import (
+    Geometry,
+    band_input_rows,
+    band_output_rows,
+    component_bands,
+    layer_geometry,
+)
 from .kinds import SOFTWARE_TYPES, SOURCE_TYPES
 
 
@@ -33,6 +39,7 @@ class Stage:
     in_rows: int
     out_rows: int
     needed: np.ndarray       # per output row: last input row it waits for (-1: none)
+    in_band: tuple[int, int] | None = None  # input rows whose events it receives (None: all)
 
 
 @dataclass
@@ -44,6 +51,10 @@ class LayerSpec:
     first: int
     c0: np.ndarray           # (K,) first output channel of each NP component
     c1: np.ndarray           # (K,) end of its channel range
+    r0: np.ndarray           # (K,) first input row whose events it receives (band and halo)
+    r1: np.ndarray           # (K,) end of its input rows
+    o0: np.ndarray           # (K,) first output row it fires (its band's)
+    o1: np.ndarray           # (K,) end of its output rows
     fnp2: np.ndarray         # (K,) bool: weights fetched from external memory
     coef_in: np.ndarray      # (K, len(COEF_IN)) cost coefficients per input row
     coef_out: np.ndarray     # (K, len(COEF_OUT)) cost coefficients per output row
@@ -66,6 +77,7 @@ class Group:
     consumers: list[int]
     route: list[int]          # link ids (mesh links and DMA channels)
     via_skip: bool = False    # stored and loaded by a skip-DMA channel
+    rows: tuple[int, int] | None = None  # producer rows it carries (None: all; a band's)
 
 
 @dataclass
@@ -82,7 +94,8 @@ class PassPlan:
     sinks: dict[str, int]              # layer name -> DMA_OUT stage
     net: Network
     sched: SchedulePlan
-    bp_keys: list[tuple[str, int]]     # (consumer layer, producer rows): blocks of bp_need
+    bp_keys: list[tuple]               # (consumer layer, producer rows, consumer band):
+                                       # blocks of bp_need
     grp_producer: np.ndarray
     skip_groups: list[tuple[int, str]]  # (group, Add/Concatenate layer) through a skip-DMA
     n_frames: int
@@ -128,7 +141,15 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
     comps = list(lm.nps) if lm is not None else []
     channels = int(lay.output_dims[2])
     in_ch = int(lay.input_dims[2])
-    ranges = channel_ranges(comps, channels) if comps else [(0, channels)]
+    bands = component_bands(lay, comps)
+    if bands is None:  # every component sees every row
+        ranges = channel_ranges(comps, channels) if comps else [(0, channels)]
+        rows = [(0, g.in_rows)] * len(ranges)
+        outs = [(0, g.out_rows)] * len(ranges)
+    else:  # a band-split layer: each component its filters, its band's rows and halo
+        ranges = [(c.start_neuron, c.start_neuron + c.filters) for c in comps]
+        rows = [band_input_rows(lay, b) for b in bands]
+        outs = [band_output_rows(b, g.in_rows, g.out_rows) for b in bands]
     wbits = int(lay.params.get("weights_bits", 8))
     ibits = int(getattr(lay, "input_bits", 8))
     stages, fnp2, coef_in, coef_out, neurons, dense, wbytes, ext = [], [], [], [], [], [], [], []
@@ -159,7 +180,8 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
             neurons=n_neurons, positions=1 if g.kind in ("fc", "pass") else g.conv_x * g.conv_y,
             kernel_taps=g.kernel, in_channels=in_ch, weight_bits=wbits, input_bits=ibits,
             weight_bytes=held, external_bytes=_external_bytes(comp, np_type, held),
-            in_rows=g.in_rows, out_rows=g.out_rows, dense_macs=macs)
+            in_rows=g.in_rows, out_rows=g.out_rows, dense_macs=macs,
+            weights_held=weights_held(g.kind, g.kernel, in_ch, n_f))
         wbytes.append(work.weight_bytes)
         ext.append(work.external_bytes)
         ci, co = coefficients(work, P)
@@ -169,9 +191,14 @@ def _layer_spec(lay, lm, P: dict, first: int, mesh_nodes: set, dma_node) -> tupl
         dense.append(macs)
         fnp2.append(np_type == "FNP2")
         stages.append(Stage(f"{lay.name}@{ident}", lay.name, np_type, node, ident,
-                            g.in_rows, g.out_rows, g.needed))
+                            g.in_rows, g.out_rows, g.needed,
+                            None if bands is None else rows[k]))
     spec = LayerSpec(lay, g, first, np.array([r[0] for r in ranges], np.int64),
-                     np.array([r[1] for r in ranges], np.int64), np.array(fnp2, bool),
+                     np.array([r[1] for r in ranges], np.int64),
+                     np.array([r[0] for r in rows], np.int64),
+                     np.array([r[1] for r in rows], np.int64),
+                     np.array([r[0] for r in outs], np.int64),
+                     np.array([r[1] for r in outs], np.int64), np.array(fnp2, bool),
                      np.array(coef_in, np.float64), np.array(coef_out, np.float64),
                      np.array(neurons, np.int64), np.array(dense, np.int64),
                      np.array(wbytes, np.float64), np.array(ext, np.float64), not comps,
@@ -220,10 +247,12 @@ def build_pass_plan(model, device, P: dict, layers: list, mappings: dict, F: int
         return sources[name]
 
     def connect(p: int, consumers: list[int], via_skip: bool = False) -> None:
+        # one packet group per consumer node and band: an NP of a band-split layer receives
+        # only its band's rows and their halo
         by_node: dict = {}
         for c in consumers:
-            by_node.setdefault(stages[c].node, []).append(c)
-        for node, cs in by_node.items():
+            by_node.setdefault((stages[c].node, stages[c].in_band), []).append(c)
+        for (node, band), cs in by_node.items():
             route = []
             if stages[p].np_type == "DMA_IN":
                 route.append(dma_in)
@@ -234,7 +263,7 @@ def build_pass_plan(model, device, P: dict, layers: list, mappings: dict, F: int
             route += net.route(src, node)
             if stages[cs[0]].np_type == "DMA_OUT":
                 route.append(dma_out)
-            groups.append(Group(p, node, cs, route, via_skip))
+            groups.append(Group(p, node, cs, route, via_skip, band))
 
     skip_groups = []
     for lay in layers:
@@ -281,12 +310,13 @@ def build_pass_plan(model, device, P: dict, layers: list, mappings: dict, F: int
 
 def _schedule_plan(stages: list[Stage], groups: list[Group], net: Network, F: int):
     """The :class:`SchedulePlan` of the stages and groups, and the (consumer layer, producer
-    rows) keys of the back-pressure blocks in ``bp_need`` order.
+    rows, consumer band) keys of the back-pressure blocks in ``bp_need`` order.
 
     Back-pressure is not applied towards the DMA (host memory absorbs the output) nor through
     a skip-DMA channel (it stores the branch in memory until the consumer loads it); the
-    constraint block of a producer towards a consumer depends only on the consumer's layer and
-    the producer's row count, so it is shared."""
+    constraint block of a producer towards a consumer depends only on the consumer's layer,
+    the rows whose events its FIFO receives (its band, or all) and the producer's row count,
+    so it is shared."""
     n = len(stages)
     out_groups: list[list[int]] = [[] for _ in range(n)]
     in_groups: list[list[int]] = [[] for _ in range(n)]
@@ -305,7 +335,7 @@ def _schedule_plan(stages: list[Stage], groups: list[Group], net: Network, F: in
     for p in range(n):
         pairs = []
         for c in sorted(cons_of.get(p, ())):
-            key = (stages[c].layer, stages[p].out_rows)
+            key = (stages[c].layer, stages[p].out_rows, stages[c].in_band)
             if key not in offsets:
                 offsets[key] = off
                 bp_keys.append(key)
@@ -316,7 +346,7 @@ def _schedule_plan(stages: list[Stage], groups: list[Group], net: Network, F: in
         in_rows=[s.in_rows for s in stages], out_rows=[s.out_rows for s in stages],
         needed_rows=[s.needed for s in stages], in_groups=in_groups, out_groups=out_groups,
         routes=[g.route for g in groups], bp_constraints=bp, link_bits=net.bits_array(),
-        n_frames=F)
+        n_frames=F, grp_rows=[g.rows or (0, stages[g.producer].out_rows) for g in groups])
     return sched, bp_keys
 
 

@@ -114,7 +114,8 @@ def pass_work(plan: PassPlan, model, P: dict, acts: dict, x: np.ndarray) -> Pass
         s0, o0 = in_off[spec.first], out_off[spec.first]
         sums = layer_costs(
             g.kind, spec.np_less or g.kind == "pass", cnt_in, tap_in,
-            np.ascontiguousarray(ev_all), cnt_out, spec.c0, spec.c1, g.taps_x, spec.fnp2,
+            np.ascontiguousarray(ev_all), cnt_out, spec.c0, spec.c1, spec.r0, spec.r1,
+            spec.o0, spec.o1, g.taps_x, spec.fnp2,
             inp.shape[2] * inp.shape[3], spec.wbits, spec.coef_in, spec.coef_out,
             P["event_bits"], flit_bits,
             in_cost[s0:s0 + K * F * Ri].reshape(K, F, Ri),
@@ -137,11 +138,27 @@ def pass_work(plan: PassPlan, model, P: dict, acts: dict, x: np.ndarray) -> Pass
         out_flits[out_off[s]:out_off[s] + F * rows] = flits.reshape(-1)
     # back-pressure: smallest consumer input item whose completion frees enough FIFO room
     fifo = float(P["np_input_fifo_events"])
-    bp_need = [fifo_need(layer_ev[cl].reshape(-1), F * p_rows, fifo)
-               for (cl, p_rows) in plan.bp_keys]
+    bp_need = []
+    for cl, p_rows, band in plan.bp_keys:
+        ev, cap = _band_fifo(layer_ev[cl], band, fifo)
+        bp_need.append(fifo_need(ev.reshape(-1), F * p_rows, cap))
     bp = np.concatenate(bp_need + [np.zeros(0, np.int64)]).astype(np.int64)
     return PassWork(ScheduleCosts(in_cost, in_fetch, out_cost, out_flits, bp), A, ev_in_st,
                     ev_out_st, nonzero)
+
+
+def _band_fifo(ev: np.ndarray, band, fifo: float) -> tuple[np.ndarray, float]:
+    """(events per (frame, input row) a consumer NP's input buffer receives, its capacity in
+    events).  Every row's events into ``np_input_fifo_events``; an NP of a band-split layer
+    receives only its band and halo rows ``band`` and holds a whole frame of them (the mapper
+    cuts the bands so that a band's input fits the NP's input memory), so within a frame its
+    producer is not held back by it (on the AKD1500 the bands of a layer work side by side:
+    its time is its widest band's, not their sum)."""
+    if band is None:
+        return ev, fifo
+    out = np.zeros_like(ev)
+    out[:, band[0]:band[1]] = ev[:, band[0]:band[1]]
+    return out, max(fifo, float(out.sum(axis=1).max(initial=0)))
 
 
 def _layer_actions(Ar: np.ndarray, spec, sums: np.ndarray, F: int, P: dict) -> None:
@@ -151,10 +168,12 @@ def _layer_actions(Ar: np.ndarray, spec, sums: np.ndarray, F: int, P: dict) -> N
     n_ev_in = sums[:, 0]
     if kind == "sep":
         # event-driven pointwise part: every input event reaches each filter the component
-        # holds; the depthwise taps (the kernel's synaptic ops, the same for every component)
-        # counted once per layer, shared by its components in proportion to their filters
+        # holds; the depthwise taps (the kernel's synaptic ops, the same for every component
+        # of a band) counted once per band, shared by its components in proportion to their
+        # filters
         held = (spec.c1 - spec.c0).astype(np.float64)
-        share = held / max(float(held.sum()), 1.0)
+        same_band = (spec.r0[:, None] == spec.r0[None, :]) & (spec.r1[:, None] == spec.r1[None, :])
+        share = held / np.maximum(same_band @ held, 1.0)
         synops = np.round(sums[:, 1] * share + n_ev_in * held).astype(np.int64)
     else:
         synops = sums[:, 1].astype(np.int64)
