@@ -323,3 +323,50 @@ def test_v2_cnp_output_bits_with_activation_wording():
     with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_0'\. Output bits should be "
                        r"4, 8 or > 8\. With activation output bitwidth should be 4 or 8\.$"):
         map_model(dense, "TwoNodesIPv2", hw_only=True)
+
+
+def test_the_allocator_writes_the_pass_fillers_placement():
+    """One placement: the pass filler (PassFill) chooses every NP, allocate.assign only writes
+    the layer mappings of its idents.  TwoNodesIPv2: CNPs in the order (1,2,1), (1,2,2),
+    (1,2,3), (2,2,1), (2,2,2), (2,2,3), then the FNP3 slot (2,2,0), then the FNP2 slot (1,2,0).
+    a: 1x1 conv of 64 filters; d: a small dense layer (weights fit an FNP3).
+    At 16 filters per NP a takes the first 4 CNPs and d the FNP3.  The same pass placed again
+    at 10 (at_bound, an AllNps pass spread at another bound): a on 7 NPs of 10, 10, 10, 10,
+    10, 10, 4 filters, the 7th being the FNP3 slot, so d takes the FNP2 (weights in external
+    memory)."""
+    from nsoc.hardware.device import get_device
+    from nsoc.hardware.mapping.allocate import MeshOrder, assign
+    from nsoc.hardware.mapping.memory import fnp_external_size
+    from nsoc.hardware.mapping.requirements import requirement
+    from nsoc.hardware.mapping.sequences import PassFill
+    blocks = [("conv", {"filters": 64, "kernel_size": 1, "name": "a"}),
+              ("dense", {"units": 10, "name": "d"})]
+    model = random_v2_model(blocks, (1, 1, 16), seed=3)
+    device = get_device("TwoNodesIPv2")
+    order = MeshOrder(device)
+    reqs = [requirement(lay, model, device, MapConstraints()) for lay in model.layers]
+    fill = PassFill(order, lambda r: 16)
+    for r in reqs:
+        fill.add(r)
+
+    def placed(lms):
+        return {lm.layer: [((c.ident.col, c.ident.row, c.ident.id), c.type, c.filters,
+                            c.start_neuron) for c in lm.nps] for lm in lms if lm.nps}
+
+    at16 = assign(fill.reqs, device, fill.t_of, fill.nps, fill.fnp2)
+    assert placed(at16) == {
+        "a": [((1, 2, 1), "CNP1", 16, 0), ((1, 2, 2), "CNP1", 16, 16),
+              ((1, 2, 3), "CNP1", 16, 32), ((2, 2, 1), "CNP1", 16, 48)],
+        "d": [((2, 2, 0), "FNP3", 10, 0)]}
+    spread = fill.at_bound(lambda r: 10)
+    at10 = assign(spread.reqs, device, spread.t_of, spread.nps, spread.fnp2)
+    cnps = [(1, 2, 1), (1, 2, 2), (1, 2, 3), (2, 2, 1), (2, 2, 2), (2, 2, 3), (2, 2, 0)]
+    assert placed(at10) == {
+        "a": [(i, "CNP1", 10 if k < 6 else 4, 10 * k) for k, i in enumerate(cnps)],
+        "d": [((1, 2, 0), "FNP2", 10, 0)]}
+    d = next(lm for lm in at10 if lm.layer == "d").nps[0]
+    weights = next(r for r in reqs if r.kind == "fnp").fnp_weights
+    assert d.mem_info["weight_size"] == 0
+    assert d.mem_info["external_size"] == fnp_external_size(weights) > 0
+    # the first placement is left as it was
+    assert placed(assign(fill.reqs, device, fill.t_of, fill.nps, fill.fnp2)) == placed(at16)

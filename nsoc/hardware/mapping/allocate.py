@@ -1,6 +1,7 @@
-"""Allocation of one pass: the NP order of a mesh and the assignment of NPs to layers.
+"""Allocation of one pass: the NP order of a mesh, and the layer mappings of the NPs the pass
+filler (:class:`.sequences.PassFill`, the one placement) chose for each layer.
 
-Rules (corpus of ``tools/check_mapcorpus.py``):
+Rules (corpus of ``tools/check_mapcorpus.py``; the filler applies them):
 
 * Every convolution (v1 and v2, separable included) runs on CNP1 components: Akida's corpus
   mappings never use the CNP2 type.
@@ -11,9 +12,10 @@ Rules (corpus of ``tools/check_mapcorpus.py``):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import islice
 
-from ..types import Device, LayerMapping, NPComponent
+from ..types import Device, Ident, LayerMapping, NPComponent
 from .memory import (
     band_neighbours,
     cnp_input_size,
@@ -81,27 +83,19 @@ def fnp_need(reqs) -> int:
     return sum(1 for r in reqs if r.kind == "fnp")
 
 
-def assign(reqs: list[Req], order: MeshOrder, t_of, locked=frozenset(),
-           excluded=frozenset()) -> dict:
-    """Allocate one pass: {layer name: LayerMapping}.  ``t_of(req)`` is the bound on filters
-    per NP of each CNP layer.  ``locked`` NPs are not used, ``excluded`` NPs not by the first
-    layer holding NPs (the sequence rules of :mod:`.sequences`).  Raises :class:`NoFit`
-    naming the first layer without NPs."""
-    device = order.device
-    used: set = set(locked)
-    out = {}
-    per_np_filters = {}
+def assign(reqs: list[Req], device: Device, t_of: Callable[[Req], int],
+           idents: dict[str, list[Ident]], fnp2: set[Ident]) -> list[LayerMapping]:
+    """The layer mappings of one pass placed by the pass filler (:class:`.sequences.PassFill`:
+    ``idents`` per layer holding NPs, ``fnp2`` the idents it uses as FNP2, ``t_of(req)`` the
+    bound on filters per NP of each CNP layer): each CNP layer's NPs get the filters of its
+    plan (:meth:`.requirements.Req.plan`) in order, and every NP its memory; the HRC and the
+    skip-DMA channels (taken in turn) complete the pass."""
+    out = []
     skip_i = 0
-    cnp_order = order.free_cnps(locked)
-    r0 = next((r for r in reqs if r.kind in ("cnp", "fnp")), None)
-    first = r0.layer.name if r0 is not None else None
-    if excluded and r0 is not None and r0.kind == "cnp":
-        cnp_order = hand_over_order(cnp_order, excluded, len(r0.plan(t_of(r0))))
-    n_cnp = len(cnp_order)
-    cursor = 0   # CNPs are taken in the mesh order, each once per pass
+    cnp_layers = {r.layer.name for r in reqs if r.kind == "cnp"}
     for r in reqs:
         lm = LayerMapping(r.layer.name, r.layer.TYPE)
-        out[r.layer.name] = lm
+        out.append(lm)
         if r.kind == "hrc":
             assert device.mesh.hrc is not None   # rules.check_hrc refuses the layer otherwise
             lm.nps.append(NPComponent(device.mesh.hrc.ident, "HRC", 0, 0, True, {
@@ -113,39 +107,26 @@ def assign(reqs: list[Req], order: MeshOrder, t_of, locked=frozenset(),
             lm.skipdma_loads.append(NPComponent(ch, "SKIP_DMA_LOAD", r.layer.filters_out))
         elif r.kind == "cnp":
             plan = r.plan(t_of(r))
-            free = cnp_order[cursor:cursor + len(plan)]
-            if len(free) < len(plan):
-                raise NoFit(r.layer.name, not_enough("CNP1", len(plan), n_cnp - cursor))
-            cursor += len(plan)
+            placed = idents[r.layer.name]
+            assert len(placed) == len(plan)   # the filler placed Req.count(t) = len(plan) NPs
             banded = len({off for off, _, _, _ in plan}) > 1
             held_in = r.layer.input_dims[2]
-            for ident, (off, cols, start, f) in zip(free, plan, strict=False):
-                used.add(ident)
+            for ident, (off, cols, start, f) in zip(placed, plan, strict=True):
                 held = f if r.layer.TYPE == "DepthwiseConv2D" else held_in
                 sides = band_neighbours(r.layer, off, cols)
                 lm.nps.append(NPComponent(ident, "CNP1", f, start, False, {
                     "input_size": cnp_input_size(r.layer, cols, held, banded, r.after_add,
                                                  sides),
                     "weight_size": cnp_weight_size(r.layer, f), "external_size": 0}))
-            per_np_filters[r.layer.name] = max(f for _, _, _, f in plan)
-    for r in reqs:
-        if r.kind != "fnp":
-            continue
-        skip = used | excluded if r.layer.name == first else used
-        f3 = [i for i in order.fnp3 if i not in skip]
-        f2 = [i for i in order.fnp2 if i not in skip]
-        from_cnp = r.inbound is not None and r.inbound.name in per_np_filters
-        if f3 and r.fnp3_fits:
-            ident, kind = f3[0], "FNP3"
-        elif f2:
-            ident, kind = f2[0], "FNP2"
-        else:
-            raise NoFit(r.layer.name, not_enough("FNP2", 1, 0))
-        used.add(ident)
-        in_size = fnp_input_size(r.layer, r.inbound, from_cnp)
-        mem = {"input_size": in_size, "weight_size": r.fnp_weights if kind == "FNP3" else 0,
-               "external_size": 0 if kind == "FNP3" else fnp_external_size(r.fnp_weights)}
-        out[r.layer.name].nps.append(NPComponent(ident, kind, r.filters, 0, True, mem))
+        elif r.kind == "fnp":
+            ident = idents[r.layer.name][0]
+            external = ident in fnp2   # weights in external memory
+            from_cnp = r.inbound is not None and r.inbound.name in cnp_layers
+            mem = {"input_size": fnp_input_size(r.layer, r.inbound, from_cnp),
+                   "weight_size": 0 if external else r.fnp_weights,
+                   "external_size": fnp_external_size(r.fnp_weights) if external else 0}
+            lm.nps.append(NPComponent(ident, "FNP2" if external else "FNP3", r.filters, 0, True,
+                                      mem))
     return out
 
 

@@ -180,16 +180,15 @@ def plan_sequence(reqs: list[Req], order: MeshOrder, mode: str,
             mode = "AllNps-multipass"
         passes = []
         for p in groups:
-            g = p.reqs
             if mode == "AllNps":
-                t = spread_t(g, len(order.cnp_order) - fnp_need(g))
+                t = spread_t(p.reqs, len(order.cnp_order) - fnp_need(p.reqs))
             else:
                 t = t_global
             if t is not None and t_floor is not None and mode.startswith("AllNps"):
                 t = max(t, t_floor)
-            allocated = assign(g, order, lambda r, t=t: r.cap if t is None else t,
-                               p.locked, p.excluded)
-            passes.append([allocated[r.layer.name] for r in g])
+            # a pass spread at another bound than its filling is placed again at that bound
+            fill = p if t == t_global else p.at_bound(lambda r, t=t: r.cap if t is None else t)
+            passes.append(assign(fill.reqs, order.device, fill.t_of, fill.nps, fill.fnp2))
     except SequenceCut:
         raise
     except NoFit as exc:

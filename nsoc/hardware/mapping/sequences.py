@@ -48,9 +48,10 @@ class SequenceCut(NoFit):
 
 
 class PassFill:
-    """The NPs one pass has taken so far, in the allocator's order (:func:`.allocate.assign`):
-    CNP layers take the first free CNPs of the mesh order, then each dense layer the first
-    free FNP3 (weights fitting) else the first free FNP2.  ``locked`` NPs are not used;
+    """The NPs one pass has taken so far (the mapper's one placement; :func:`.allocate.assign`
+    writes the layer mappings of the idents chosen here): CNP layers take the first free CNPs
+    of the mesh order (:class:`.allocate.MeshOrder`), then each dense layer the first free
+    FNP3 (weights fitting) else the first free FNP2.  ``locked`` NPs are not used;
     ``excluded`` NPs are not used by the first layer holding NPs (hand-over rule)."""
 
     def __init__(self, order: MeshOrder, t_of, locked: frozenset = frozenset(),
@@ -120,6 +121,14 @@ class PassFill:
         """NPs of the last layer holding NPs (excluded from the next pass's first layer)."""
         held = [q for q in self.reqs if q.layer.name in self.nps]
         return frozenset(self.nps[held[-1].layer.name]) if held else frozenset()
+
+    def at_bound(self, t_of) -> PassFill:
+        """The same layers placed again at other bounds on filters per NP ``t_of``, with this
+        pass's ``locked`` and ``excluded`` NPs (an AllNps pass spread over the free NPs)."""
+        fill = PassFill(self.order, t_of, self.locked, self.excluded)
+        for r in self.reqs:
+            fill.add(r)
+        return fill
 
     def next_pass(self) -> PassFill:
         """An empty pass following this one in the same sequence."""
