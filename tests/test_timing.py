@@ -9,27 +9,28 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from timing_helpers import (
+    even_split,
+    layer_mapping,
+    mesh_device,
+    one_pass_mapping,
+    param_values,
+    sparse_acts,
+)
 
 from nsoc import Model, make_layer
 from nsoc.hardware.timing import TimingParamError, parse_timing_overrides, simulate, timing_params
 from nsoc.hardware.types import (
-    Device,
     Ident,
     LayerMapping,
-    Mapping,
-    Mesh,
     NPComponent,
-    NPInfo,
     Sequence,
 )
 from nsoc.kernels.timing import row_channel_stats, row_channel_stats_ref
 
 
-def _device(cols=3, rows=2):
-    nps = [NPInfo(Ident(c, r, i), frozenset({"CNP1", "FNP3"}))
-           for c in range(1, cols + 1) for r in range(1, rows + 1) for i in range(4)]
-    return Device("TestMesh", "v1", "test", Mesh(nps=nps, dma_event=Ident(1, 1, 0),
-                                                 dma_conf=Ident(1, 1, 1)))
+def _device():
+    return mesh_device("TestMesh", {"CNP1", "FNP3"})
 
 
 def _conv(name, inb, cin, filters, rng):
@@ -61,30 +62,9 @@ def _map(model, device, placement):
     """placement: {layer: [(col, row, id), ...]} (filters split evenly)."""
     lms = [LayerMapping("input", "InputData")]
     for lay in model.layers[1:]:
-        ids = placement[lay.name]
-        f = lay.output_dims[2]
-        b = np.linspace(0, f, len(ids) + 1).astype(int)
         typ = "FNP3" if lay.TYPE == "FullyConnected" else "CNP1"
-        lms.append(LayerMapping(lay.name, lay.TYPE, [
-            NPComponent(Ident(*i), typ, int(b[k + 1] - b[k]), start_neuron=int(b[k]))
-            for k, i in enumerate(ids)]))
-    return Mapping(device, "AllNps", False, (Sequence("HW", "Hardware", [lms]),))
-
-
-def _acts(model, n, density, seed=0):
-    rng = np.random.default_rng(seed)
-    out = {}
-    x = None
-    for lay in model.layers:
-        shape = (n,) + tuple(lay.output_dims)
-        if lay.TYPE == "FullyConnected":
-            out[lay.name] = rng.integers(-50, 50, shape).astype(np.int32)
-        else:
-            out[lay.name] = ((rng.random(shape) < density) * rng.integers(1, 16, shape)
-                             ).astype(np.uint8)
-        if x is None:
-            x = out[lay.name]
-    return x, out
+        lms.append(layer_mapping(lay, even_split(lay.output_dims[2], placement[lay.name], typ)))
+    return one_pass_mapping(device, lms, mode="AllNps", hw_only=False)
 
 
 PLACE = {"conv0": [(2, 1, 0), (2, 1, 1)], "conv1": [(3, 1, 0), (3, 2, 0)], "fc": [(1, 2, 0)]}
@@ -117,7 +97,7 @@ def test_row_stats_kernel_matches_reference(f, x, y, c, density, seed):
 @settings(max_examples=15, deadline=None)
 @given(st.floats(0.02, 0.6), st.floats(0.05, 0.4), st.integers(0, 1000))
 def test_more_events_never_take_fewer_cycles(mapped, mapping, density, extra, seed):
-    x, acts = _acts(mapped, 1, density, seed)
+    x, acts = sparse_acts(mapped, density, 1, seed)
     rng = np.random.default_rng(seed + 1)
     more = {}
     for k, a in acts.items():
@@ -135,7 +115,7 @@ def test_more_events_never_take_fewer_cycles(mapped, mapping, density, extra, se
 
 
 def test_zero_frame_costs_only_fixed_per_frame_work(mapped, mapping):
-    x, acts = _acts(mapped, 1, 0.0)
+    x, acts = sparse_acts(mapped, 0.0, 1)
     r = simulate(mapped, mapping, x, activations=acts)
     for lay in r.layers:
         assert lay.events_in == 0
@@ -145,16 +125,16 @@ def test_zero_frame_costs_only_fixed_per_frame_work(mapped, mapping):
             held = 9 * layer.input_dims[2] * max(c.filters for c in mapping.layer(lay.name).nps)
             P = timing_params(mapping.device)
             assert lay.busy_cycles == pytest.approx(P["cnp_weight_cycles"]["value"] * held, abs=1)
-    x_dense, acts_dense = _acts(mapped, 1, 0.3)
+    x_dense, acts_dense = sparse_acts(mapped, 0.3, 1)
     dense = simulate(mapped, mapping, x_dense, activations=acts_dense)
     assert r.latency_cycles < dense.latency_cycles
     # the fixed work does not depend on the (all-zero) values of another zero frame
-    x2, acts2 = _acts(mapped, 1, 0.0, seed=5)
+    x2, acts2 = sparse_acts(mapped, 0.0, 1, seed=5)
     assert simulate(mapped, mapping, x2, activations=acts2).latency_cycles == r.latency_cycles
 
 
 def test_throughput_bounded_by_slowest_stage(mapped, mapping):
-    x, acts = _acts(mapped, 1, 0.3)
+    x, acts = sparse_acts(mapped, 0.3, 1)
     n = 6
     r = simulate(mapped, mapping, x, activations=acts, batch_size=n)
     slowest = max(lay.busy_cycles + lay.stall_cycles for lay in r.layers) / n
@@ -177,7 +157,7 @@ def test_two_layers_sharing_a_link_are_slower():
         place = {"conv0": [(1, 1, 2)], "conv1": [(3, 1, 1)], "conv2": [(1, row, 3)],
                  "conv3": [(3, row, 2)], "fc": [(2, 2, 0)]}
         mp = _map(m, _device(), place)
-        x, acts = _acts(m, 2, 0.5, seed=3)
+        x, acts = sparse_acts(m, 0.5, 2, seed=3)
         return simulate(m, mp, x, activations=acts, batch_size=4,
                         overrides={"link_width_bits": 2, "router_latency_cycles": 1})
     shared, alone = run(1), run(2)
@@ -187,7 +167,7 @@ def test_two_layers_sharing_a_link_are_slower():
 
 
 def test_result_dict_and_actions(mapped, mapping):
-    x, acts = _acts(mapped, 2, 0.25)
+    x, acts = sparse_acts(mapped, 0.25, 2)
     r = simulate(mapped, mapping, x, activations=acts)
     d = json.loads(json.dumps(r.to_dict()))
     for key in ("clock_hz", "latency_cycles", "latency_us", "fps", "frames", "layers", "nps",
@@ -218,7 +198,7 @@ def test_params_overrides_and_errors(mapped, mapping):
     with pytest.raises(TimingParamError, match="KEY=NUMBER"):
         parse_timing_overrides(["router_latency_cycles"])
     assert parse_timing_overrides(["link_width_bits=64"]) == {"link_width_bits": 64.0}
-    x, acts = _acts(mapped, 1, 0.2)
+    x, acts = sparse_acts(mapped, 0.2, 1)
     with pytest.raises(TimingParamError, match="clock mode"):
         simulate(mapped, mapping, x, activations=acts, clock_mode="Turbo")
     eco = simulate(mapped, mapping, x, activations=acts, clock_mode="LowPower")
@@ -228,7 +208,7 @@ def test_params_overrides_and_errors(mapped, mapping):
 
 def test_cached_plan_gives_identical_results(mapped, mapping):
     from nsoc.hardware.timing import plan as T
-    x, acts = _acts(mapped, 3, 0.3, seed=7)
+    x, acts = sparse_acts(mapped, 0.3, 3, seed=7)
     for o in ({}, {"np_fire_block_rows": 1, "np_input_fifo_events": 40}):
         T._PLAN_CACHE.pop(mapping, None)
         first = simulate(mapped, mapping, x, activations=acts, overrides=o, batch_size=4)
@@ -240,7 +220,7 @@ def test_cached_plan_gives_identical_results(mapped, mapping):
                         cache=False).to_dict()
         assert first == again == cold
     # other activations through the cached plan = a fresh build for those activations
-    x2, acts2 = _acts(mapped, 3, 0.1, seed=8)
+    x2, acts2 = sparse_acts(mapped, 0.1, 3, seed=8)
     assert simulate(mapped, mapping, x2, activations=acts2).to_dict() == \
         simulate(mapped, mapping, x2, activations=acts2, cache=False).to_dict()
 
@@ -288,7 +268,7 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     n_pass = hw.n_passes
     assert n_pass > 1
     r = simulate(m, hw, x, activations=acts, batch_size=3)
-    P = {k: v["value"] for k, v in timing_params(hw.device).items()}
+    P = param_values(hw.device)
     prog = sum(lay.actions.reconfig_bytes for lay in r.layers)
     # the program of each pass: its layers' program records (the mapper's estimate); with the
     # program header they make the mapper's program size
@@ -352,7 +332,7 @@ def test_host_reprogramming_per_np_outside_hwpr(v2_skip):
     m, _, x, acts = v2_skip
     hw = m.map("FourNodesIPv2", mode="HwPr")
     host = dataclasses.replace(hw, mode="AllNps")
-    P = {k: v["value"] for k, v in timing_params(hw.device).items()}
+    P = param_values(hw.device)
     r_hw = simulate(m, hw, x, activations=acts)
     r_host = simulate(m, host, x, activations=acts)
     passes = [p for seq in hw.sequences if seq.backend == "Hardware" for p in seq.passes]
@@ -389,7 +369,7 @@ def test_row_streaming_respects_convolution_row_dependencies(mapped, mapping):
     Model([mapped.layers[0], pooled], "v1")
     # pooled row j = conv rows 2j, 2j+1 -> input rows up to 2j + 2
     np.testing.assert_array_equal(_geometry(pooled, 1).needed, [2, 4, 6, 8, 10, 11])
-    x, acts = _acts(mapped, 1, 0.3)
+    x, acts = sparse_acts(mapped, 0.3, 1)
     rows = simulate(mapped, mapping, x, activations=acts, overrides={"np_fire_block_rows": 1})
     frame = simulate(mapped, mapping, x, activations=acts)
     # row streaming: conv1 works on conv0's first rows while conv0 still runs
@@ -415,7 +395,7 @@ def test_program_cycles_load_the_whole_program_once(v2_skip):
     first inference, whatever the frames streamed or the passes."""
     from nsoc.hardware.timing.costs import program_cycles
     m, mapping, x, acts = v2_skip
-    P = {k: v["value"] for k, v in timing_params(mapping.device).items()}
+    P = param_values(mapping.device)
 
     def size(mp):
         return sum(seq.program_size for seq in mp.sequences if seq.backend == "Hardware")
@@ -431,7 +411,7 @@ def test_program_cycles_load_the_whole_program_once(v2_skip):
 
 
 def test_latency_is_one_forward_call_at_batch_1(mapped, mapping):
-    x, acts = _acts(mapped, 3, 0.3, seed=4)
+    x, acts = sparse_acts(mapped, 0.3, 3, seed=4)
     stream = simulate(mapped, mapping, x, activations=acts, batch_size=6,
                       overrides={"np_fire_block_rows": 1})
     alone = simulate(mapped, mapping, x[:1], activations={k: v[:1] for k, v in acts.items()},
@@ -442,7 +422,7 @@ def test_latency_is_one_forward_call_at_batch_1(mapped, mapping):
 
 def test_result_pickles_with_its_deferred_records(mapped, mapping):
     import pickle
-    x, acts = _acts(mapped, 2, 0.25)
+    x, acts = sparse_acts(mapped, 0.25, 2)
     r = simulate(mapped, mapping, x, activations=acts)
     back = pickle.loads(pickle.dumps(r))  # as a Dask worker returns it
     assert back.to_dict() == r.to_dict() and len(back.nps) == 5 and back.links == r.links

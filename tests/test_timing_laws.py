@@ -11,32 +11,28 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from timing_helpers import (
+    even_split,
+    layer_mapping,
+    mesh_device,
+    one_pass_mapping,
+    param_values,
+    sparse_acts,
+)
 
 from nsoc import Model, make_layer
-from nsoc.hardware.timing import simulate, timing_params
+from nsoc.hardware.timing import simulate
 from nsoc.hardware.timing.costs import weights_held
 from nsoc.hardware.timing.geometry import band_input_rows, band_output_rows, component_bands
 from nsoc.hardware.types import (
-    Device,
     Ident,
-    LayerMapping,
-    Mapping,
-    Mesh,
     NPComponent,
-    NPInfo,
     Sequence,
 )
 
 
 def _device():
-    nps = [NPInfo(Ident(c, r, i), frozenset({"CNP1", "FNP2", "FNP3"}))
-           for c in range(1, 4) for r in range(1, 3) for i in range(4)]
-    return Device("LawMesh", "v1", "test", Mesh(nps=nps, dma_event=Ident(1, 1, 0),
-                                               dma_conf=Ident(1, 1, 1)))
-
-
-def _params(device) -> dict:
-    return {k: v["value"] for k, v in timing_params(device).items()}
+    return mesh_device("LawMesh", {"CNP1", "FNP2", "FNP3"})
 
 
 def _model(size=10, cin=3, hrc_filters=24, sep_filters=16, units=12):
@@ -64,31 +60,15 @@ def _model(size=10, cin=3, hrc_filters=24, sep_filters=16, units=12):
 
 
 def _mapping(model, device, sep_nps=2, fc_type="FNP2"):
-    f = model.get_layer("sep").output_dims[2]
-    b = np.linspace(0, f, sep_nps + 1).astype(int)
-    hrc_f = model.get_layer("hrc").output_dims[2]
-    units = model.get_layer("fc").output_dims[2]
-    lms = [LayerMapping("hrc", "InputConvolutional",
-                        [NPComponent(Ident(1, 1, 2), "HRC", hrc_f)]),
-           LayerMapping("sep", "SeparableConvolutional", [
-               NPComponent(Ident(2, 1, k), "CNP1", int(b[k + 1] - b[k]), start_neuron=int(b[k]))
-               for k in range(sep_nps)]),
-           LayerMapping("fc", "FullyConnected", [NPComponent(Ident(3, 1, 0), fc_type, units)])]
-    return Mapping(device, "Minimal", True, (Sequence("HW", "Hardware", [lms]),))
+    hrc, sep, fc = (model.get_layer(n) for n in ("hrc", "sep", "fc"))
+    return one_pass_mapping(device, [
+        layer_mapping(hrc, [NPComponent(Ident(1, 1, 2), "HRC", hrc.output_dims[2])]),
+        layer_mapping(sep, even_split(sep.output_dims[2], [(2, 1, k) for k in range(sep_nps)])),
+        layer_mapping(fc, [NPComponent(Ident(3, 1, 0), fc_type, fc.output_dims[2])])])
 
 
 def _acts(model, density, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 256, (1,) + tuple(model.input_shape)).astype(np.uint8)
-    acts = {}
-    for lay in model.layers:
-        shape = (1,) + tuple(lay.output_dims)
-        if lay.name == "fc":
-            acts[lay.name] = rng.integers(-50, 50, shape).astype(np.int32)
-        else:
-            acts[lay.name] = ((rng.random(shape) < density) * rng.integers(1, 16, shape)
-                              ).astype(np.uint8)
-    return x, acts
+    return sparse_acts(model, density, seed=seed, dense_input=True)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +84,7 @@ def test_cnp_time_is_events_times_filters_held(density, sep_nps, seed):
     model = _model()
     dev = _device()
     mapping = _mapping(model, dev, sep_nps=sep_nps)
-    P = _params(dev)
+    P = param_values(dev)
     x, acts = _acts(model, density, seed)
     r = simulate(model, mapping, x, activations=acts)
     events = int(np.count_nonzero(acts["hrc"]))
@@ -138,7 +118,7 @@ def test_layer_time_falls_with_input_density(setup):
 
 def test_hrc_law_per_position_tap_and_filter_group(setup):
     model, dev, mapping = setup
-    P = _params(dev)
+    P = param_values(dev)
     x, acts = _acts(model, 0.3)
     r = simulate(model, mapping, x, activations=acts)
     hrc = model.get_layer("hrc")
@@ -154,7 +134,7 @@ def test_hrc_law_per_position_tap_and_filter_group(setup):
 
 def test_fnp2_fetches_its_whole_weight_matrix_every_frame(setup):
     model, dev, mapping = setup
-    P = _params(dev)
+    P = param_values(dev)
     fc = model.get_layer("fc")
     # a mapping without memory information: the raw weight bytes are read
     wbytes = fc.variables["weights"].size * 4 / 8
@@ -225,9 +205,9 @@ def _banded_mapping(model, device, n_bands, groups=1):
     per = -(-f // groups)
     comps = [NPComponent(Ident(2 + (k // 4), 1, k % 4), "CNP1", min(per, f - s), start_neuron=s)
              for k, s in enumerate(s for _ in range(n_bands) for s in range(0, f, per))]
-    lms = [LayerMapping("hrc", "InputConvolutional", [NPComponent(Ident(1, 1, 2), "HRC", 8)]),
-           LayerMapping("conv", "Convolutional", comps)]
-    return Mapping(device, "Minimal", True, (Sequence("HW", "Hardware", [lms]),))
+    return one_pass_mapping(device, [
+        layer_mapping(model.get_layer("hrc"), [NPComponent(Ident(1, 1, 2), "HRC", 8)]),
+        layer_mapping(model.get_layer("conv"), comps)])
 
 
 def _row_events(a):
@@ -265,7 +245,7 @@ def _mapping_filters(comps):
 def test_band_split_np_receives_its_band_and_halo(n_bands, groups):
     model = _conv_model(size=12, filters=6)
     dev = _device()
-    P = _params(dev)
+    P = param_values(dev)
     mapping = _banded_mapping(model, dev, n_bands, groups)
     x, acts = _acts(model, 0.4, seed=3)
     r = simulate(model, mapping, x, activations=acts)
@@ -295,7 +275,7 @@ def test_cnp_weight_pass_once_per_frame():
     """Without input events an NP still goes over the weights it holds once per frame."""
     model = _model()
     dev = _device()
-    P = _params(dev)
+    P = param_values(dev)
     assert P["cnp_weight_cycles"] > 0
     for sep_nps in (1, 2):
         mapping = _mapping(model, dev, sep_nps=sep_nps)
