@@ -15,7 +15,8 @@ v2 kinds: ``input_conv``, ``conv``, ``dw``, ``dense``, ``add`` (adds the outputs
 previous blocks: ``options["with_block"]`` names how many blocks back the skip starts, default 2),
 ``concat`` (same skip rule). A ``Quantizer`` (or ``InputData`` for a signed dense input) leads and
 a ``Dequantizer`` ends the model. The last block has no activation and 28-bit output.
-v1 kinds: ``input_conv``, ``conv``, ``sep``, ``dense``.
+v1 kinds: ``input_conv``, ``conv``, ``sep``, ``dense``; their ``kernel_size`` may be a (height,
+width) pair.
 """
 from __future__ import annotations
 
@@ -177,11 +178,12 @@ def random_v1_model(blocks, input_shape, *, weight_bits=4, act_bits=4, seed=0) -
         inbound = [layers[-1].name] if layers else []
         if kind in ("input_conv", "conv", "sep"):
             k, s = opt.get("kernel_size", 3), opt.get("stride", 1)
+            kh, kw = (k, k) if isinstance(k, int) else k   # (height, width)
             pool = _POOLS[opt.get("pool")]
             pad = PADDING_SAME if opt.get("padding", "same") == "same" else PADDING_VALID
             filters = opt["filters"]
-            p = dict(act_bits=ab, activation=act, filters=filters, kernel_height=k,
-                     kernel_width=k, padding=pad, stride_x=s, stride_y=s, pool_type=pool,
+            p = dict(act_bits=ab, activation=act, filters=filters, kernel_height=kh,
+                     kernel_width=kw, padding=pad, stride_x=s, stride_y=s, pool_type=pool,
                      weights_bits=wb)
             if pool == POOL_MAX:
                 ps = opt.get("pool_size", 2)
@@ -189,12 +191,11 @@ def random_v1_model(blocks, input_shape, *, weight_bits=4, act_bits=4, seed=0) -
                          pooling_stride_y=ps)
             cin = dims[2]
             if kind == "sep":
-                variables = {"weights": _sint(rng, wb, (k, k, cin, 1)),
+                variables = {"weights": _sint(rng, wb, (kh, kw, cin, 1)),
                              "weights_pw": _sint(rng, wb, (1, 1, cin, filters))}
-                fan_in = k * k * cin
             else:
-                variables = {"weights": _sint(rng, wb, (k, k, cin, filters))}
-                fan_in = k * k * cin
+                variables = {"weights": _sint(rng, wb, (kh, kw, cin, filters))}
+            fan_in = kh * kw * cin
             type_name = {"input_conv": "InputConvolutional", "conv": "Convolutional",
                          "sep": "SeparableConvolutional"}[kind]
             if kind == "input_conv":

@@ -64,6 +64,6 @@ def test_zoo_build_missing_folder_exit_2(tmp_path, capsys):
 
 def test_zoo_build_default_output_name(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["zoo", "build", "ecg1d", "--target", "v1", "--length", "64"]) == 0
-    assert nsoc.load(tmp_path / "ecg1d_v1.fbz").input_shape == (1, 64, 1)
+    assert main(["zoo", "build", "ecg1d", "--target", "v1", "--length", "192"]) == 0
+    assert nsoc.load(tmp_path / "ecg1d_v1.fbz").input_shape == (16, 12, 1)
     assert "ecg1d_v1.fbz" in capsys.readouterr().out

@@ -380,17 +380,19 @@ def test_dense_input_shift_memory():
 
 
 def test_v1_global_pooling_needs_three_rows():
-    m = random_v1_model([("input_conv", {"filters": 8}),
+    # the input convolution needs 5 rows: stride 3 brings 6 down to 2
+    m = random_v1_model([("input_conv", {"filters": 8, "stride": 3}),
                          ("conv", {"filters": 8, "pool": "gap"}), ("dense", {"units": 2})],
-                        (16, 2, 1), seed=2)
+                        (16, 6, 1), seed=2)
     with pytest.raises(MappingError, match=r"'conv_1'\. When using Global Average Pooling, the "
                                            r"output of the convolution must have at least 3 "
                                            r"rows \(currently 2\)\."):
         map_model(m, "AKD1500", hw_only=True)
 
 
-def _v1_pooled(shape, **opt):
-    return random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 8}),
+def _v1_pooled(shape, stride=1, **opt):
+    return random_v1_model([("input_conv", {"filters": 8, "stride": stride}),
+                            ("conv", {"filters": 8}),
                             ("conv", {"filters": 8, "pool": "gap", **opt}),
                             ("dense", {"units": 2})], shape, seed=2)
 
@@ -413,7 +415,8 @@ def test_v1_padding_and_pooling_refusals_reported_together():
                                            r"cannot exceed 32\. When using Global Average "
                                            r"Pooling, the output of the convolution must have "
                                            r"at least 3 rows \(currently 2\)\.$"):
-        map_model(_v1_pooled((40, 2, 1)), "AKD1500", hw_only=True)
+        # the input convolution needs 5 rows: stride 3 brings 120 x 6 down to 40 x 2
+        map_model(_v1_pooled((120, 6, 1), stride=3), "AKD1500", hw_only=True)
     with pytest.raises(MappingError, match=r"'conv_2'\. Only padding same is supported\. With "
                                            r"average pooling, input height cannot exceed 32\.$"):
         map_model(_v1_pooled((40, 8, 1), padding="valid"), "TwoNodesIPv1", hw_only=True)
@@ -470,7 +473,7 @@ def test_v1_weight_bits_checked_after_pooling_and_before_filter_size():
     # 3x3 8-bit filters over 1024 channels would not fit a CNP either
     m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 1024}),
                          ("conv", {"filters": 8, "weight_bits": 8}), ("dense", {"units": 2})],
-                        (4, 4, 1), seed=2)
+                        (8, 8, 1), seed=2)
     with pytest.raises(MappingError, match=r"'conv_2'\. Standard CNP weights bitwidth"):
         map_model(m, "AKD1500", hw_only=True)
 
@@ -517,8 +520,9 @@ def test_v1_cnp_strides():
 
 
 def test_v1_fully_connected_limits():
-    def model(shape, filters=8, kind="input_conv", **dense):
-        blocks = [("input_conv", {"filters": 8 if kind == "conv" else filters})]
+    def model(shape, filters=8, kind="input_conv", stride=1, **dense):
+        blocks = [("input_conv", {"filters": 8 if kind == "conv" else filters,
+                                  "stride": stride})]
         if kind == "conv":
             blocks.append(("conv", {"filters": filters}))
         return random_v1_model(blocks + [("dense", {"units": 4, **dense}),
@@ -529,15 +533,22 @@ def test_v1_fully_connected_limits():
                                            r"too large to fit in a FNP\. The maximum value is "
                                            r"81920\.$"):
         map_model(model((17, 10, 1), 512), "AKD1500", hw_only=True)
-    # 3 x 1 positions of 4096 channels: 12288 inputs, but more than 2048 channels
-    with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_2'\. The maximum input "
-                                           r"channel value is 2048 \(got 4096\)\.$"):
-        map_model(model((3, 1, 1), 4096, "conv"), "TwoNodesIPv1", hw_only=True)
+    # 3 x 2 positions of 4096 channels (a 9 x 5 input at stride 3: the input convolution needs
+    # 5 columns and rows): 24576 inputs, but more than 2048 channels.  No CNP layer has more
+    # than 2048 filters, so hw_only refuses the convolution first; without hw_only the dense
+    # layer runs in software with it
+    m = model((9, 5, 1), 4096, "conv", stride=3)
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'conv_1'\. The maximum number "
+                                           r"of filters is 2048 \(got 4096\)\.$"):
+        map_model(m, "TwoNodesIPv1", hw_only=True)
+    assert [(s.backend, s.layers) for s in map_model(m, "TwoNodesIPv1").sequences] == [
+        ("Hardware", ["input_conv_0"]), ("Software", ["conv_1", "dense_2"]),
+        ("Hardware", ["dense_3"])]
     with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_1'\. Weight bits should be "
                                            r"between 1 and 4 inclusive\.$"):
-        map_model(model((4, 4, 1), weight_bits=8), "AKD1000", hw_only=True)
+        map_model(model((8, 8, 1), weight_bits=8), "AKD1000", hw_only=True)
     # without hw_only the layer runs in software
-    assert [s.backend for s in map_model(model((4, 4, 1), weight_bits=8), "AKD1000").sequences
+    assert [s.backend for s in map_model(model((8, 8, 1), weight_bits=8), "AKD1000").sequences
             ] == ["Hardware", "Software", "Hardware"]
 
 
@@ -575,7 +586,7 @@ def test_input_convolution_limits():
 
 def test_v1_filter_too_big_for_a_cnp():
     m = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 512}),
-                         ("conv", {"filters": 4}), ("dense", {"units": 2})], (4, 4, 1), seed=2)
+                         ("conv", {"filters": 4}), ("dense", {"units": 2})], (8, 8, 1), seed=2)
     # one 3x3 4-bit filter over 512 channels: 16 words of 50 bits per channel = 51200 B
     assert cnp_weight_size(m.get_layer("conv_2"), 1) == 51200
     with pytest.raises(MappingError, match=r"'conv_2'\. Filter size is too big to fit in a CNP"):
@@ -705,7 +716,7 @@ def test_v2_program_hidden_dense_units_take_8_bytes_less():
 
 def test_v1_program_hidden_dense_units_have_no_unit_records():
     m = random_v1_model([("input_conv", {"filters": 8}), ("dense", {"units": 16}),
-                         ("dense", {"units": 10})], (4, 4, 1), seed=4)
+                         ("dense", {"units": 10})], (8, 8, 1), seed=4)
     mapping = map_model(m, get_device("TwoNodesIPv1"), mode="Minimal")
     seq, = mapping.sequences
     hrc, = _nps(mapping, "input_conv_0")

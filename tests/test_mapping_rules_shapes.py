@@ -148,3 +148,102 @@ def test_a_refused_layer_takes_its_skip_connection_to_software():
     # a refused layer before the split leaves the connection on hardware
     assert [b for b, _ in _runs(_skip(pre=True), "TwoNodesIPv2")] == ["Software", "Hardware"]
     assert _runs(_skip(), "TwoNodesIPv2")[0][0] == "Hardware"
+
+
+# ----- Akida 1.0 kernel shapes and the input convolution -------------------------------------
+def test_v1_non_square_kernels_are_refused_first():
+    # kernel_size (height, width)
+    assert _error(_v1({"kernel_size": (1, 5)}), "AKD1000") == \
+        "Cannot map layer 'conv_1'. Kernel width and height must be equal."
+    # Akida reads the width for the stride rule: 3 high x 5 wide is also told about stride 2
+    assert _error(_v1({"kernel_size": (3, 5), "stride": 2}), "AKD1500") == (
+        "Cannot map layer 'conv_1'. Kernel width and height must be equal. Convolution stride 2 "
+        "is only supported for 3x3 kernels.")
+    assert _error(_v1({"kernel_size": (5, 3), "stride": 2}), "AKD1500") == \
+        "Cannot map layer 'conv_1'. Kernel width and height must be equal."
+    assert _error(_v1({"kernel_size": (1, 3), "pool": "max", "pool_size": 4}, "sep"),
+                  "TwoNodesIPv1") == ("Cannot map layer 'sep_1'. Kernel width and height must "
+                                      "be equal. Pooling size must be 1, 2 or 3.")
+    assert _runs(_v1({"kernel_size": (1, 5)}), "AKD1000")[1] == ("Software", ["conv_1"])
+
+
+def _hrc(shape, blocks_after=(("conv", {"filters": 8}), ("dense", {"units": 2})), **opt):
+    return random_v1_model([("input_conv", {"filters": 8, **opt}), *blocks_after], shape,
+                           seed=2)
+
+
+def test_v1_input_convolution_kernel_and_size():
+    assert _error(_hrc((16, 16, 1), kernel_size=(3, 1)), "AKD1000") == (
+        "Cannot map layer 'input_conv_0'. Kernel size should be symmetric. Kernel size should "
+        "be 3, 5 or 7.")
+    assert _error(_hrc((16, 16, 1), kernel_size=(1, 3)), "AKD1000") == \
+        "Cannot map layer 'input_conv_0'. Kernel size should be symmetric."
+    assert _error(_hrc((3, 16, 1), kernel_size=1), "AKD1500") == (
+        "Cannot map layer 'input_conv_0'. Kernel size should be 3, 5 or 7. Input first "
+        "dimension size cannot be smaller than 5.")
+    assert _error(_hrc((6, 3, 1), kernel_size=7), "AKD1000") == (
+        "Cannot map layer 'input_conv_0'. Input second dimension size cannot be smaller than 5. "
+        "Input first dimension size cannot be smaller than kernel size.")
+    # a 7x7 kernel maps on 7 columns; without hw_only a refused one runs in software
+    assert map_model(_hrc((7, 5, 1), kernel_size=7), "AKD1000",
+                     hw_only=True).n_software_sequences == 0
+    assert _runs(_hrc((16, 16, 1), kernel_size=1), "AKD1000") == [
+        ("Software", ["input_conv_0"]), ("Hardware", ["conv_1", "dense_2"])]
+
+
+def test_v1_input_convolution_filters_by_kernel_and_channels():
+    after = (("dense", {"units": 2}),)
+    # (kernel, channels): most filters
+    for (k, c), most in {(3, 1): 512, (3, 3): 192, (5, 1): 192, (5, 3): 64, (7, 1): 96,
+                         (7, 3): 32}.items():
+        ok = _hrc((8, 8, c), after, kernel_size=k, filters=most)
+        assert map_model(ok, "TwoNodesIPv1", hw_only=True).n_software_sequences == 0
+        assert _error(_hrc((16, 16, c), kernel_size=k, filters=most + 1), "AKD1000") == (
+            f"Cannot map layer 'input_conv_0'. The parameter num_neurons should be set between "
+            f"1 and {most}.")
+    # no filter limit for a kernel width it refuses
+    assert _error(_hrc((16, 16, 1), kernel_size=1, filters=600), "AKD1000") == \
+        "Cannot map layer 'input_conv_0'. Kernel size should be 3, 5 or 7."
+
+
+def test_v1_input_convolution_pooling_and_activation():
+    assert _error(_hrc((16, 16, 1), pool="max", pool_size=3), "AKD1500") == (
+        "Cannot map layer 'input_conv_0'. The parameter pooling_y should be 1 or 2. The "
+        "parameter pooling_x should be 1 or 2.")
+    assert _error(_hrc((16, 3, 1), (), pool="gap"), "AKD1000") == (
+        "Cannot map layer 'input_conv_0'. Input second dimension size cannot be smaller than 5. "
+        "The parameter pool_type cannot be Average. The first convolutional layer of a model can "
+        "only be mapped if its activations are enabled.")
+    assert map_model(_hrc((16, 16, 1), pool="max"), "AKD1000",
+                     hw_only=True).n_software_sequences == 0
+
+
+def test_v2_input_convolution_smallest_input():
+    def model(shape, **opt):
+        return _v2([("input_conv", {"filters": 8, **opt}), ("conv", {"filters": 8}),
+                    ("dense", {"units": 2})], shape)
+    assert _error(model((4, 16, 1), kernel_size=5), "TwoNodesIPv2") == (
+        "Cannot map layer 'input_conv_0'. Unsupported input size. Received: 4 as first "
+        "dimension.\n The first dimension should be >= 5.")
+    assert _error(model((16, 3, 1)), "TwoNodesIPv2") == (
+        "Cannot map layer 'input_conv_0'. Unsupported input size. Received: 3 as second "
+        "dimension.\n The second dimension should be between 5 and 384.")
+    # no kernel-width limit on v2: a 7x7 kernel maps on 6 columns
+    assert map_model(model((6, 16, 1), kernel_size=7), "TwoNodesIPv2",
+                     hw_only=True).n_software_sequences == 0
+
+
+def test_at_most_2048_filters_a_cnp_layer():
+    v2 = _v2([("conv", {"filters": 2049, "kernel_size": 1}), ("conv", {"filters": 8}),
+              ("dense", {"units": 2})], (4, 4, 8))
+    assert _error(v2, "TwelveNodesIPv2") == \
+        "Cannot map layer 'conv_0'. The maximum number of filters is 2048 (got 2049)."
+    # v1: first of the window group; the kernel-size group is not reached
+    v1 = random_v1_model([("input_conv", {"filters": 8}),
+                          ("conv", {"filters": 4096, "kernel_size": 1, "pool": "gap"}),
+                          ("dense", {"units": 2})], (40, 8, 1), seed=2)
+    assert _error(v1, "AKD1500") == (
+        "Cannot map layer 'conv_1'. The maximum number of filters is 2048 (got 4096). With "
+        "average pooling, input height cannot exceed 32.")
+    assert _error(_v1({"filters": 4096, "kernel_size": 9}), "AKD1500") == \
+        "Cannot map layer 'conv_1'. The maximum number of filters is 2048 (got 4096)."

@@ -189,7 +189,7 @@ EXPECTED_BLOCKS = {
     "yolo": [(name, shape) for name, shape in AKIDANET_05_224[:12]]
     + [("separable_12", (7, 7, 512)), ("separable_13", (7, 7, 512)), ("1conv", (7, 7, 512)),
        ("2conv", (7, 7, 512)), ("3conv", (7, 7, 512)), ("detection_layer", (7, 7, 35))],
-    "ecg1d": [("conv_0", (1, 128, 16)), ("conv_1", (1, 64, 32)), ("conv_2", (1, 32, 64)),
+    "ecg1d": [("conv_0", (8, 8, 16)), ("conv_1", (4, 4, 32)), ("conv_2", (4, 4, 64)),
               ("conv_3", (1, 1, 64)), ("classifier", (1, 1, 5))],
     "akidanet_vww": [("conv_0", (48, 48, 8)), ("conv_1", (48, 48, 16)), ("conv_2", (24, 24, 32)),
                      ("conv_3", (24, 24, 32)), ("separable_4", (12, 12, 64)),
@@ -280,10 +280,20 @@ def test_dscnn_v1_layers_and_published_akd1000_nps():
     assert sum(len(minimal.layer(lay.name).nps) for lay in m.layers[1:]) == 5
 
 
-def test_ecg_kernels_are_one_dimensional():
-    v1 = _built("ecg1d", "v1").get_layer("conv_1")
-    assert (v1.params["kernel_width"], v1.params["kernel_height"]) == (1, 5)
-    assert _built("ecg1d", "v2").get_layer("conv_1").params["kernel_size"] == 5
+def test_ecg_window_is_folded_into_rows_of_16_samples():
+    v1, v2 = _built("ecg1d", "v1"), _built("ecg1d", "v2")
+    assert v1.input_shape == v2.input_shape == (16, 16, 1)      # 256 samples
+    conv1 = v1.get_layer("conv_1")
+    assert (conv1.params["kernel_width"], conv1.params["kernel_height"],
+            conv1.params["stride_x"]) == (3, 3, 2)
+    assert v2.get_layer("conv_1").params["kernel_size"] == 3
+    # every layer on hardware with hw_only (Akida's square-kernel and input-size rules)
+    assert map_model(v1, "AKD1500", hw_only=True).n_software_sequences == 0
+    assert nsoc.zoo.build("ecg1d", target="v2", length=2304).input_shape == (16, 144, 1)
+    with pytest.raises(nsoc.InputError, match="multiple of 16"):
+        nsoc.zoo.build("ecg1d", target="v1", length=200)
+    with pytest.raises(nsoc.InputError, match="length=128 is out of range"):
+        nsoc.zoo.build("ecg1d", target="v1", length=128)
 
 
 def test_yolo_head_has_no_activation():
@@ -318,7 +328,7 @@ def test_build_progress_reports_every_calibrated_layer():
     from nsoc.zoo.builder import build_progress
     seen = []
     with build_progress(seen.append):
-        m = nsoc.zoo.build("ecg1d", target="v1", length=64)
+        m = nsoc.zoo.build("ecg1d", target="v1", length=192)
     assert seen == [lay.name for lay in m.layers]
-    nsoc.zoo.build("ecg1d", target="v1", length=64)
+    nsoc.zoo.build("ecg1d", target="v1", length=192)
     assert len(seen) == m.layer_count           # outside the block: no callback

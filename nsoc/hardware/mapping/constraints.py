@@ -24,6 +24,10 @@ class MapConstraints:
     # most filters one CNP holds (Akida's MapConstraints default; corpus: 512-filter layers
     # on one NP when their weights fit)
     cnp_max_filters: int = 512
+    # most filters of one CNP layer, both versions: "The maximum number of filters is 2048 (got
+    # 2049)." (Akida's mapper probed: 2048 filters pass this check, 2049 and 4096 refused, for
+    # Convolutional, SeparableConvolutional and Conv2D)
+    cnp_layer_max_filters: int = 2048
     # widest input band of a v2 CNP: 256-column inputs split in 4 bands of 64, 100 in 2 of 50,
     # 128 in 2 of 64 (corpus, every v2 device)
     cnp_max_width: int = 64
@@ -46,6 +50,12 @@ class MapConstraints:
     hrc_max_dim1_v1: int = 256
     hrc_max_dim1_v2: int = 384
     hrc_kernels_v2: tuple = (3, 4, 5, 7)
+    # both versions: input_dims[0] and [1] at least 5 (Akida's mapper probed: 3 and 4 refused)
+    hrc_min_dim: int = 5
+    # v1: most filters per (kernel width, filters with 1 input channel, with 3): Akida's mapper
+    # probed on AKD1000, AKD1500 and TwoNodesIPv1 at the limit and one above (hardware.md gives
+    # the same table: 512/192/96 for 1 channel, 192/64/32 for 3)
+    hrc_max_filters_v1: tuple = ((3, 512, 192), (5, 192, 64), (7, 96, 32))
     # v2 global average pooling: "input height cannot exceed 64" (corpus, 45 entries)
     gap_max_height_v2: int = 64
     # v2 global average pooling: "input dimensions width * height cannot exceed 144." (Akida's

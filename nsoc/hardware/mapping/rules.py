@@ -130,6 +130,18 @@ def max_pool_refusal(layer, model, ip_version: str) -> str | None:
             f"{follow} Layer '{layer.name}' has max pooling.")
 
 
+def too_many_filters(layer, cons: MapConstraints) -> list[str]:
+    """A CNP layer of more than :attr:`MapConstraints.cnp_layer_max_filters` filters, the first
+    message of the window group on both versions (probed: "The maximum number of filters is
+    2048 (got 4096). With average pooling, input height cannot exceed 32." on AKD1500; alone
+    for a 9x9 or 8-bit one, whose own messages come in a later group; Conv2D on
+    TwelveNodesIPv2)."""
+    filters = layer.params.get("filters", 0)
+    if layer.TYPE not in CNP_TYPES or filters <= cons.cnp_layer_max_filters:
+        return []
+    return [f"The maximum number of filters is {cons.cnp_layer_max_filters} (got {filters})."]
+
+
 def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
     """Akida 2.0 CNP padding, stride and pooling refusals, reported together in this order
     (probed with Akida's mapper on TwoNodesIPv2: a valid-padding strided 16 x 16 pooled Conv2D
@@ -150,7 +162,7 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
     * global average pooling: input height (``input_dims[0]``) above 64 (corpus: 100 and 128
       refused), input width * height above 144 (:attr:`MapConstraints.gap_max_area_v2`).
     """
-    p, messages = layer.params, []
+    p, messages = layer.params, too_many_filters(layer, cons)
     if p.get("padding", PADDING_SAME) == PADDING_VALID:
         messages.append("Only padding 'Same' and 'SameUpper' are supported.")
     if p.get("pool_type", POOL_NONE) != POOL_NONE and stride_of(layer) > 1:
@@ -182,27 +194,25 @@ def raise_all(messages: list[str]) -> None:
         raise Unmappable(" ".join(messages))
 
 
-def _square(layer) -> bool:
-    """Square kernel.  Akida's mapper refuses non-square v1 kernels outright ("Kernel width and
-    height must be equal.", probed: 1x5 Convolutional on AKD1000); nsoc does not model that
-    refusal yet (the zoo's 1-D ECG model uses 1 x k kernels), so the stride rule below only
-    judges square kernels."""
-    kh, kw = kernel_hw(layer)
-    return kh == kw
-
-
 def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]:
-    """Akida 1.0 CNP stride, padding and pooling refusals, reported together in this order
+    """Akida 1.0 CNP kernel shape, stride, padding and pooling refusals, reported together in
+    this order
     (probed with Akida's mapper on one-layer models, AKD1500/AKD1000/TwoNodesIPv1 alike: e.g.
     a 5x5 stride-2 valid-padding layer gets "Convolution stride 2 is only supported for 3x3
     kernels. Only padding same is supported.", a 40 x 2 pooled one "With average pooling,
     input height cannot exceed 32. When using Global Average Pooling, the output of the
     convolution must have at least 3 rows (currently 2).").
 
+    * a non-square kernel: "Kernel width and height must be equal." (probed with Akida's
+      mapper on AKD1000: 1x3, 3x1, 1x5, 3x5, 5x7, 9x7 Convolutional and SeparableConvolutional;
+      first of the group: "Kernel width and height must be equal. Pooling size must be 1, 2 or
+      3.", "... equal. Convolution stride must be 1 or 2.");
     * stride: 1 or 2 ("Convolution stride must be 1 or 2."), 2 only with 3x3 kernels
       ("Convolution stride 2 is only supported for 3x3 kernels.": a 5x5 stride-2 Convolutional
       in the dev corpus of tools/make_mapcorpus.py, every v1 device; probed: 5x5 and 7x7
-      Convolutional and SeparableConvolutional refused, 3x3 map; stride 3 refused for all);
+      Convolutional and SeparableConvolutional refused, 3x3 map; stride 3 refused for all;
+      Akida reads the kernel width: a 3-high 5-wide stride-2 kernel gets this message after the
+      non-square one, a 5-high 3-wide one does not);
     * padding: "Only padding same is supported." (every valid-padding Convolutional and
       SeparableConvolutional probed, pooled or not; the converter gives none in the corpora);
     * max pooling windows 1, 2 or 3 ("Pooling size must be 1, 2 or 3.", probed: a 4 x 4 window
@@ -217,13 +227,16 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
     * pooled convolution output of fewer than 3 rows (:attr:`MapConstraints.gap_min_rows_v1`;
       corpus: 1- and 2-row outputs refused on every v1 device).
     """
-    p, messages = layer.params, []
+    p, messages = layer.params, too_many_filters(layer, cons)
+    kh, kw = kernel_hw(layer)
+    if kh != kw:
+        messages.append("Kernel width and height must be equal.")
     stride = stride_of(layer)
     if stride not in cons.v1_strides:
         messages.append(f"Convolution stride must be {or_list(cons.v1_strides)}.")
-    elif stride > 1 and _square(layer) and kernel_hw(layer) != cons.v1_strided_kernel:
-        kh, kw = cons.v1_strided_kernel
-        messages.append(f"Convolution stride {stride} is only supported for {kh}x{kw} kernels.")
+    elif stride > 1 and kw != cons.v1_strided_kernel[1]:
+        sh, sw = cons.v1_strided_kernel
+        messages.append(f"Convolution stride {stride} is only supported for {sh}x{sw} kernels.")
     if p.get("padding", PADDING_SAME) != PADDING_SAME:
         messages.append("Only padding same is supported.")
     size = max_pool_size(layer)
@@ -311,41 +324,84 @@ def check_dense_inputs(layer, cons: MapConstraints) -> None:
 
 
 def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
-    """The input convolution runs on the HRC (probed with Akida's mapper on one-layer models;
-    no corpus input convolution is refused: the corpora's inputs are 8 to 224 wide).
-
-    v1 (InputConvolutional; AKD1500, TwoNodesIPv1), reported together: "The parameter
-    input_channels must be 1 or 3.", "The parameter num_neurons should be set between 1 and
-    512." (filters) and "The maximum input second dimension size is 256 (got N)."
-    (``input_dims[1]``; ``input_dims[0]`` maps at 1024).  v2 (InputConv2D; TwelveNodesIPv2),
-    reported together: kernel 3, 4, 5 or 7, ``input_dims[1]`` at most 384 (``input_dims[0]``
-    maps at 4096), at most 512 filters, in Akida's multi-line wording.
-
-    Not applied (they would refuse the zoo's 1 x N ECG input, which Akida's mapper does refuse
-    too: left to the zoo's owner): v1 kernels must be square, 3, 5 or 7, and not larger than
-    ``input_dims[0]``; v2 ``input_dims[0]`` and ``input_dims[1]`` at least 5."""
+    """The input convolution runs on the HRC; Akida reports its refusals together (probed with
+    Akida's mapper on small models; no corpus input convolution is refused but the final
+    corpus's 1x1 InputConvolutional: "Kernel size should be 3, 5 or 7.").  v1:
+    :func:`hrc_v1_refusals`.  v2 (InputConv2D; TwoNodesIPv2, TwelveNodesIPv2), in this order:
+    kernel 3, 4, 5 or 7; ``input_dims[0]`` at least 5 ("Unsupported input size. Received: 3 as
+    first dimension.\n The first dimension should be >= 5."; it maps at 4096, also when
+    smaller than the kernel); ``input_dims[1]`` from 5 to 384; at most 512 filters, in Akida's
+    multi-line wording."""
     if layer.TYPE not in HRC_TYPES:
         return
     if device.mesh.hrc is None:
         raise Unmappable("The device has no HRC for an input convolution.")
-    _, y, c = layer.input_dims
-    filters = layer.params["filters"]
     if layer.TYPE == "InputConvolutional":
-        raise_all([m for cond, m in (
-            (c not in (1, 3), "The parameter input_channels must be 1 or 3."),
-            (filters > cons.hrc_max_filters, "The parameter num_neurons should be set between "
-             f"1 and {cons.hrc_max_filters}."),
-            (y > cons.hrc_max_dim1_v1, "The maximum input second dimension size is "
-             f"{cons.hrc_max_dim1_v1} (got {y}).")) if cond])
+        raise_all(hrc_v1_refusals(layer, cons))
         return
+    x, y, _ = layer.input_dims
+    filters = layer.params["filters"]
     k = kernel_hw(layer)[0]
     raise_all([m for cond, m in (
         (k not in cons.hrc_kernels_v2, "Unsupported kernel size.\n The kernel size should be "
          f"{or_list(cons.hrc_kernels_v2)}. {k} given."),
-        (y > cons.hrc_max_dim1_v2, f"Unsupported input size. Received: {y} as second "
-         f"dimension.\n The second dimension should be between 5 and {cons.hrc_max_dim1_v2}."),
+        (x < cons.hrc_min_dim, f"Unsupported input size. Received: {x} as first dimension.\n "
+         f"The first dimension should be >= {cons.hrc_min_dim}."),
+        (not cons.hrc_min_dim <= y <= cons.hrc_max_dim1_v2, f"Unsupported input size. "
+         f"Received: {y} as second dimension.\n The second dimension should be between "
+         f"{cons.hrc_min_dim} and {cons.hrc_max_dim1_v2}."),
         (filters > cons.hrc_max_filters, "The filters number should be set between 1 and "
          f"{cons.hrc_max_filters}. {filters} given.")) if cond])
+
+
+def hrc_v1_refusals(layer, cons: MapConstraints) -> list[str]:
+    """Akida 1.0 input convolution (InputConvolutional), in Akida's order (probed with Akida's
+    mapper on AKD1000, AKD1500 and TwoNodesIPv1, one to six faults at a time):
+
+    * a square kernel ("Kernel size should be symmetric.") of width 3, 5 or 7 ("Kernel size
+      should be 3, 5 or 7."; Akida reads the width: 3 high x 1 wide gets both, 1 x 3 only the
+      first; the final corpus: a 1x1 one on every v1 device);
+    * 1 or 3 input channels ("The parameter input_channels must be 1 or 3.");
+    * at most :attr:`MapConstraints.hrc_max_filters_v1` filters for its kernel and channels
+      ("The parameter num_neurons should be set between 1 and 192."; not checked for a kernel
+      width it refuses);
+    * ``input_dims[0]`` and ``input_dims[1]`` at least 5 ("Input first dimension size cannot
+      be smaller than 5.", "Input second dimension size ..."), ``input_dims[0]`` at least the
+      kernel width ("Input first dimension size cannot be smaller than kernel size."; a 7x7
+      kernel on a 6 x 6 input), ``input_dims[1]`` at most 256 ("The maximum input second
+      dimension size is 256 (got 300).");
+    * max pooling of 1 or 2 ("The parameter pooling_y should be 1 or 2. The parameter
+      pooling_x should be 1 or 2." for 3 and 4), no global average pooling ("The parameter
+      pool_type cannot be Average.");
+    * an activation ("The first convolutional layer of a model can only be mapped if its
+      activations are enabled.").
+    """
+    p = layer.params
+    kh, kw = kernel_hw(layer)
+    x, y, c = layer.input_dims
+    limits = dict((k, (one, three)) for k, one, three in cons.hrc_max_filters_v1)
+    limit = limits[kw][c == 3] if kw in limits else None
+    pooled = p.get("pool_type") == POOL_MAX
+    return [m for cond, m in (
+        (kh != kw, "Kernel size should be symmetric."),
+        (kw not in limits, f"Kernel size should be {or_list(sorted(limits))}."),
+        (c not in (1, 3), "The parameter input_channels must be 1 or 3."),
+        (limit is not None and p["filters"] > limit,
+         f"The parameter num_neurons should be set between 1 and {limit}."),
+        (x < cons.hrc_min_dim, f"Input first dimension size cannot be smaller than "
+         f"{cons.hrc_min_dim}."),
+        (y < cons.hrc_min_dim, f"Input second dimension size cannot be smaller than "
+         f"{cons.hrc_min_dim}."),
+        (x < kw, "Input first dimension size cannot be smaller than kernel size."),
+        (y > cons.hrc_max_dim1_v1, "The maximum input second dimension size is "
+         f"{cons.hrc_max_dim1_v1} (got {y})."),
+        (pooled and p.get("pooling_height") not in (1, 2),
+         "The parameter pooling_y should be 1 or 2."),
+        (pooled and p.get("pooling_width") not in (1, 2),
+         "The parameter pooling_x should be 1 or 2."),
+        (p.get("pool_type") == POOL_AVG, "The parameter pool_type cannot be Average."),
+        (p.get("activation", 1) == 0, "The first convolutional layer of a model can only be "
+         "mapped if its activations are enabled.")) if cond]
 
 
 def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
