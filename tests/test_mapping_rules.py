@@ -116,10 +116,11 @@ def test_v2_fnp_weights_and_fnp2_for_large_weights():
     small = _v2([("dense", {"units": 10})], (1, 1, 64))
     big = _v2([("dense", {"units": 1000, "weight_bits": 8})], (1, 1, 64), act_bits=8)
     d = small.get_layer("dense_0")
-    assert fnp_weight_size(d, 10, 32) == 10 * (32 + 8)
-    # 64 8-bit inputs from the Quantizer: 64 B of input, 10 x (64 + 8) B of weights
+    # 4-bit weights on 64 8-bit inputs from the Quantizer: 64 B of input, each unit's weights
+    # at 4 bits, 10 x (32 + 8) B (Akida's mapper probed)
+    assert fnp_weight_size(d, 10, 64) == 10 * (32 + 8)
     lm = map_model(small, "TwoNodesIPv2").layer("dense_0")
-    assert lm.nps[0].type == "FNP3" and lm.nps[0].mem_info["weight_size"] == 10 * (64 + 8)
+    assert lm.nps[0].type == "FNP3" and lm.nps[0].mem_info["weight_size"] == 10 * (32 + 8)
     assert lm.nps[0].mem_info["input_size"] == 64
     # 1000 x (64 + 8) = 72000 B > the FNP3's 49152 B: FNP2, weights in external memory
     mapping = map_model(big, "TwoNodesIPv2")
@@ -164,19 +165,18 @@ def test_dense_after_a_cnp_of_an_earlier_pass_has_padded_rows():
     assert c.mem_info["input_size"] == 120
 
 
-def test_external_memory_in_64_byte_blocks_above_128k():
+def test_external_memory_in_64_byte_blocks_above_64k():
     assert fnp_external_size(20000) == 20000            # not a multiple of 64, kept
-    assert fnp_external_size(61600) == 61600
-    assert fnp_external_size(131072) == 131072
-    assert fnp_external_size(131073) == 131136          # next multiple of 64
+    assert fnp_external_size(65480) == 65480
+    assert fnp_external_size(65537) == 65600            # next multiple of 64
     assert fnp_external_size(500 * 520) == 260032       # 260000 -> 4063 blocks of 64
     big = _v2([("dense", {"units": 1900})], (1, 1, 64))
-    # 64 8-bit inputs from the Quantizer: 1900 x (64 + 8) = 136800 B > the FNP3's 49152 B:
-    # external, 2137.5 blocks of 64 -> 136832 B
+    # 4-bit weights on 64 8-bit inputs from the Quantizer: 1900 x (32 + 8) = 76000 B > the
+    # FNP3's 49152 B: external, 1187.5 blocks of 64 -> 76032 B
     mapping = map_model(big, "TwoNodesIPv2")
     c, = mapping.layer("dense_0").nps
-    assert c.type == "FNP2" and c.mem_info["external_size"] == 136832
-    assert mapping.external_memory_size == 136832
+    assert c.type == "FNP2" and c.mem_info["external_size"] == 76032
+    assert mapping.external_memory_size == 76032
 
 
 def test_v1_separable_2_bit_7x7_depthwise_in_whole_rows():
@@ -369,6 +369,21 @@ def test_max_pooling_in_the_last_layer():
                                            r"pooling cannot be the last layer of a sequence\.$"):
         map_model(v2, "TwoNodesIPv2", hw_only=True)
     assert [s.backend for s in map_model(v2, "TwoNodesIPv2").sequences][-1] == "Software"
+
+
+def test_v2_dense_weights_at_the_weight_width():
+    def dense_mem(shape, **conv):
+        m = _v2([("conv", {"filters": shape[2], "kernel_size": 1, **conv}),
+                 ("dense", {"units": 4})], shape)
+        c, = _nps(map_model(m, "TwoNodesIPv2", hw_only=True), "dense_1")
+        return c.mem_info["input_size"], c.mem_info["weight_size"]
+    # 4-bit inputs of 4-bit weights fed by a CNP of the pass: rows padded to even columns,
+    # 3x5x8 -> 4 x 5 x 8 x 4 bits = 80 B, weights 4 x (80 + 8)
+    assert dense_mem((3, 5, 8)) == (80, 4 * 88)
+    # 8-bit inputs of 4-bit weights: unpadded 120 B, weights at 4 bits: 4 x (60 + 8)
+    assert dense_mem((3, 5, 8), output_bits=8) == (120, 4 * 68)
+    # ... also after a global average pooling (not widened): 24 B, 4 x (12 + 8)
+    assert dense_mem((4, 4, 24), output_bits=8, pool="gap") == (24, 4 * 20)
 
 
 def test_dense_input_shift_memory():
@@ -743,10 +758,10 @@ def test_v2_program_bytes_per_weight_word():
 
 
 def test_fnp3_holds_48_kib_v2_and_42_kib_v1_of_weights():
-    # v2 Dense1D on 64 8-bit inputs: (64 + 8) B a unit; 682 units = 49104 B <= 49152 B fit an
-    # FNP3, 683 units = 49176 B need the FNP2 (weights in external memory)
+    # v2 Dense1D, 8-bit weights on 64 8-bit inputs: (64 + 8) B a unit; 682 units = 49104 B <=
+    # 49152 B fit an FNP3, 683 units = 49176 B need the FNP2 (weights in external memory)
     for units, kind in ((682, "FNP3"), (683, "FNP2")):
-        m = _v2([("dense", {"units": units})], (1, 1, 64))
+        m = _v2([("dense", {"units": units, "weight_bits": 8})], (1, 1, 64))
         c, = map_model(m, "TwoNodesIPv2", mode="Minimal").layer("dense_0").nps
         assert c.type == kind
         if kind == "FNP3":

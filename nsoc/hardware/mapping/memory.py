@@ -249,13 +249,16 @@ def fnp_input_size(layer, inbound, from_cnp_in_pass: bool) -> int:
     """FNP input memory (bytes).  v2: the (x, y, c) input at the input bits; when a CNP of the
     same pass feeds it, rows padded (:func:`v2_fnp_x`) and, after a global average pooling,
     :func:`gap_bits` per value (corpus: the same pooled 192x8-bit input takes 768 B in the
-    pass of its CNP and 192 B from a previous pass or from software).  v1: one bit per input
-    rounded up to 4 bytes."""
+    pass of its CNP and 192 B from a previous pass or from software).  Inputs wider than the
+    weights (8-bit inputs, 4-bit weights) are never padded nor widened (final corpus: a 1x1x80
+    input from software 80 B; Akida's mapper probed on TwoNodesIPv2: 3x5x8 120 B and a pooled
+    1x1x24 24 B fed by a CNP of the same pass, where 8-bit weights take 160 B and 4-bit inputs
+    of 4-bit weights 80 B).  v1: one bit per input rounded up to 4 bytes."""
     x, y, c = layer.input_dims
     if layer.TYPE == "FullyConnected":
         return _round_up(_ceil(x * y * c, 8), 4)
     bits = layer.input_bits
-    if not from_cnp_in_pass:
+    if not from_cnp_in_pass or bits > layer.params["weights_bits"]:
         return _ceil(x * y * c * bits, 8)
     if inbound.params.get("pool_type") == POOL_AVG:
         return _ceil(x * y * c * gap_bits(bits), 8)
@@ -282,20 +285,24 @@ def v1_fc_unit_bytes(fan_in: int, weight_bits: int) -> int:
 
 
 def fnp_weight_size(layer, units: int, input_size: int) -> int:
-    """FNP weight memory (bytes).  v2: ``units * (input_size + 8)`` (corpus, every Dense1D).
-    v1: :func:`v1_fc_unit_bytes` per unit."""
+    """FNP weight memory (bytes).  v2: per unit the input at the weight width, plus 8:
+    ``units * (input_size * weights_bits / input_bits + 8)`` (corpus, every Dense1D, whose
+    weights are as wide as their inputs; 8-bit inputs of 4-bit weights take half their bytes:
+    the final corpus's 1x1x80 input 80 B, 48 B a unit; Akida's mapper probed on TwoNodesIPv2:
+    3x5x8 120 B, 68 B a unit; 4x4x8 128 B, 72 B).  v1: :func:`v1_fc_unit_bytes` per unit."""
     if layer.TYPE == "FullyConnected":
         fan_in = layer.input_dims[0] * layer.input_dims[1] * layer.input_dims[2]
         return units * v1_fc_unit_bytes(fan_in, layer.params["weights_bits"])
-    return units * (input_size + 8)
+    bits = layer.input_bits
+    return units * (_ceil(input_size * min(layer.params["weights_bits"], bits), bits) + 8)
 
 
 #: External (FNP2) weight memory above this size is allocated in 64-byte blocks (corpus,
 #: training models: the 25 external sizes that are not multiples of 64 are at most 20000 B,
-#: every larger one is a multiple; 500 x 520 = 260000 B is reported as 260032 B, 33 x 6160 =
-#: 203280 B as 203328 B; the independent dev corpus has 10 x 6160 = 61600 B unrounded).  The
-#: data place the threshold in [61600, 203280); 128 KB is an assumption within that interval.
-EXTERNAL_BLOCK_THRESHOLD_BYTES = 131072
+#: every larger one is a multiple; 500 x 520 = 260000 B is reported as 260032 B; Akida's
+#: mapper probed on TwoNodesIPv2 with 40-byte dense units: 61800 to 65480 B kept, 65560 B ->
+#: 65600 B, 65640 -> 65664, 76000 -> 76032): 64 KiB.
+EXTERNAL_BLOCK_THRESHOLD_BYTES = 65536
 EXTERNAL_BLOCK_BYTES = 64
 
 
