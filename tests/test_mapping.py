@@ -154,14 +154,16 @@ def test_input_overflow_splits_columns():
 
 @pytest.fixture(scope="module")
 def wide_dense():
-    # 8x8x40 4-bit input: its input shifts take 8 * 8 * ceil(3 * 40 / 8) = 960 B > 768 B
-    return random_v2_model([("conv", {"filters": 40}), ("dense", {"units": 10})], (8, 8, 3),
+    # 25x5x16 4-bit input: its input shifts take 26 * 5 * ceil(3 * 16 / 8) = 780 B > 768 B
+    # (2000 inputs, within the FNP's 2048: more would be refused first, see
+    # test_mapping_rules_shapes.py)
+    return random_v2_model([("conv", {"filters": 16}), ("dense", {"units": 10})], (25, 5, 3),
                            seed=4)
 
 
-def test_fnp_fan_in_limit_hw_only(wide_dense):
+def test_fnp_input_shift_limit_hw_only(wide_dense):
     with pytest.raises(MappingError, match=r"Cannot map layer 'dense_1'\. Input shift exceeds "
-                                           r"memory\. Maximum size is 768 bytes\. \(got 960 "
+                                           r"memory\. Maximum size is 768 bytes\. \(got 780 "
                                            r"bytes\)\."):
         wide_dense.map("TwoNodesIPv2", hw_only=True)
 

@@ -247,3 +247,40 @@ def test_at_most_2048_filters_a_cnp_layer():
         "average pooling, input height cannot exceed 32.")
     assert _error(_v1({"filters": 4096, "kernel_size": 9}), "AKD1500") == \
         "Cannot map layer 'conv_1'. The maximum number of filters is 2048 (got 4096)."
+
+
+def test_v2_input_convolution_pooling_weights_and_message_order():
+    def model(shape=(32, 32, 3), **opt):
+        return _v2([("input_conv", {"filters": 8, **opt}), ("conv", {"filters": 8, "stride": 2}),
+                    ("conv", {"filters": 8, "stride": 2}), ("dense", {"units": 2})], shape)
+    pool33 = ("Unsupported max-pooling size, max-pooling stride combinaison. The only supported "
+              "combinaison of (Pool_size, Pool_stride) are :(2, 2) or (3, 2). Received (3, 3).")
+    assert _error(model(pool="max", pool_size=3, pool_stride=3), "TwoNodesIPv2") == \
+        f"Cannot map layer 'input_conv_0'. {pool33}"
+    assert _error(model(weight_bits=4), "TwoNodesIPv2") == \
+        "Cannot map layer 'input_conv_0'. Only 8-bit weigths are supported."
+    # one group: kernel, pooling, input size, output bits, filters, weights
+    assert _error(model((3, 32, 3), kernel_size=1, filters=600, weight_bits=4, output_bits=2,
+                        pool="max", pool_size=3, pool_stride=3), "TwoNodesIPv2") == (
+        "Cannot map layer 'input_conv_0'. Unsupported kernel size.\n The kernel size should be "
+        f"3, 4, 5 or 7. 1 given. {pool33} Unsupported input size. Received: 3 as first "
+        "dimension.\n The first dimension should be >= 5. Output should be 4-bit or 8-bit. 2 "
+        "given. The filters number should be set between 1 and 512. 600 given. Only 8-bit "
+        "weigths are supported.")
+    for ok in ({"pool": "max"}, {"pool": "max", "pool_size": 3, "pool_stride": 2},
+               {"stride": 3}, {"padding": "valid", "output_bits": 8}):
+        assert map_model(model(**ok), "TwoNodesIPv2").n_software_sequences == 0, ok
+    assert _runs(model(weight_bits=4), "TwoNodesIPv2")[0] == \
+        ("Software", ["input_quantizer", "input_conv_0"])
+
+
+def test_v2_dense_fan_in_before_its_input_shifts():
+    def model(**dense):
+        return _v2([("conv", {"filters": 8, "kernel_size": 1}), ("dense", {"units": 2, **dense})],
+                   (30, 30, 8))
+    # 7200 inputs (> 2048) whose shifts (2700 B > 768) would need a sequence of their own
+    too_many = "Input dimensions are too large to fit in a FNP. The maximum value is 2048."
+    assert _error(model(), "TwoNodesIPv2") == f"Cannot map layer 'dense_1'. {too_many}"
+    assert _error(model(weight_bits=8), "TwoNodesIPv2") == (
+        f"Cannot map layer 'dense_1'. {too_many} Input bits should be >= weights bits.")
+    assert _runs(model(), "TwoNodesIPv2")[1] == ("Software", ["dense_1", "dequantizer"])

@@ -50,6 +50,9 @@ class MapConstraints:
     hrc_max_dim1_v1: int = 256
     hrc_max_dim1_v2: int = 384
     hrc_kernels_v2: tuple = (3, 4, 5, 7)
+    # v2 max pooling (size, stride): Akida's message lists these two (probed: (3, 3), (2, 1),
+    # (1, 1) refused, (2, 2) and (3, 2) map)
+    hrc_pools_v2: tuple = ((2, 2), (3, 2))
     # both versions: input_dims[0] and [1] at least 5 (Akida's mapper probed: 3 and 4 refused)
     hrc_min_dim: int = 5
     # v1: most filters per (kernel width, filters with 1 input channel, with 3): Akida's mapper

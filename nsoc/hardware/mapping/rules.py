@@ -36,19 +36,16 @@ class NeedsOwnSequence(Unmappable):
 
 
 def check_v2_output_bits(layer) -> None:
-    """Akida 2.0 output widths of the HRC and the FNP, reported before the layer's other rules
-    (the CNP's: :func:`v2_output_refusals`).  The HRC: "Output should be 4-bit or 8-bit. 2
-    given." (corpus: every 2-bit InputConv2D).  Dense1D (probed with Akida 2.19's mapper on
+    """Akida 2.0 output widths of the FNP, reported before the layer's other rules (the CNP's:
+    :func:`v2_output_refusals`, the HRC's: :func:`check_hrc`).  Dense1D (probed with Akida
+    2.19's mapper on
     TwoNodesIPv2, 2/4/16-bit outputs with and without ReLU; corpus: 2-bit with ReLU), together:
     "Output bits should be 4, 8 or > 8." (2-bit), with ReLU "With activation output bitwidth
     should be 4 or 8." (2 and 16 bits), without "Without activation output bitwidth should be
     8, 28 or 32." (2, 4 and 16 bits)."""
     bits = layer.params.get("output_bits")
     relu = layer.params.get("activation", 0) == ACT_RELU
-    if layer.TYPE == "InputConv2D":
-        if bits not in (4, 8):
-            raise Unmappable(f"Output should be 4-bit or 8-bit. {bits} given.")
-    elif layer.TYPE == "Dense1D":
+    if layer.TYPE == "Dense1D":
         raise_all([m for cond, m in (
             (bits not in (4, 8) and bits <= 8, "Output bits should be 4, 8 or > 8."),
             (relu and bits not in (4, 8), "With activation output bitwidth should be 4 or 8."),
@@ -307,6 +304,18 @@ def check_filter_fits(layer, device: Device) -> None:
                          "channels or the bitwidth.")
 
 
+def dense_fan_in_refusals(layer, cons: MapConstraints) -> list[str]:
+    """A Dense1D of more than :attr:`MapConstraints.fnp_max_inputs_v2` inputs: "Input
+    dimensions are too large to fit in a FNP. The maximum value is 2048.", first of the layer's
+    group, before "Input bits should be >= weights bits." and before the input shifts of
+    :func:`check_dense_inputs` (probed with Akida's mapper on TwoNodesIPv2: a 30x30x8 input;
+    without hw_only the layer runs in software)."""
+    if layer.TYPE != "Dense1D" or math.prod(layer.input_dims) <= cons.fnp_max_inputs_v2:
+        return []
+    return [f"Input dimensions are too large to fit in a FNP. The maximum value is "
+            f"{cons.fnp_max_inputs_v2}."]
+
+
 def check_dense_inputs(layer, cons: MapConstraints) -> None:
     """Dense1D input shifts live in a 768-byte memory ("Input shift exceeds memory. Maximum size
     is 768 bytes. (got 780 bytes).", corpus: a 25x5x16 input)."""
@@ -317,10 +326,6 @@ def check_dense_inputs(layer, cons: MapConstraints) -> None:
         # corpus: without hw_only the layer runs on an FNP in a hardware sequence of its own
         raise NeedsOwnSequence(f"Input shift exceeds memory. Maximum size is "
                          f"{cons.fnp_input_shift_bytes} bytes. (got {got} bytes).")
-    fan_in = math.prod(layer.input_dims)
-    if fan_in > cons.fnp_max_inputs_v2:
-        raise Unmappable(f"Input dimensions are too large to fit in a FNP. The maximum value "
-                         f"is {cons.fnp_max_inputs_v2}.")
 
 
 def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
@@ -328,10 +333,15 @@ def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
     Akida's mapper on small models; no corpus input convolution is refused but the final
     corpus's 1x1 InputConvolutional: "Kernel size should be 3, 5 or 7.").  v1:
     :func:`hrc_v1_refusals`.  v2 (InputConv2D; TwoNodesIPv2, TwelveNodesIPv2), in this order:
-    kernel 3, 4, 5 or 7; ``input_dims[0]`` at least 5 ("Unsupported input size. Received: 3 as
-    first dimension.\n The first dimension should be >= 5."; it maps at 4096, also when
-    smaller than the kernel); ``input_dims[1]`` from 5 to 384; at most 512 filters, in Akida's
-    multi-line wording."""
+    kernel 3, 4, 5 or 7; max pooling of size 2 or 3 at stride 2 ("Unsupported max-pooling size,
+    max-pooling stride combinaison. The only supported combinaison of (Pool_size, Pool_stride)
+    are :(2, 2) or (3, 2). Received (3, 3).", Akida's spelling; also for (1, 1) and (2, 1));
+    ``input_dims[0]`` at least 5 ("Unsupported input size. Received: 3 as first dimension.\n
+    The first dimension should be >= 5."; it maps at 4096, also when smaller than the kernel);
+    ``input_dims[1]`` from 5 to 384; 4- or 8-bit outputs ("Output should be 4-bit or 8-bit. 2
+    given.", corpus: every 2-bit InputConv2D); at most 512 filters; 8-bit weights ("Only 8-bit
+    weigths are supported."), in Akida's multi-line wording (probed with up to six faults at
+    once)."""
     if layer.TYPE not in HRC_TYPES:
         return
     if device.mesh.hrc is None:
@@ -340,18 +350,26 @@ def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
         raise_all(hrc_v1_refusals(layer, cons))
         return
     x, y, _ = layer.input_dims
-    filters = layer.params["filters"]
+    p = layer.params
+    filters, out = p["filters"], p["output_bits"]
     k = kernel_hw(layer)[0]
+    pool = (p.get("pool_size"), p.get("pool_stride"))
     raise_all([m for cond, m in (
         (k not in cons.hrc_kernels_v2, "Unsupported kernel size.\n The kernel size should be "
          f"{or_list(cons.hrc_kernels_v2)}. {k} given."),
+        (p.get("pool_type") == POOL_MAX and pool not in cons.hrc_pools_v2, "Unsupported "
+         "max-pooling size, max-pooling stride combinaison. The only supported combinaison of "
+         "(Pool_size, Pool_stride) are :" + " or ".join(map(str, cons.hrc_pools_v2))
+         + f". Received {pool}."),
         (x < cons.hrc_min_dim, f"Unsupported input size. Received: {x} as first dimension.\n "
          f"The first dimension should be >= {cons.hrc_min_dim}."),
         (not cons.hrc_min_dim <= y <= cons.hrc_max_dim1_v2, f"Unsupported input size. "
          f"Received: {y} as second dimension.\n The second dimension should be between "
          f"{cons.hrc_min_dim} and {cons.hrc_max_dim1_v2}."),
+        (out not in (4, 8), f"Output should be 4-bit or 8-bit. {out} given."),
         (filters > cons.hrc_max_filters, "The filters number should be set between 1 and "
-         f"{cons.hrc_max_filters}. {filters} given.")) if cond])
+         f"{cons.hrc_max_filters}. {filters} given."),
+        (p.get("weights_bits") != 8, "Only 8-bit weigths are supported.")) if cond])
 
 
 def hrc_v1_refusals(layer, cons: MapConstraints) -> list[str]:
@@ -469,7 +487,7 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
             raise Unmappable(f"Input height {layer.input_dims[1]} is too large for a CNP. The "
                              f"maximum value is {cons.cnp_max_height}.")
     elif layer.TYPE in FNP_TYPES:
-        raise_all(bits)
+        raise_all(dense_fan_in_refusals(layer, cons) + bits)
         check_dense_inputs(layer, cons)
         check_v1_fully_connected(layer, cons)
     else:
