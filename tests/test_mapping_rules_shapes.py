@@ -284,3 +284,39 @@ def test_v2_dense_fan_in_before_its_input_shifts():
     assert _error(model(weight_bits=8), "TwoNodesIPv2") == (
         f"Cannot map layer 'dense_1'. {too_many} Input bits should be >= weights bits.")
     assert _runs(model(), "TwoNodesIPv2")[1] == ("Software", ["dense_1", "dequantizer"])
+
+
+def test_v2_input_convolution_needs_an_activation():
+    def model(**opt):
+        return _v2([("input_conv", {"filters": 8, "relu": False, **opt}),
+                    ("conv", {"filters": 8, "stride": 2}), ("dense", {"units": 2})],
+                   (16, 16, 3))
+    enabled = ("The first convolutional layer of a model can only be mapped if its activations "
+               "are enabled.")
+    assert _error(model(output_bits=8), "TwoNodesIPv2") == \
+        f"Cannot map layer 'input_conv_0'. {enabled}"
+    # without an activation the output width is not checked; before the weight width
+    assert _error(model(output_bits=2), "TwoNodesIPv2") == \
+        f"Cannot map layer 'input_conv_0'. {enabled}"
+    assert _error(model(output_bits=8, weight_bits=4), "TwoNodesIPv2") == \
+        f"Cannot map layer 'input_conv_0'. {enabled} Only 8-bit weigths are supported."
+    assert _runs(model(output_bits=8), "TwoNodesIPv2")[0] == \
+        ("Software", ["input_quantizer", "input_conv_0"])
+
+
+def test_v2_outputs_above_8_bits_in_the_window_group():
+    def pooled(shape=(8, 8, 8), **opt):
+        return _v2([("conv", {"filters": 8, "kernel_size": 1}),
+                    ("conv", {"filters": 8, "pool": "gap", **opt}), ("dense", {"units": 2})],
+                   shape)
+    assert _error(pooled(output_bits=16), "TwoNodesIPv2") == (
+        "Cannot map layer 'conv_1'. With activation output bitwidth should be <= 8. With "
+        "average pooling output bitwidth should be <= 8. With activation output bitwidth should "
+        "be 4 or 8.")
+    assert _error(pooled((20, 20, 8), relu=False, output_bits=28), "TwoNodesIPv2") == (
+        "Cannot map layer 'conv_1'. With average pooling output bitwidth should be <= 8. When "
+        "using Global Average Pooling, input dimensions width * height cannot exceed 144.")
+    assert _error(pooled((12, 12, 8), relu=False, output_bits=28, kernel_size=9,
+                         padding="valid"), "TwoNodesIPv2") == (
+        "Cannot map layer 'conv_1'. Only padding 'Same' and 'SameUpper' are supported. With "
+        "average pooling output bitwidth should be <= 8. Kernel size must be 1, 3, 5 or 7.")

@@ -3,7 +3,8 @@
 Each check is a named function; its docstring says what in Akida's mappings (the corpus of
 ``tools/check_mapcorpus.py``) shows it.  A failing check raises :class:`Unmappable`: with
 ``hw_only`` the mapping fails with ``Cannot map layer '<name>'. <message>``, else the layer
-runs in software.
+runs in software.  The input convolution's rules are in :mod:`.input_conv`, the refusal and
+Akida's way of joining messages in :mod:`.refusal`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from ..types import Device
 from .constraints import (
     CNP_TYPES,
     FNP_TYPES,
-    HRC_TYPES,
     NO_NP_TYPES,
     NSOC_V2_HW_VERSIONS,
     MapConstraints,
@@ -23,16 +23,12 @@ from .constraints import (
     max_pool_size,
     stride_of,
 )
+from .input_conv import check_hrc
 from .memory import cnp_weight_size, dense_input_shift_bytes, v1_band_input_bytes
+from .refusal import NeedsOwnSequence, Unmappable, or_list, raise_all
 
-
-class Unmappable(Exception):
-    """A layer cannot run on the device's NPs; the message is Akida's."""
-
-
-class NeedsOwnSequence(Unmappable):
-    """The layer runs on hardware only at the start of a sequence of its own (its inputs then
-    come from memory): with hw_only an error, else a new hardware sequence."""
+__all__ = ["NeedsOwnSequence", "Unmappable", "check_hrc", "check_layer", "max_pool_refusal",
+           "or_list", "raise_all"]
 
 
 def check_v2_output_bits(layer) -> None:
@@ -60,8 +56,8 @@ def v2_output_refusals(layer) -> list[str]:
     messages when the layer has those faults too):
 
     * with ReLU, 4 or 8 bits: "With activation output bitwidth should be 4 or 8." (2 bits; the
-      dev corpus has a 2-bit ReLU Conv2D), preceded by "With activation output bitwidth should
-      be <= 8." above 8 bits; DepthwiseConv2D with 4-bit weights not 8 bits: "4-bit weights
+      dev corpus has a 2-bit ReLU Conv2D; above 8 bits :func:`v2_window_refusals` adds "...
+      should be <= 8." before); DepthwiseConv2D with 4-bit weights not 8 bits: "4-bit weights
       and 8-bit activation is not allowed.";
     * without ReLU, 8 or 28 bits: "Without activation output bitwidth should be 8 or 28." (2, 4
       and 16 bits); Conv2D with 4-bit weights not 8 bits: "4-bit weights and 8-bit potential is
@@ -73,9 +69,8 @@ def v2_output_refusals(layer) -> list[str]:
         return []
     bits, wb = layer.params["output_bits"], layer.params.get("weights_bits", 0)
     if layer.params.get("activation", 0) == ACT_RELU:
-        if bits not in (4, 8):
-            return (["With activation output bitwidth should be <= 8."] if bits > 8 else []) \
-                + ["With activation output bitwidth should be 4 or 8."]
+        if bits not in (4, 8):   # above 8 bits also v2_window_refusals' "<= 8" message
+            return ["With activation output bitwidth should be 4 or 8."]
         if wb == 4 and bits == 8 and t == "DepthwiseConv2D":
             return ["4-bit weights and 8-bit activation is not allowed."]
         return []
@@ -148,6 +143,11 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
 
     * valid padding: "Only padding 'Same' and 'SameUpper' are supported." (probed on Conv2D and
       DepthwiseConv2D, pooled or not; the corpora's converter gives only same padding);
+    * outputs above 8 bits, with ReLU "With activation output bitwidth should be <= 8.", with
+      global average pooling "With average pooling output bitwidth should be <= 8." (probed:
+      a 16-bit pooled ReLU layer gets both, then the output stage's "... should be 4 or 8.";
+      a 28-bit pooled layer without ReLU the second, before the pooled-area and kernel-size
+      messages);
     * pooling (max or global average) with a stride: "The CNP cannot support both pooling and
       stride." (probed on Conv2D and DepthwiseConv2D; no corpus layer has both);
     * max pooling windows other than 1 or 2: "Pooling size must be 1 or 2." (corpus: every
@@ -162,6 +162,11 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
     p, messages = layer.params, too_many_filters(layer, cons)
     if p.get("padding", PADDING_SAME) == PADDING_VALID:
         messages.append("Only padding 'Same' and 'SameUpper' are supported.")
+    if p.get("output_bits", 0) > 8:
+        if p.get("activation", 0) == ACT_RELU:
+            messages.append("With activation output bitwidth should be <= 8.")
+        if p.get("pool_type") == POOL_AVG:
+            messages.append("With average pooling output bitwidth should be <= 8.")
     if p.get("pool_type", POOL_NONE) != POOL_NONE and stride_of(layer) > 1:
         messages.append("The CNP cannot support both pooling and stride.")
     size = max_pool_size(layer)
@@ -177,18 +182,6 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
             messages.append(f"When using Global Average Pooling, input dimensions width * "
                             f"height cannot exceed {cons.gap_max_area_v2}.")
     return messages
-
-
-def or_list(values) -> str:
-    """Akida's way of listing allowed values in a message: "1 or 2", "1, 2 or 4"."""
-    *head, tail = map(str, values)
-    return f"{', '.join(head)} or {tail}" if head else tail
-
-
-def raise_all(messages: list[str]) -> None:
-    """Akida reports a layer's refusals of one group together, joined by a space."""
-    if messages:
-        raise Unmappable(" ".join(messages))
 
 
 def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]:
@@ -326,100 +319,6 @@ def check_dense_inputs(layer, cons: MapConstraints) -> None:
         # corpus: without hw_only the layer runs on an FNP in a hardware sequence of its own
         raise NeedsOwnSequence(f"Input shift exceeds memory. Maximum size is "
                          f"{cons.fnp_input_shift_bytes} bytes. (got {got} bytes).")
-
-
-def check_hrc(layer, device: Device, cons: MapConstraints) -> None:
-    """The input convolution runs on the HRC; Akida reports its refusals together (probed with
-    Akida's mapper on small models; no corpus input convolution is refused but the final
-    corpus's 1x1 InputConvolutional: "Kernel size should be 3, 5 or 7.").  v1:
-    :func:`hrc_v1_refusals`.  v2 (InputConv2D; TwoNodesIPv2, TwelveNodesIPv2), in this order:
-    kernel 3, 4, 5 or 7; max pooling of size 2 or 3 at stride 2 ("Unsupported max-pooling size,
-    max-pooling stride combinaison. The only supported combinaison of (Pool_size, Pool_stride)
-    are :(2, 2) or (3, 2). Received (3, 3).", Akida's spelling; also for (1, 1) and (2, 1));
-    ``input_dims[0]`` at least 5 ("Unsupported input size. Received: 3 as first dimension.\n
-    The first dimension should be >= 5."; it maps at 4096, also when smaller than the kernel);
-    ``input_dims[1]`` from 5 to 384; 4- or 8-bit outputs ("Output should be 4-bit or 8-bit. 2
-    given.", corpus: every 2-bit InputConv2D); at most 512 filters; 8-bit weights ("Only 8-bit
-    weigths are supported."), in Akida's multi-line wording (probed with up to six faults at
-    once)."""
-    if layer.TYPE not in HRC_TYPES:
-        return
-    if device.mesh.hrc is None:
-        raise Unmappable("The device has no HRC for an input convolution.")
-    if layer.TYPE == "InputConvolutional":
-        raise_all(hrc_v1_refusals(layer, cons))
-        return
-    x, y, _ = layer.input_dims
-    p = layer.params
-    filters, out = p["filters"], p["output_bits"]
-    k = kernel_hw(layer)[0]
-    pool = (p.get("pool_size"), p.get("pool_stride"))
-    raise_all([m for cond, m in (
-        (k not in cons.hrc_kernels_v2, "Unsupported kernel size.\n The kernel size should be "
-         f"{or_list(cons.hrc_kernels_v2)}. {k} given."),
-        (p.get("pool_type") == POOL_MAX and pool not in cons.hrc_pools_v2, "Unsupported "
-         "max-pooling size, max-pooling stride combinaison. The only supported combinaison of "
-         "(Pool_size, Pool_stride) are :" + " or ".join(map(str, cons.hrc_pools_v2))
-         + f". Received {pool}."),
-        (x < cons.hrc_min_dim, f"Unsupported input size. Received: {x} as first dimension.\n "
-         f"The first dimension should be >= {cons.hrc_min_dim}."),
-        (not cons.hrc_min_dim <= y <= cons.hrc_max_dim1_v2, f"Unsupported input size. "
-         f"Received: {y} as second dimension.\n The second dimension should be between "
-         f"{cons.hrc_min_dim} and {cons.hrc_max_dim1_v2}."),
-        (out not in (4, 8), f"Output should be 4-bit or 8-bit. {out} given."),
-        (filters > cons.hrc_max_filters, "The filters number should be set between 1 and "
-         f"{cons.hrc_max_filters}. {filters} given."),
-        (p.get("weights_bits") != 8, "Only 8-bit weigths are supported.")) if cond])
-
-
-def hrc_v1_refusals(layer, cons: MapConstraints) -> list[str]:
-    """Akida 1.0 input convolution (InputConvolutional), in Akida's order (probed with Akida's
-    mapper on AKD1000, AKD1500 and TwoNodesIPv1, one to six faults at a time):
-
-    * a square kernel ("Kernel size should be symmetric.") of width 3, 5 or 7 ("Kernel size
-      should be 3, 5 or 7."; Akida reads the width: 3 high x 1 wide gets both, 1 x 3 only the
-      first; the final corpus: a 1x1 one on every v1 device);
-    * 1 or 3 input channels ("The parameter input_channels must be 1 or 3.");
-    * at most :attr:`MapConstraints.hrc_max_filters_v1` filters for its kernel and channels
-      ("The parameter num_neurons should be set between 1 and 192."; not checked for a kernel
-      width it refuses);
-    * ``input_dims[0]`` and ``input_dims[1]`` at least 5 ("Input first dimension size cannot
-      be smaller than 5.", "Input second dimension size ..."), ``input_dims[0]`` at least the
-      kernel width ("Input first dimension size cannot be smaller than kernel size."; a 7x7
-      kernel on a 6 x 6 input), ``input_dims[1]`` at most 256 ("The maximum input second
-      dimension size is 256 (got 300).");
-    * max pooling of 1 or 2 ("The parameter pooling_y should be 1 or 2. The parameter
-      pooling_x should be 1 or 2." for 3 and 4), no global average pooling ("The parameter
-      pool_type cannot be Average.");
-    * an activation ("The first convolutional layer of a model can only be mapped if its
-      activations are enabled.").
-    """
-    p = layer.params
-    kh, kw = kernel_hw(layer)
-    x, y, c = layer.input_dims
-    limits = dict((k, (one, three)) for k, one, three in cons.hrc_max_filters_v1)
-    limit = limits[kw][c == 3] if kw in limits else None
-    pooled = p.get("pool_type") == POOL_MAX
-    return [m for cond, m in (
-        (kh != kw, "Kernel size should be symmetric."),
-        (kw not in limits, f"Kernel size should be {or_list(sorted(limits))}."),
-        (c not in (1, 3), "The parameter input_channels must be 1 or 3."),
-        (limit is not None and p["filters"] > limit,
-         f"The parameter num_neurons should be set between 1 and {limit}."),
-        (x < cons.hrc_min_dim, f"Input first dimension size cannot be smaller than "
-         f"{cons.hrc_min_dim}."),
-        (y < cons.hrc_min_dim, f"Input second dimension size cannot be smaller than "
-         f"{cons.hrc_min_dim}."),
-        (x < kw, "Input first dimension size cannot be smaller than kernel size."),
-        (y > cons.hrc_max_dim1_v1, "The maximum input second dimension size is "
-         f"{cons.hrc_max_dim1_v1} (got {y})."),
-        (pooled and p.get("pooling_height") not in (1, 2),
-         "The parameter pooling_y should be 1 or 2."),
-        (pooled and p.get("pooling_width") not in (1, 2),
-         "The parameter pooling_x should be 1 or 2."),
-        (p.get("pool_type") == POOL_AVG, "The parameter pool_type cannot be Average."),
-        (p.get("activation", 1) == 0, "The first convolutional layer of a model can only be "
-         "mapped if its activations are enabled.")) if cond]
 
 
 def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
