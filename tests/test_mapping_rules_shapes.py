@@ -320,3 +320,23 @@ def test_v2_outputs_above_8_bits_in_the_window_group():
                          padding="valid"), "TwoNodesIPv2") == (
         "Cannot map layer 'conv_1'. Only padding 'Same' and 'SameUpper' are supported. With "
         "average pooling output bitwidth should be <= 8. Kernel size must be 1, 3, 5 or 7.")
+
+
+def test_chained_skip_connections_go_to_software_together():
+    """pre -> a -> b -> add1 = Add(pre, b) -> c -> d -> add2 = Add(add1, d) -> e -> f -> dense:
+    the connections (pre to c, add1 to e) overlap; a refused layer in either takes both."""
+    def model(refused):
+        blocks = []
+        for n in ("pre", "a", "b", "add1", "c", "d", "add2", "e", "f"):
+            blocks.append(("add", {"name": n, "with_block": 3}) if n.startswith("add") else
+                          ("conv", {"filters": 8, "kernel_size": 9 if n == refused else 1,
+                                    "name": n, "output_bits": 8}))
+        return random_v2_model(blocks + [("dense", {"units": 2, "name": "fc"})], (12, 12, 8),
+                               seed=3, act_bits=8, weight_bits=8)
+    both = ["input_quantizer", "pre", "a", "b", "add1", "c", "d", "add2", "e"]
+    for refused in ("b", "d", "e"):
+        assert _runs(model(refused), "TwoNodesIPv2") == [
+            ("Software", both), ("Hardware", ["f", "fc", "dequantizer"])], refused
+    # after the last reader: only the refused layer
+    assert _runs(model("f"), "TwoNodesIPv2") == [
+        ("Hardware", both), ("Software", ["f"]), ("Hardware", ["fc", "dequantizer"])]
