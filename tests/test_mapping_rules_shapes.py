@@ -340,3 +340,41 @@ def test_chained_skip_connections_go_to_software_together():
     # after the last reader: only the refused layer
     assert _runs(model("f"), "TwoNodesIPv2") == [
         ("Hardware", both), ("Software", ["f"]), ("Hardware", ["fc", "dequantizer"])]
+
+
+# ----- a max-pooled layer before a refused one -----------------------------------------------
+def test_pooled_layers_before_a_refused_layer_go_with_it():
+    v1 = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 8, "pool": "max"}),
+                          ("conv", {"filters": 8, "pool": "max"}),
+                          ("conv", {"filters": 8, "kernel_size": 9}), ("conv", {"filters": 8}),
+                          ("dense", {"units": 2})], (32, 32, 1), seed=2)
+    who = "A convolutional or separable convolutional layer with max pooling"
+    assert _error(v1, "AKD1500") == (
+        f"Cannot map layer 'conv_1':\n  * Layer 'conv_1': {who} cannot be the last layer of a "
+        f"sequence.\n  * Layer 'conv_2': {who} cannot be the last layer of a sequence.\n  * "
+        f"Layer 'conv_3': Kernel size must be 1, 3, 5 or 7.")
+    assert _runs(v1, "AKD1500") == [("Hardware", ["input_conv_0"]),
+                                    ("Software", ["conv_1", "conv_2", "conv_3"]),
+                                    ("Hardware", ["conv_4", "dense_5"])]
+    # Akida 2.0: a pooled input convolution too (not on 1.0), and before a dense layer
+    v2 = _v2([("input_conv", {"filters": 8, "pool": "max"}),
+              ("conv", {"filters": 8, "kernel_size": 9}), ("conv", {"filters": 8}),
+              ("dense", {"units": 2})], (32, 32, 3))
+    assert _error(v2, "TwoNodesIPv2") == (
+        "Cannot map layer 'input_conv_0':\n  * Layer 'input_conv_0': A layer with max pooling "
+        "cannot be the last layer of a sequence.\n  * Layer 'conv_1': Kernel size must be 1, 3, "
+        "5 or 7.")
+    assert _runs(v2, "TwoNodesIPv2")[0] == \
+        ("Software", ["input_quantizer", "input_conv_0", "conv_1"])
+    two = _v2([("conv", {"filters": 8, "kernel_size": 1}), ("conv", {"filters": 8, "pool": "max"}),
+               ("conv", {"filters": 8, "pool": "max"}), ("dense", {"units": 2})], (16, 16, 8))
+    assert _error(two, "TwoNodesIPv2") == (
+        "Cannot map layer 'conv_1':\n  * Layer 'conv_1': A layer with max pooling cannot be the "
+        "last layer of a sequence.\n  * Layer 'conv_2': A layer with max pooling cannot be the "
+        "last layer of a sequence.\n  * Layer 'dense_3': Any layer with max pooling must be "
+        "followed by a layer mapped on a CNP or a TNP-B. Layer 'conv_2' has max pooling.")
+    v1_hrc = random_v1_model([("input_conv", {"filters": 8, "pool": "max"}),
+                              ("conv", {"filters": 8, "kernel_size": 9}), ("conv", {"filters": 8}),
+                              ("dense", {"units": 2})], (32, 32, 1), seed=2)
+    assert _error(v1_hrc, "AKD1500") == \
+        "Cannot map layer 'conv_1'. Kernel size must be 1, 3, 5 or 7."

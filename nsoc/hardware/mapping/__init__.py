@@ -48,7 +48,13 @@ from .passes import (
 )
 from .program import compute_min_device, program_size
 from .requirements import Req, requirement
-from .rules import NeedsOwnSequence, Unmappable, max_pool_refusal
+from .rules import (
+    NeedsOwnSequence,
+    Unmappable,
+    max_pool_refusal,
+    max_pooled,
+    pooled_before_refusal,
+)
 from .sequences import (
     SequenceCut,
     branch_split_error,
@@ -99,7 +105,7 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
             msg = max_pool_refusal(layer, model, device.ip_version)
             if msg is not None:
                 if hw_only:
-                    raise _LayerRefused(f"Cannot map layer '{layer.name}'{msg}", index, reqs)
+                    raise _LayerRefused(msg, index, reqs)
                 raise Unmappable(msg)
             if req.kind == "cnp" and not hw_only and req.count(req.cap) > n_cnp:
                 raise Unmappable(not_enough("CNP1", req.count(req.cap), n_cnp))
@@ -115,7 +121,8 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
             backends.append("Hardware*")
         except Unmappable as exc:
             if hw_only:
-                raise _LayerRefused(f"Cannot map layer '{layer.name}'. {exc}", index,
+                message = pooled_before_refusal(layer, str(exc), model, device.ip_version)
+                raise _LayerRefused(message or f"Cannot map layer '{layer.name}'. {exc}", index,
                                     reqs) from None
             backends.append("Software")
     layers = model.layers
@@ -130,7 +137,7 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
                 around.append(backends[i + 1])
             if "Software" in around:
                 backends[i] = "Software"
-    _software_skip_blocks(layers, backends)
+    _software_skip_blocks(layers, backends, device.ip_version)
     # layers without NPs follow their neighbour: input layers the next, the Dequantizer the last
     for i, layer in enumerate(layers):
         if layer.TYPE in ("Quantizer", "InputData") and backends[i] is not None:
@@ -170,24 +177,43 @@ def _skip_blocks(layers) -> list[range]:
     return blocks
 
 
-def _software_skip_blocks(layers, backends: list) -> None:
+def _software_skip_blocks(layers, backends: list, ip_version: str) -> None:
+    """Send to software what a software layer cannot be cut from: the skip connections around
+    it (:func:`_skip_block_to_software`) and a max-pooled layer feeding it (its output cannot
+    end a hardware sequence: Akida's mapper probed on AKD1500 and TwoNodesIPv2, a pooled
+    convolution before a refused 9x9 one runs in software with it), until nothing changes."""
+    while _skip_block_to_software(layers, backends) | \
+            _pooled_to_software(layers, backends, ip_version):
+        pass
+
+
+def _pooled_to_software(layers, backends: list, ip_version: str) -> bool:
+    changed = False
+    for i, layer in enumerate(layers):
+        if backends[i] == "Hardware" and max_pooled(layer, ip_version) and any(
+                backends[j] == "Software" for j, q in enumerate(layers)
+                if layer.name in q.inbounds):
+            backends[i] = "Software"
+            changed = True
+    return changed
+
+
+def _skip_block_to_software(layers, backends: list) -> bool:
     """A skip connection holding a software layer anywhere from its split to the layer reading
     its merge runs whole in software, as when a sequence cut would break it (final corpus,
     every v2 device: a 4-bit identity convolution reading a Concatenate takes the split, both
     branches and the merge to software; Akida's mapper probed on TwoNodesIPv2 with a refused
     9x9 Conv2D as the split, either branch layer or the reader: the same five layers in
     software each time)."""
-    blocks = _skip_blocks(layers)
-    changed = True
-    while changed:
-        changed = False
-        for block in blocks:
-            kinds = {backends[j] for j in block}
-            if "Software" in kinds and kinds & {"Hardware", "Hardware*"}:
-                for j in block:
-                    if backends[j] is not None:
-                        backends[j] = "Software"
-                changed = True
+    changed = False
+    for block in _skip_blocks(layers):
+        kinds = {backends[j] for j in block}
+        if "Software" in kinds and kinds & {"Hardware", "Hardware*"}:
+            for j in block:
+                if backends[j] is not None:
+                    backends[j] = "Software"
+            changed = True
+    return changed
 
 
 def map_model(model, device, hw_only: bool = False, mode: str = "AllNps",

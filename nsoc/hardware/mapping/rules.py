@@ -28,7 +28,7 @@ from .memory import cnp_weight_size, dense_input_shift_bytes, v1_band_input_byte
 from .refusal import NeedsOwnSequence, Unmappable, or_list, raise_all
 
 __all__ = ["NeedsOwnSequence", "Unmappable", "check_hrc", "check_layer", "max_pool_refusal",
-           "or_list", "raise_all"]
+           "max_pooled", "or_list", "pooled_before_refusal", "raise_all"]
 
 
 def check_v2_output_bits(layer) -> None:
@@ -99,27 +99,74 @@ _MAX_POOL_WORDING = {
 
 
 def max_pool_refusal(layer, model, ip_version: str) -> str | None:
-    """Akida's message (after ``Cannot map layer '<name>'``) when a CNP layer with max pooling
-    feeds a dense layer or ends the model: its pooled output must go to another CNP.  v2
-    corpus: 24 hw_only entries before a Dense1D; v1 (probed with Akida's mapper on AKD1500,
-    AKD1000, TwoNodesIPv1: Convolutional and SeparableConvolutional before a FullyConnected)
-    and a pooled last layer (probed, both versions): "... cannot be the last layer of a
-    sequence.".  Without hw_only the pooling layer runs in software (corpus and probes)."""
-    if layer.TYPE not in CNP_TYPES or layer.params.get("pool_type") != POOL_MAX:
+    """Akida's hw_only error when a CNP layer with max pooling feeds a dense layer or ends the
+    model: its pooled output must go to another CNP.  v2 corpus: 24 hw_only entries before a
+    Dense1D; v1 (probed with Akida's mapper on AKD1500, AKD1000, TwoNodesIPv1: Convolutional
+    and SeparableConvolutional before a FullyConnected) and a pooled last layer (probed, both
+    versions): "... cannot be the last layer of a sequence.".  Pooled layers just before it
+    are named first (:func:`pooled_chain`; probed: two pooled convolutions before a dense
+    layer, both versions).  Without hw_only the pooling layer runs in software (corpus and
+    probes; the pooled layers before it follow, ``mapping._pooled_to_software``)."""
+    if not (layer.TYPE in CNP_TYPES and max_pooled(layer, ip_version)):
         return None
     who, follow = _MAX_POOL_WORDING[ip_version]
-    last = f"{who} cannot be the last layer of a sequence."
+    chain = pooled_chain(layer, model, ip_version) + [layer]
     nxt = [q for q in model.layers if layer.name in q.inbounds and q.TYPE not in NO_NP_TYPES]
-    if not nxt:
-        return f". {last}"
+    if not nxt and len(chain) == 1:
+        return f"Cannot map layer '{layer.name}'. {who} cannot be the last layer of a sequence."
     dense = [q for q in nxt if q.TYPE in FNP_TYPES]
-    if not dense:
+    if nxt and not dense:
         return None
-    return (f":\n  * Layer '{layer.name}': {last}\n  * Layer '{dense[0].name}': Any layer "
-            f"with max pooling {follow} Layer '{layer.name}' has max pooling."
-            if ip_version == "v2" else
-            f":\n  * Layer '{layer.name}': {last}\n  * Layer '{dense[0].name}': {who} "
-            f"{follow} Layer '{layer.name}' has max pooling.")
+    head = _pooled_lines(chain, who)
+    if not dense:
+        return head
+    return head + (f"\n  * Layer '{dense[0].name}': Any layer with max pooling {follow} Layer "
+                   f"'{layer.name}' has max pooling." if ip_version == "v2" else
+                   f"\n  * Layer '{dense[0].name}': {who} {follow} Layer '{layer.name}' has "
+                   f"max pooling.")
+
+
+def max_pooled(layer, ip_version: str) -> bool:
+    """A layer with max pooling whose output cannot end a hardware sequence: a CNP layer, or on
+    Akida 2.0 the input convolution too (probed with Akida's mapper on TwoNodesIPv2: a pooled
+    InputConv2D before a refused layer is named and runs in software with it; on AKD1500 a
+    pooled InputConvolutional is not)."""
+    if layer.params.get("pool_type") != POOL_MAX:
+        return False
+    return layer.TYPE in CNP_TYPES or (ip_version == "v2" and layer.TYPE == "InputConv2D")
+
+
+def pooled_chain(layer, model, ip_version: str) -> list:
+    """The max-pooled layers (:func:`max_pooled`) leading to ``layer``, each the inbound of the
+    next, first first (empty when its inbound is not pooled)."""
+    by_name = {q.name: q for q in model.layers}
+    chain: list = []
+    while True:
+        pooled = [by_name[n] for n in layer.inbounds
+                  if n in by_name and max_pooled(by_name[n], ip_version)]
+        if not pooled:
+            return chain
+        layer = pooled[0]
+        chain.insert(0, layer)
+
+
+def _pooled_lines(chain: list, who: str) -> str:
+    return f"Cannot map layer '{chain[0].name}':" + "".join(
+        f"\n  * Layer '{p.name}': {who} cannot be the last layer of a sequence." for p in chain)
+
+
+def pooled_before_refusal(layer, message: str, model, ip_version: str) -> str | None:
+    """Akida's hw_only error when ``layer`` is refused with ``message`` right after max-pooled
+    layers, which would then end their sequence: it names them first (probed with Akida's
+    mapper on AKD1500 and TwoNodesIPv2, a 9x9 convolution after one or two pooled ones:
+    "Cannot map layer 'conv_1':\n  * Layer 'conv_1': A layer with max pooling cannot be the
+    last layer of a sequence.\n  * Layer 'conv_2': Kernel size must be 1, 3, 5 or 7.").  None
+    when the inbound is not pooled."""
+    chain = pooled_chain(layer, model, ip_version)
+    if not chain:
+        return None
+    who = _MAX_POOL_WORDING[ip_version][0]
+    return _pooled_lines(chain, who) + f"\n  * Layer '{layer.name}': {message}"
 
 
 def too_many_filters(layer, cons: MapConstraints) -> list[str]:
