@@ -137,7 +137,7 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
                 around.append(backends[i + 1])
             if "Software" in around:
                 backends[i] = "Software"
-    _software_skip_blocks(layers, backends, device.ip_version)
+    _software_fallback(layers, backends, device.ip_version)
     # layers without NPs follow their neighbour: input layers the next, the Dequantizer the last
     for i, layer in enumerate(layers):
         if layer.TYPE in ("Quantizer", "InputData") and backends[i] is not None:
@@ -177,7 +177,7 @@ def _skip_blocks(layers) -> list[range]:
     return blocks
 
 
-def _software_skip_blocks(layers, backends: list, ip_version: str) -> None:
+def _software_fallback(layers, backends: list, ip_version: str) -> None:
     """Send to software what a software layer cannot be cut from: the skip connections around
     it (:func:`_skip_block_to_software`) and a max-pooled layer feeding it (its output cannot
     end a hardware sequence: Akida's mapper probed on AKD1500 and TwoNodesIPv2, a pooled
