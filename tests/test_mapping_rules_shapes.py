@@ -378,3 +378,13 @@ def test_pooled_layers_before_a_refused_layer_go_with_it():
                               ("dense", {"units": 2})], (32, 32, 1), seed=2)
     assert _error(v1_hrc, "AKD1500") == \
         "Cannot map layer 'conv_1'. Kernel size must be 1, 3, 5 or 7."
+
+
+def test_pooled_layer_before_a_refused_dense_layer_names_its_refusal():
+    # a 12 x 6 x 32 pooled output: 2304 inputs, more than a Dense1D takes
+    m = _v2([("conv", {"filters": 8, "kernel_size": 1}),
+             ("conv", {"filters": 32, "pool": "max"}), ("dense", {"units": 2})], (24, 12, 8))
+    assert _error(m, "FourNodesIPv2") == (
+        "Cannot map layer 'conv_1':\n  * Layer 'conv_1': A layer with max pooling cannot be the "
+        "last layer of a sequence.\n  * Layer 'dense_2': Input dimensions are too large to fit "
+        "in a FNP. The maximum value is 2048.")

@@ -102,7 +102,7 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
             req = requirement(layer, model, device, cons)
             # after the layer's own rules (probed: a 3-wide or 8-bit-weight max-pooling layer
             # before a dense one gets the layer rule's message)
-            msg = max_pool_refusal(layer, model, device.ip_version)
+            msg = max_pool_refusal(layer, model, device, cons)
             if msg is not None:
                 if hw_only:
                     raise _LayerRefused(msg, index, reqs)

@@ -98,15 +98,18 @@ _MAX_POOL_WORDING = {
 }
 
 
-def max_pool_refusal(layer, model, ip_version: str) -> str | None:
+def max_pool_refusal(layer, model, device: Device, cons: MapConstraints) -> str | None:
     """Akida's hw_only error when a CNP layer with max pooling feeds a dense layer or ends the
     model: its pooled output must go to another CNP.  v2 corpus: 24 hw_only entries before a
     Dense1D; v1 (probed with Akida's mapper on AKD1500, AKD1000, TwoNodesIPv1: Convolutional
     and SeparableConvolutional before a FullyConnected) and a pooled last layer (probed, both
     versions): "... cannot be the last layer of a sequence.".  Pooled layers just before it
     are named first (:func:`pooled_chain`; probed: two pooled convolutions before a dense
-    layer, both versions).  Without hw_only the pooling layer runs in software (corpus and
-    probes; the pooled layers before it follow, ``mapping._pooled_to_software``)."""
+    layer, both versions).  A dense layer refused by its own rules is named with its own
+    message instead (probed on FourNodesIPv2: a pooled Conv2D before a Dense1D of more than
+    2048 inputs).  Without hw_only the pooling layer runs in software (corpus and probes; the
+    pooled layers before it follow, ``mapping._pooled_to_software``)."""
+    ip_version = device.ip_version
     if not (layer.TYPE in CNP_TYPES and max_pooled(layer, ip_version)):
         return None
     who, follow = _MAX_POOL_WORDING[ip_version]
@@ -120,6 +123,10 @@ def max_pool_refusal(layer, model, ip_version: str) -> str | None:
     head = _pooled_lines(chain, who)
     if not dense:
         return head
+    try:
+        check_layer(dense[0], device, cons)
+    except Unmappable as exc:
+        return head + f"\n  * Layer '{dense[0].name}': {exc}"
     return head + (f"\n  * Layer '{dense[0].name}': Any layer with max pooling {follow} Layer "
                    f"'{layer.name}' has max pooling." if ip_version == "v2" else
                    f"\n  * Layer '{dense[0].name}': {who} {follow} Layer '{layer.name}' has "
@@ -255,6 +262,9 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
     * max pooling windows 1, 2 or 3 ("Pooling size must be 1, 2 or 3.", probed: a 4 x 4 window
       on AKD1500 and AKD1000) and not 3 on the NSoC_v2 silicon (AKD1000): "Pooling size 3 is
       not supported on NSoC_v2." (corpus: AKD1000 only; AKD1500 and TwoNodesIPv1 map them);
+      a window wider than the input's width or height: "Pooling size cannot be greater than
+      input dimensions." (probed on AKD1500: 3-wide on 8 x 2 and 2 x 8 inputs, also ahead of a
+      9x9 kernel's or 8-bit weights' later group; 3-wide on 8 x 3 maps);
     * pooled input wider than 32 (``input_dims[0]``, Akida's "height"): "With average pooling,
       input height cannot exceed 32." (:attr:`MapConstraints.gap_max_height_v1`); a pooled
       input that is not wider but does not fit one CNP's input SRAM (it would need column
@@ -281,6 +291,8 @@ def v1_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]
         messages.append(f"Pooling size must be {or_list(cons.v1_pool_sizes)}.")
     elif size == 3 and device.hw_version in NSOC_V2_HW_VERSIONS:
         messages.append("Pooling size 3 is not supported on NSoC_v2.")
+    if size > min(layer.input_dims[:2]):
+        messages.append("Pooling size cannot be greater than input dimensions.")
     if p.get("pool_type") == POOL_AVG:
         x = layer.input_dims[0]
         if x > cons.gap_max_height_v1:
