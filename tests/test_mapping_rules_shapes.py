@@ -388,3 +388,29 @@ def test_pooled_layer_before_a_refused_dense_layer_names_its_refusal():
         "Cannot map layer 'conv_1':\n  * Layer 'conv_1': A layer with max pooling cannot be the "
         "last layer of a sequence.\n  * Layer 'dense_2': Input dimensions are too large to fit "
         "in a FNP. The maximum value is 2048.")
+
+
+def test_v1_fully_connected_inputs_on_akd1000():
+    def model(shape, filters):
+        return random_v1_model([("input_conv", {"filters": filters}), ("dense", {"units": 2})],
+                               shape, seed=2)
+    # 57600 inputs: over AKD1000's 57334, within the 81920 of the other v1 devices
+    assert _error(model((12, 10, 1), 480), "AKD1000") == (
+        "Cannot map layer 'dense_1'. Input dimensions are too large to fit in a FNP. The maximum "
+        "value is 57334.")
+    assert map_model(model((12, 10, 1), 480), "AKD1500", hw_only=True).n_software_sequences == 0
+    assert map_model(model((10, 10, 1), 500), "AKD1000", hw_only=True).n_software_sequences == 0
+
+
+def test_v2_global_pooling_input_must_fit_one_cnp():
+    def model(channels, kind="conv"):
+        pooled = ("conv", {"filters": 8, "kernel_size": 1, "pool": "gap"}) if kind == "conv" \
+            else ("dw", {"pool": "gap"})
+        return _v2([("conv", {"filters": channels, "kernel_size": 1}), pooled,
+                    ("dense", {"units": 2})], (12, 12, 8))
+    # 12 x 12 4-bit inputs: 8 B a row (32-bit aligned) x 12 rows x channels; 65536 B of SRAM
+    assert map_model(model(680), "TwelveNodesIPv2", hw_only=True).n_software_sequences == 0
+    for kind, name in (("conv", "conv_1"), ("dw", "dw_1")):
+        assert _error(model(704, kind), "TwelveNodesIPv2") == (
+            f"Cannot map layer '{name}'. When using Global Average Pooling, spatial split is "
+            f"impossible.")

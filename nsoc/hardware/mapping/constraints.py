@@ -36,10 +36,12 @@ class MapConstraints:
     cnp_max_height: int = 256
     # Dense1D fan-in (no corpus layer is larger; 2048 inputs map)
     fnp_max_inputs_v2: int = 2048
-    # FullyConnected: H*W*C at most 81920, at most 2048 channels when H*W > 1, weights of 1 to
-    # 4 bits (Akida's mapper probed, its wordings; hardware.md says 57334 inputs, but the
-    # mapper maps 81920)
+    # FullyConnected: H*W*C at most 81920 (AKD1500, TwoNodesIPv1), at most 2048 channels when
+    # H*W > 1, weights of 1 to 4 bits (Akida's mapper probed, its wordings)
     fnp_max_inputs_v1: int = 81920
+    # ... on the NSoC_v2 silicon (AKD1000): "The maximum value is 57334." (probed: 57600 and
+    # 60000 inputs refused, 50000 map; hardware.md gives the same figure)
+    fnp_max_inputs_nsoc_v2: int = 57334
     fnp_max_channels_v1: int = 2048
     fnp_max_weight_bits_v1: int = 4
     # Dense1D input shifts: "Input shift exceeds memory. Maximum size is 768 bytes." (corpus)

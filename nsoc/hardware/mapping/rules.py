@@ -24,7 +24,12 @@ from .constraints import (
     stride_of,
 )
 from .input_conv import check_hrc
-from .memory import cnp_weight_size, dense_input_shift_bytes, v1_band_input_bytes
+from .memory import (
+    cnp_input_size,
+    cnp_weight_size,
+    dense_input_shift_bytes,
+    v1_band_input_bytes,
+)
 from .refusal import NeedsOwnSequence, Unmappable, or_list, raise_all
 
 __all__ = ["NeedsOwnSequence", "Unmappable", "check_hrc", "check_layer", "max_pool_refusal",
@@ -188,7 +193,7 @@ def too_many_filters(layer, cons: MapConstraints) -> list[str]:
     return [f"The maximum number of filters is {cons.cnp_layer_max_filters} (got {filters})."]
 
 
-def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
+def v2_window_refusals(layer, device: Device, cons: MapConstraints) -> list[str]:
     """Akida 2.0 CNP padding, stride and pooling refusals, reported together in this order
     (probed with Akida's mapper on TwoNodesIPv2: a valid-padding strided 16 x 16 pooled Conv2D
     gets "Only padding 'Same' and 'SameUpper' are supported. The CNP cannot support both
@@ -211,7 +216,11 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
       on a 2 x 2 input, every v2 device; probed: 2-wide on 1 x 1, 1 x 4 and 4 x 1 inputs,
       3-wide on 2 x 8 and 8 x 2 refused, 3-wide on 3 x 3 maps; Conv2D and DepthwiseConv2D);
     * global average pooling: input height (``input_dims[0]``) above 64 (corpus: 100 and 128
-      refused), input width * height above 144 (:attr:`MapConstraints.gap_max_area_v2`).
+      refused), input width * height above 144 (:attr:`MapConstraints.gap_max_area_v2`), an
+      input (all its channels) that does not fit one CNP's input SRAM: "When using Global
+      Average Pooling, spatial split is impossible." (probed on TwelveNodesIPv2: 12x12 4-bit
+      inputs of 680 channels map, 65280 B by :func:`.memory.cnp_input_size`, 704 are refused,
+      67584 B; Conv2D and DepthwiseConv2D; after the area message).
     """
     p, messages = layer.params, too_many_filters(layer, cons)
     if p.get("padding", PADDING_SAME) == PADDING_VALID:
@@ -235,6 +244,9 @@ def v2_window_refusals(layer, cons: MapConstraints) -> list[str]:
         if layer.input_dims[0] * layer.input_dims[1] > cons.gap_max_area_v2:
             messages.append(f"When using Global Average Pooling, input dimensions width * "
                             f"height cannot exceed {cons.gap_max_area_v2}.")
+        x, _, c = layer.input_dims
+        if cnp_input_size(layer, x, c, False, False) > device.mesh.np_sram_size.input_bytes:
+            messages.append("When using Global Average Pooling, spatial split is impossible.")
     return messages
 
 
@@ -380,7 +392,7 @@ def check_dense_inputs(layer, cons: MapConstraints) -> None:
                          f"{cons.fnp_input_shift_bytes} bytes. (got {got} bytes).")
 
 
-def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
+def check_v1_fully_connected(layer, device: Device, cons: MapConstraints) -> None:
     """Akida 1.0 FullyConnected, in this order (probed with Akida's mapper on AKD1500 and
     TwoNodesIPv1; no corpus layer comes near the input limits):
 
@@ -388,7 +400,9 @@ def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
       refused, 1, 2 and 4 map; the corpus has 2 and 4);
     * at most 81920 inputs (``H * W * C``): "Input dimensions are too large to fit in a FNP.
       The maximum value is 81920." (1 x 1 x 81920 and 8 x 8 x 1280 map, 81921 and 8 x 8 x 1281
-      refused, whatever the input bits; hardware.md's 57334 is not what the mapper applies);
+      refused, whatever the input bits), on the NSoC_v2 silicon (AKD1000) at most 57334, as
+      hardware.md says ("... The maximum value is 57334.": 57600 and 60000 inputs refused on
+      AKD1000, 50000 map);
     * with more than one input position, at most 2048 channels: "The maximum input channel
       value is 2048 (got 5120)." (4 x 4 x 5120 refused; 1 x 1 x 81920 maps).
     """
@@ -398,9 +412,11 @@ def check_v1_fully_connected(layer, cons: MapConstraints) -> None:
         raise Unmappable(f"Weight bits should be between 1 and {cons.fnp_max_weight_bits_v1} "
                          f"inclusive.")
     x, y, c = layer.input_dims
-    if x * y * c > cons.fnp_max_inputs_v1:
+    most = cons.fnp_max_inputs_nsoc_v2 if device.hw_version in NSOC_V2_HW_VERSIONS else \
+        cons.fnp_max_inputs_v1
+    if x * y * c > most:
         raise Unmappable(f"Input dimensions are too large to fit in a FNP. The maximum value "
-                         f"is {cons.fnp_max_inputs_v1}.")
+                         f"is {most}.")
     if x * y > 1 and c > cons.fnp_max_channels_v1:
         raise Unmappable(f"The maximum input channel value is {cons.fnp_max_channels_v1} "
                          f"(got {c}).")
@@ -435,7 +451,8 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
         bits = v2_weight_bits_refusals(layer)
     if layer.TYPE in CNP_TYPES:
         if device.ip_version == "v2":
-            raise_all(bits + v2_window_refusals(layer, cons) + kernel_size_refusals(layer, cons)
+            raise_all(bits + v2_window_refusals(layer, device, cons)
+                      + kernel_size_refusals(layer, cons)
                       + v2_output_refusals(layer))
         else:
             raise_all(v1_window_refusals(layer, device, cons))
@@ -447,6 +464,6 @@ def check_layer(layer, device: Device, cons: MapConstraints) -> None:
     elif layer.TYPE in FNP_TYPES:
         raise_all(dense_fan_in_refusals(layer, cons) + bits)
         check_dense_inputs(layer, cons)
-        check_v1_fully_connected(layer, cons)
+        check_v1_fully_connected(layer, device, cons)
     else:
         check_hrc(layer, device, cons)
