@@ -414,3 +414,19 @@ def test_v2_global_pooling_input_must_fit_one_cnp():
         assert _error(model(704, kind), "TwelveNodesIPv2") == (
             f"Cannot map layer '{name}'. When using Global Average Pooling, spatial split is "
             f"impossible.")
+
+
+def test_a_sequence_cut_after_a_pooled_layer_sends_it_to_software():
+    # conv_2 is refused (3-wide pooling); conv_3 (7x7, 128 filters on 24 x 24 x 128, pooled)
+    # fills FourNodesIPv2 so that conv_4 starts a new sequence: conv_3 would end one, so it
+    # runs in software with conv_2
+    m = _v2([("input_conv", {"filters": 32}), ("conv", {"filters": 32, "kernel_size": 7}),
+             ("conv", {"filters": 128, "kernel_size": 1, "pool": "max", "pool_size": 3,
+                       "pool_stride": 2}),
+             ("conv", {"filters": 128, "kernel_size": 7, "pool": "max"}),
+             ("conv", {"filters": 16, "kernel_size": 1}), ("conv", {"filters": 8}),
+             ("dense", {"units": 100})], (48, 48, 1))
+    assert _runs(m, "FourNodesIPv2") == [
+        ("Hardware", ["input_quantizer", "input_conv_0", "conv_1"]),
+        ("Software", ["conv_2", "conv_3"]),
+        ("Hardware", ["conv_4", "conv_5", "dense_6", "dequantizer"])]

@@ -374,7 +374,19 @@ def _hardware_groups(reqs, order: MeshOrder, mode: str, hw_only: bool,
         if hw_only or (at == 0 and block is None):
             raise MappingError(str(cut)) from None
         if block is None:
-            return _hardware_groups(reqs[:at], order, mode, hw_only, t_floor) + \
+            # a max-pooled layer cannot end a sequence: the cut sends it (and the pooled layers
+            # just before it) to software (Akida's mapper on FourNodesIPv2: a pooled 7x7 Conv2D
+            # filling the mesh, between a software layer and the rest, runs in software)
+            pooled = at
+            while pooled > 0 and max_pooled(reqs[pooled - 1].layer, order.device.ip_version):
+                pooled -= 1
+            if pooled == at:
+                return _hardware_groups(reqs[:at], order, mode, hw_only, t_floor) + \
+                    _hardware_groups(reqs[at:], order, mode, hw_only, t_floor)
+            if all(r.kind == "none" for r in reqs[:pooled]):
+                pooled = 0   # the input layers go with it
+            return _hardware_groups(reqs[:pooled], order, mode, hw_only, t_floor) + \
+                [(reqs[pooled:at], None)] + \
                 _hardware_groups(reqs[at:], order, mode, hw_only, t_floor)
         first, last = block
         if all(r.kind == "none" for r in reqs[:first]):
