@@ -207,6 +207,24 @@ def test_skip_dma_buffers_in_external_memory():
     assert skip_buffer_count("Concatenate", 1, sequence_passes=1) == 3
 
 
+def test_skip_dma_store_of_a_merge_output():
+    # add_3's output waits for add_6 two convolutions later: its store is held by its reader
+    # conv_4, so it reserves 1 (conv_5) + 3 = 4 copies, not 2 + 3, and the mapping's total
+    # leaves that buffer out (it counts conv_1's store only)
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 8}), ("conv", {"filters": 8}),
+             ("add", {}), ("conv", {"filters": 8}), ("conv", {"filters": 8}),
+             ("add", {"with_block": 3}), ("dense", {"units": 4})], (8, 6, 1))
+    assert m.get_layer("add_6").inbounds == ["add_3", "conv_5"]
+    mapping = map_model(m, "TwelveNodesIPv2")
+    assert len(mapping.sequences) == 1 and len(mapping.sequences[0].passes) == 1
+    first, = mapping.layer("add_3").skipdma_stores
+    second, = mapping.layer("add_6").skipdma_stores
+    assert m.get_layer("add_3").output_bits == 4                 # 8x6x8 4-bit: 192 B a copy
+    assert first.mem_info["external_size"] == 4 * 192 and first.in_external_total
+    assert second.mem_info["external_size"] == 4 * 192 and not second.in_external_total
+    assert mapping.external_memory_size == 768
+
+
 # ----- column bands and filter splitting -----------------------------------------------------
 def test_wide_input_splits_in_bands_of_64():
     m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (100, 1, 8))

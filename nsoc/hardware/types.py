@@ -92,6 +92,9 @@ class NPComponent:
     start_neuron: int = 0
     single_buffer: bool = False
     mem_info: dict = field(default_factory=dict)  # input_size, weight_size, external_size (B)
+    #: False for a skip-DMA store whose buffer Akida lists but leaves out of the mapping's
+    #: ``external_memory_size`` (:func:`.mapping.memory.assign_skip_memory`)
+    in_external_total: bool = True
 
     def to_dict(self) -> dict:
         return {"ident": self.ident.to_dict(), "type": self.type, "filters": self.filters,
@@ -188,8 +191,10 @@ class Mapping:
 
     @property
     def external_memory_size(self) -> int:
-        """Bytes held in external memory: FNP2 weights and skip-DMA buffers."""
-        stores = [c for _, _, p in self.hardware_passes() for lm in p for c in lm.skipdma_stores]
+        """Bytes held in external memory: FNP2 weights and skip-DMA buffers (those counted in
+        Akida's total: ``NPComponent.in_external_total``)."""
+        stores = [c for _, _, p in self.hardware_passes() for lm in p for c in lm.skipdma_stores
+                  if c.in_external_total]
         return sum(c.mem_info.get("external_size", 0) for c in self.components() + stores)
 
     def memory_totals(self) -> dict:
