@@ -467,6 +467,14 @@ def test_v1_global_pooling_input_must_fit_one_cnp():
         map_model(model(2048), "AKD1500", hw_only=True)
     # 1024 channels: 40960 B, one band
     assert map_model(model(1024), "AKD1500", hw_only=True).n_software_sequences == 0
+    # 40 x 40 x 64 4-bit: 40 * 64 * 20 = 51200 B, and 40 > 32: both messages
+    wide = random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 64}),
+                            ("sep", {"filters": 8, "pool": "gap"}), ("dense", {"units": 2})],
+                           (40, 40, 1), seed=2)
+    with pytest.raises(MappingError, match=r"'sep_2'\. With average pooling, input height "
+                                           r"cannot exceed 32\. With average pooling, spatial "
+                                           r"split is impossible\.$"):
+        map_model(wide, "AKD1500", hw_only=True)
 
 
 def test_v1_valid_padding_goes_to_software():
