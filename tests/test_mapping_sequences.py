@@ -370,3 +370,43 @@ def test_the_allocator_writes_the_pass_fillers_placement():
     assert d.mem_info["external_size"] == fnp_external_size(weights) > 0
     # the first placement is left as it was
     assert placed(assign(fill.reqs, device, fill.t_of, fill.nps, fill.fnp2)) == placed(at16)
+
+
+# ----- AllNps: the fewest passes, then sequences ------------------------------------------
+def _cnp_then_fnp2(n_conv, filters):
+    # an HRC layer, n_conv 3x3 CNP layers on 6 x 6 x 16, then a 576 x 256 8-bit dense layer
+    # (144 KiB: FNP2, weights in external memory) and a small dense layer
+    blocks = [("input_conv", {"filters": 16, "kernel_size": 5, "stride": 2})] + \
+        [("conv", {"filters": filters})] * n_conv + \
+        [("dense", {"units": 256}), ("dense", {"units": 10})]
+    return random_v2_model(blocks, (12, 12, 1), seed=3, weight_bits=8, act_bits=8)
+
+
+def _passes(mapping):
+    return [[len(p) for p in seq.passes] for seq in mapping.sequences]
+
+
+def test_allnps_prefers_a_cut_to_more_passes():
+    # TwoNodesIPv2, 8 x 16-filter layers: at 16 filters per NP they fill the 8 NPs in one
+    # pass; the FNP2 dense layer fits no fresh pass (its NP closed the previous pass: hand-over)
+    # so the dense layers start a second sequence: 2 passes in all.  At 6 filters per NP one
+    # sequence would need 4 passes ([4, 2, 2, 5] layers): AllNps takes the cut
+    m = _cnp_then_fnp2(8, 16)
+    assert _passes(map_model(m, "TwoNodesIPv2")) == [[10], [3]]
+    # hw_only cannot cut; HwPr's bound search finds no one-sequence bound (16 filters on 1 NP
+    # cut, on 2 NPs the 8 layers fill the mesh in each pass): Akida reports the shortage
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_9'\. " + SHORT_FNP2):
+        map_model(m, "TwoNodesIPv2", hw_only=True, mode="HwPr")
+    with pytest.raises(MappingError, match=r"^Cannot map layer 'dense_9'\. " + SHORT_FNP2):
+        map_model(m, "TwoNodesIPv2", hw_only=True)
+
+
+def test_hw_only_allnps_takes_one_sequence_where_hwpr_maps():
+    # 24-filter layers: HwPr maps them in one sequence (2 NPs a layer), so hw_only AllNps takes
+    # the fewest sequences, then passes: one sequence of 4 passes at 8 filters per NP (3 NPs a
+    # layer; [4, 2, 2, 5] layers), while without hw_only the cut (2 passes in all) stands
+    m = _cnp_then_fnp2(8, 24)
+    assert _passes(map_model(m, "TwoNodesIPv2")) == [[10], [3]]
+    hw = map_model(m, "TwoNodesIPv2", hw_only=True)
+    assert _passes(hw) == [[4, 2, 2, 5]]
+    assert {len(hw.layer(f"conv_{i}").nps) for i in range(1, 9)} == {3}

@@ -62,6 +62,8 @@ class MeshOrder:
         self.fnp2 = sorted(n.ident for n in nps if "FNP2" in n.types)
         self.n_fnp = len(set(self.fnp3) | set(self.fnp2))
         self.fewest_passes_t: dict = {}   # run of layer names -> AllNps bound (sequences.py)
+        #: AllNps ranks packings by sequences before passes (hw_only, :func:`..map_model`)
+        self.one_sequence_first = False
 
     def free_cnps(self, locked: frozenset) -> list:
         """The CNPs in allocation order, ``locked`` ones left out."""

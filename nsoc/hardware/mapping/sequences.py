@@ -213,8 +213,8 @@ def run_pass_count(reqs: list[Req], order: MeshOrder,
 
 def fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
     """AllNps bound on filters per NP of a run of hardware layers: the smallest ``t`` whose
-    packing needs the fewest sequences, then the fewest passes (None without CNP layers, or to
-    keep the fewest-NP packing's cuts).
+    packing needs the fewest passes (over its sequences), then the fewest sequences (None
+    without CNP layers, or to keep the fewest-NP packing's cuts).
 
     The fewest-NP packing (each layer at its largest filters per NP, as Minimal) usually needs
     the fewest, but not always once the hand-over rule cuts sequences: corpus, TwoNodesIPv2, a
@@ -227,7 +227,7 @@ def fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
     passes against Minimal's 69).  Only bounds at which some layer's NP count changes are tried
     (``ceil(F / k)``)."""
     cache = order.fewest_passes_t
-    key = tuple(r.layer.name for r in reqs)
+    key = (order.one_sequence_first, *(r.layer.name for r in reqs))
     if key not in cache:
         cache[key] = _fewest_passes_t(reqs, order)
     return cache[key]
@@ -270,14 +270,24 @@ def _fewest_passes_t(reqs: list[Req], order: MeshOrder) -> int | None:
     # the branches of each skip connection whole (corpus: FourNodesIPv2 and SixNodesIPv2 keep
     # a Concatenate's branches in one pass, [7, 3, 2] layers per pass, not [7, 2, 3]), else
     # the smallest (TwoNodesIPv2: no such bound; Akida refuses the split)
-    fewest = min(n[:2] for n in counts.values())
-    best = [t for t, n in counts.items() if n[:2] == fewest]
+    # the fewest passes over all sequences, then the fewest sequences (blind corpus 2 and
+    # Akida's mapper on hand-made TwoNodesIPv2/FourNodesIPv2 models: 8 or 16 CNP layers filling
+    # the mesh at their largest filters per NP, then an FNP2 dense layer that no fresh pass can
+    # take (the hand-over rule): one pass and the dense layers in a second sequence, 2 passes,
+    # not one sequence of 4 or more passes at a smaller bound; a tie keeps one sequence: train
+    # corpus, FourNodesIPv2, 2 passes at 48 filters per NP against Minimal's 2 sequences).
+    # hw_only, which cannot cut, ranks sequences first (:func:`..map_model`).
+    def rank(n: tuple[int, int, int]) -> tuple[int, int]:
+        return (n[0], n[1]) if order.one_sequence_first else (n[1], n[0])
+
+    fewest = min(rank(n) for n in counts.values())
+    best = [t for t, n in counts.items() if rank(n) == fewest]
     t_best = next((t for t in best if not counts[t][2]), best[0])
     # where the fewest-NP packing already needs the fewest sequences and passes, its cuts
     # stand (corpus, FourNodesIPv2: two 8-NP layers filling the mesh, then dense layers in a
     # second sequence, not the first layer alone at a smaller bound); each sequence is then
     # spread on its own
-    if n_cap is not None and n_cap[:2] == fewest and n_cap[0] > 1:
+    if n_cap is not None and rank(n_cap) == fewest and n_cap[0] > 1:
         return None
     return t_best
 
