@@ -748,11 +748,43 @@ def test_v2_program_hidden_dense_units_take_8_bytes_less():
     assert m.get_layer("dense_0").output_bits <= 8 < m.get_layer("dense_1").output_bits
     # the device's only FNP3 takes the first dense layer, the second goes to an FNP2
     assert len(seq.passes) == 1 and (hidden.type, last.type) == ("FNP3", "FNP2")
-    i0, i1 = hidden.mem_info["input_size"], last.mem_info["input_size"]
-    # header 332; per Dense1D 464 and one byte per input; per unit its input bytes + 8, + 8
-    # more for the 28-bit last layer; 48 for the FNP2
-    want = 332 + (464 + 32 * (i0 + 8) + 64) + (464 + 10 * (i1 + 16) + 32 + 48)
-    assert seq.program_size == want
+    # 4-bit weights: on the 8-bit model input 32 B + 8 a unit, on the 4-bit hidden output
+    # 16 B + 8 a unit
+    assert hidden.mem_info["weight_size"] == 32 * (32 + 8)
+    assert last.mem_info["external_size"] == 10 * (16 + 8)
+    # header 332; per Dense1D 464, its units' weights and one byte per input; 8 B more a unit
+    # for the 28-bit last layer; 48 for the FNP2; dense_0 reads the model's input (a
+    # Quantizer): 5 B per input value less 96
+    want = 332 + (464 + 32 * 40 + 64) + (464 + 10 * 24 + 10 * 8 + 32 + 48) + (5 * 64 - 96)
+    assert seq.program_size == want == 3228
+    # a signed input (InputData after the Quantizer): 5 B per input value less 64
+    signed = _v2([("dense", {"units": 32}), ("dense", {"units": 10})], (1, 1, 64),
+                 input_signed=True)
+    assert signed.layers[1].TYPE == "InputData"
+    seq, = map_model(signed, "TwoNodesIPv2", mode="Minimal").sequences
+    assert seq.program_size == want + 32
+
+
+def test_v2_program_dense_layers_after_the_first_two_take_128_bytes_less():
+    def program(n_dense):
+        m = _v2([("conv", {"filters": 16, "kernel_size": 1})] +
+                [("dense", {"units": 32})] * (n_dense - 1) + [("dense", {"units": 10})],
+                (4, 4, 8))
+        seq, = map_model(m, "FourNodesIPv2", hw_only=True).sequences
+        return seq.program_size, m
+    p2, _ = program(2)
+    p3, m3 = program(3)
+    p4, m4 = program(4)
+    # a third 32-unit Dense1D on the 4-bit 32-value output of a 32-unit one: 464 + 32 x
+    # (16 + 8) + 32 B, less 128 B; a fourth the same again
+    layer = 464 + 32 * (16 + 8) + 32
+    assert m3.get_layer("dense_2").input_dims == (1, 1, 32)
+    assert p3 - p2 == layer - 128
+    # the fourth Dense1D takes the device's FNP2 (FourNodesIPv2 has three FNP3s): 48 B more
+    mapping4 = map_model(m4, "FourNodesIPv2", hw_only=True)
+    assert sorted(mapping4.layer(f"dense_{i}").nps[0].type for i in range(1, 5)) == \
+        ["FNP2", "FNP3", "FNP3", "FNP3"]
+    assert p4 - p3 == layer - 128 + 48
 
 
 def test_v1_program_hidden_dense_units_have_no_unit_records():

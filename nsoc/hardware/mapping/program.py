@@ -15,6 +15,7 @@ from ...errors import MappingError
 from ..device import create_device
 from ..types import Device
 from .constraints import FNP_TYPES, HRC_TYPES, SKIP_TYPES, MapConstraints, kernel_hw
+from .memory import fnp_weight_size
 from .requirements import requirement
 from .rules import Unmappable
 
@@ -133,10 +134,15 @@ def v2_layer_program_bytes(lm, layer) -> int:
         return lm.nps[0].mem_info.get("weight_size", 0) + V2_HRC_BYTES + V2_HRC_CHANNEL_BYTES * c
     if layer.TYPE == "Dense1D":
         total = V2_FNP_LAYER_BYTES
-        per_unit = 8 + (V2_FNP_WIDE_OUTPUT_UNIT_BYTES if layer.output_bits > 8 else 0)
+        per_unit = V2_FNP_WIDE_OUTPUT_UNIT_BYTES if layer.output_bits > 8 else 0
         for n in lm.nps:
             units = n.filters
-            total += units * (n.mem_info.get("input_size", 0) + per_unit) + x * y * c
+            # the units' weights as the FNP holds them (input at the weight width + 8 B a
+            # unit): Akida's mapper on hand-made FourNodesIPv2 models, 4-bit weights on 8-bit
+            # inputs of 256 to 1024 values, 32 or 64 units: the program follows the weights,
+            # not the input bytes (the same program for 8- and 4-bit inputs of a 4-bit layer)
+            weights = fnp_weight_size(layer, units, n.mem_info.get("input_size", 0))
+            total += weights + units * per_unit + x * y * c
             total += V2_FNP2_EXTRA_BYTES if n.type == "FNP2" else 0
         return total
     per_word = v2_bytes_per_weight_word(layer)
@@ -170,10 +176,50 @@ def program_header_bytes(ip_version: str, n_passes: int) -> int:
     return PROGRAM_HEADER_BYTES
 
 
+#: A v2 Dense1D reading the model's input (its inbound a Quantizer or InputData, no NP before
+#: it) adds 5 B per input value, less 96 B (64 B with a signed input, InputData): Akida's
+#: mapper on hand-made FourNodesIPv2 models, 64 to 1024 inputs, 8- or 4-bit weights, 32 or 64
+#: units, 4- or 8-bit outputs, exact; the same layers after a 1x1 Conv2D add nothing (blind
+#: corpus 2: a 1024-input Dense1D after InputData, 4928 B more than the law without it).
+V2_INPUT_DENSE_BYTES_PER_INPUT = 5
+V2_INPUT_DENSE_BYTES = {"Quantizer": -96, "InputData": -64}
+
+
+def v2_input_dense_bytes(layer, model) -> int:
+    """Program bytes a v2 Dense1D adds when it reads the model's input
+    (:data:`V2_INPUT_DENSE_BYTES_PER_INPUT`); 0 otherwise."""
+    if layer.TYPE != "Dense1D" or not layer.inbounds:
+        return 0
+    inbound = model.get_layer(layer.inbounds[0]).TYPE
+    if inbound not in V2_INPUT_DENSE_BYTES:
+        return 0
+    x, y, c = layer.input_dims
+    return V2_INPUT_DENSE_BYTES_PER_INPUT * x * y * c + V2_INPUT_DENSE_BYTES[inbound]
+
+
+#: Each v2 Dense1D of a sequence after its first two adds this much less (Akida's mapper on
+#: hand-made FourNodesIPv2 models, a 1x1 Conv2D then 2, 3, 4 or 5 Dense1D layers: 0, 128, 256,
+#: 384 B under :data:`V2_FNP_LAYER_BYTES` each; the same after the model's input: blind
+#: corpus 2, three Dense1D after a 1024-value input 4928 = 5 x 1024 - 64 - 128 B; dev corpus,
+#: four after 64 values: 0 = 5 x 64 - 64 - 256 B).
+V2_FNP_LAYER_AFTER_TWO_BYTES = -128
+
+
+def v2_dense_count_bytes(sequence, model) -> int:
+    """:data:`V2_FNP_LAYER_AFTER_TWO_BYTES` for each Dense1D of a v2 sequence after its
+    first two."""
+    n = sum(1 for p in sequence.passes for lm in p
+            if lm.nps and model.get_layer(lm.layer).TYPE == "Dense1D")
+    return V2_FNP_LAYER_AFTER_TWO_BYTES * max(0, n - 2)
+
+
 def program_size(sequence, model, ip_version: str) -> int:
     """Estimated bytes of a hardware sequence's program (Akida's ``len(sequence.program)``)."""
     if sequence.backend != "Hardware":
         return 0
-    return program_header_bytes(ip_version, len(sequence.passes)) + sum(
+    extra = sum(v2_input_dense_bytes(model.get_layer(lm.layer), model)
+                for p in sequence.passes for lm in p if lm.nps) + \
+        v2_dense_count_bytes(sequence, model) if ip_version == "v2" else 0
+    return program_header_bytes(ip_version, len(sequence.passes)) + extra + sum(
         layer_program_bytes(lm, model.get_layer(lm.layer), ip_version)
         for p in sequence.passes for lm in p)
