@@ -805,6 +805,19 @@ def test_v1_program_hidden_dense_units_have_no_unit_records():
     assert seq.program_size == want
 
 
+def test_v1_program_of_an_hrc_alone():
+    # a valid-padding Convolutional runs in software: the HRC is its sequence's only NP,
+    # header 484 + its weights + 68 B (3x3 on one channel), + 116 B (5x5: 48 B more)
+    for kernel, extra in ((3, 68), (5, 116)):
+        m = random_v1_model([("input_conv", {"filters": 8, "kernel_size": kernel}),
+                             ("conv", {"filters": 8, "padding": "valid"}),
+                             ("dense", {"units": 2})], (16, 16, 1), seed=2)
+        seq = map_model(m, "AKD1500").sequences[0]
+        hrc, = _nps(map_model(m, "AKD1500"), "input_conv_0")
+        assert [lm.layer for p in seq.passes for lm in p if lm.nps] == ["input_conv_0"]
+        assert seq.program_size == 484 + hrc.mem_info["weight_size"] + extra
+
+
 def test_v2_program_bytes_per_weight_word():
     m = _v2([("conv", {"filters": 8, "kernel_size": 1, "weight_bits": 8}),
              ("conv", {"filters": 8, "kernel_size": 7, "weight_bits": 8}),

@@ -61,6 +61,15 @@ def compute_min_device(model, sram_size=None,
 #: Bytes of a v1 hardware sequence's program besides its NPs' records (the program header;
 #: corpus: a one-NP v1 sequence's ``program_size`` minus its ``program_memory``).
 PROGRAM_HEADER_BYTES = 484
+#: A v1 HRC adds its weights + 160 B to its sequence's program, 48 B more unless its kernel is
+#: 3x3 on one input channel; 92 B less when it is the sequence's only NP (its output goes to a
+#: software layer).  Blind corpora 2 and 3: every HRC-only sequence, 3x3 on one channel, 640 B
+#: of weights in 1192 B, 1280 B in 1832 B; Akida's mapper on hand-made models, AKD1500 and
+#: TwoNodesIPv1, HRC alone: 3x3 one channel with 8 to 64 filters + 68 B, 5x5, 7x7 or 3
+#: channels + 116 B; followed by a Convolutional: 5x5 or 3 channels 48 B more than 3x3.
+V1_HRC_BYTES = 160
+V1_HRC_WIDE_BYTES = 48
+V1_HRC_ALONE_BYTES = -92
 
 
 def np_program_bytes(component, layer, ip_version: str) -> int:
@@ -73,7 +82,8 @@ def np_program_bytes(component, layer, ip_version: str) -> int:
     ``program``)."""
     m = component.mem_info
     if component.type == "HRC":
-        return m.get("weight_size", 0) + 160
+        narrow = kernel_hw(layer) == (3, 3) and layer.input_dims[2] == 1
+        return m.get("weight_size", 0) + V1_HRC_BYTES + (0 if narrow else V1_HRC_WIDE_BYTES)
     if component.type.startswith("FNP"):
         per_unit = 8 if layer.output_bits > 8 else 0
         return m.get("weight_size", 0) + m.get("external_size", 0) + 216 + \
@@ -213,13 +223,20 @@ def v2_dense_count_bytes(sequence, model) -> int:
     return V2_FNP_LAYER_AFTER_TWO_BYTES * max(0, n - 2)
 
 
+def v1_hrc_alone_bytes(sequence) -> int:
+    """:data:`V1_HRC_ALONE_BYTES` for a v1 sequence whose only NP is the HRC; 0 otherwise."""
+    nps = [c for p in sequence.passes for lm in p for c in lm.nps]
+    return V1_HRC_ALONE_BYTES if [c.type for c in nps] == ["HRC"] else 0
+
+
 def program_size(sequence, model, ip_version: str) -> int:
     """Estimated bytes of a hardware sequence's program (Akida's ``len(sequence.program)``)."""
     if sequence.backend != "Hardware":
         return 0
     extra = sum(v2_input_dense_bytes(model.get_layer(lm.layer), model)
                 for p in sequence.passes for lm in p if lm.nps) + \
-        v2_dense_count_bytes(sequence, model) if ip_version == "v2" else 0
+        v2_dense_count_bytes(sequence, model) if ip_version == "v2" else \
+        v1_hrc_alone_bytes(sequence)
     return program_header_bytes(ip_version, len(sequence.passes)) + extra + sum(
         layer_program_bytes(lm, model.get_layer(lm.layer), ip_version)
         for p in sequence.passes for lm in p)
