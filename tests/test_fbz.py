@@ -213,7 +213,30 @@ def test_flipped_container_bytes(small_model, data):
     for i in data.draw(st.lists(st.integers(0, len(blob) - 1), min_size=1, max_size=3,
                                 unique=True)):
         blob[i] ^= data.draw(st.integers(1, 255))
-    expect_format_error(bytes(blob))  # the CRC or a header check always catches it
+    # A damaged file never loads as another model: the CRC or a header check catches it, or the
+    # damage did not change the model (the zlib header's two compression-level bits are only a
+    # hint: 78 DA and 78 9C start the same stream).
+    original = container.unpack(model_to_bytes(small_model))
+    t0 = time.perf_counter()
+    try:
+        fb = container.unpack(bytes(blob))
+    except ModelFormatError as exc:
+        assert type(exc) is ModelFormatError
+    else:
+        assert fb == original
+        assert_same_model(small_model, model_from_bytes(bytes(blob)))
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_zlib_level_hint_flip_loads_the_same_model(small_model):
+    # found by test_flipped_container_bytes: byte 25 (FLG of the zlib header) 0xDA ^ 0x46 = 0x9C
+    blob = bytearray(model_to_bytes(small_model))
+    assert blob[container.HEADER_SIZE] == 0x78
+    for flg in (0x01, 0x5E, 0x9C, 0xDA):  # the four levels, each with a valid FCHECK
+        blob[container.HEADER_SIZE + 1] = flg
+        assert_same_model(small_model, model_from_bytes(bytes(blob)))
+    blob[container.HEADER_SIZE + 1] = 0xDB  # FCHECK broken
+    expect_format_error(bytes(blob))
 
 
 @settings(max_examples=400, deadline=None)
