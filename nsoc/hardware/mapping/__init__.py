@@ -62,6 +62,7 @@ from .sequences import (
     device_fit_t,
     merge_cut_message,
     skip_block,
+    skip_spans,
 )
 
 
@@ -153,28 +154,10 @@ def _backends(model, device: Device, cons: MapConstraints, order: MeshOrder, hw_
 
 def _skip_blocks(layers) -> list[range]:
     """The layers of each skip connection: from its split (the last layer every inbound of the
-    merge descends from) to the first layer reading the merge (as :func:`.skip_block`)."""
-    index = {lay.name: i for i, lay in enumerate(layers)}
-
-    def with_ancestors(name: str) -> set:
-        out, stack = {name}, [name]
-        while stack:
-            for p in layers[index[stack.pop()]].inbounds:
-                if p in index and p not in out:
-                    out.add(p)
-                    stack.append(p)
-        return out
-
-    blocks = []
-    for m, lay in enumerate(layers):
-        if lay.TYPE not in SKIP_TYPES:
-            continue
-        sets = [with_ancestors(n) for n in lay.inbounds if n in index]
-        common = set.intersection(*sets) if sets else set()
-        first = max((index[n] for n in common), default=0)
-        last = next((j for j in range(m + 1, len(layers)) if lay.name in layers[j].inbounds), m)
-        blocks.append(range(first, last + 1))
-    return blocks
+    merge descends from) to the first layer reading the merge (:func:`.skip_spans`)."""
+    merges = [m for m, lay in enumerate(layers) if lay.TYPE in SKIP_TYPES]
+    return [range(first, (m if reader is None else reader) + 1)
+            for first, m, reader in skip_spans(layers, merges)]
 
 
 def _software_fallback(layers, backends: list, ip_version: str) -> None:

@@ -310,33 +310,44 @@ def skip_block(reqs: list[Req], at: int) -> tuple[int, int] | None:
     whole mesh, its branch and the layer after the Add in one software sequence; a 7-NP
     branch layer whose Add's reader needs 7 more).  With hw_only a cut at the merge is
     :func:`merge_cut_message`."""
-    index = {r.layer.name: i for i, r in enumerate(reqs)}
-    for m, r in enumerate(reqs):
-        if r.kind != "skip":
-            continue
-        _, common = _merge_ancestry(reqs, index, r)
-        first = max((index[n] for n in common), default=0)
-        last = next((j for j in range(m + 1, len(reqs))
-                     if r.layer.name in reqs[j].layer.inbounds), len(reqs) - 1)
+    layers = [r.layer for r in reqs]
+    merges = [m for m, r in enumerate(reqs) if r.kind == "skip"]
+    for first, _, reader in skip_spans(layers, merges):
+        last = len(reqs) - 1 if reader is None else reader
         if first < at <= last:
             return first, last
     return None
 
 
-def _ancestors(reqs: list[Req], index: dict, name: str) -> set:
+def skip_spans(layers: list, merges: list[int]) -> list[tuple[int, int, int | None]]:
+    """Per merge ``layers[m]`` (``m`` in ``merges``): (the index of its split, the last layer
+    every inbound of the merge descends from; ``m``; the index of the first layer reading the
+    merge, None when none does)."""
+    index = {lay.name: i for i, lay in enumerate(layers)}
+    spans = []
+    for m in merges:
+        _, common = _merge_ancestry(layers, index, layers[m])
+        first = max((index[n] for n in common), default=0)
+        reader = next((j for j in range(m + 1, len(layers))
+                       if layers[m].name in layers[j].inbounds), None)
+        spans.append((first, m, reader))
+    return spans
+
+
+def _ancestors(layers: list, index: dict, name: str) -> set:
     out, stack = set(), [name]
     while stack:
-        for p in reqs[index[stack.pop()]].layer.inbounds:
+        for p in layers[index[stack.pop()]].inbounds:
             if p in index and p not in out:
                 out.add(p)
                 stack.append(p)
     return out
 
 
-def _merge_ancestry(reqs: list[Req], index: dict, merge: Req) -> tuple[list[set], set]:
-    """Per inbound of ``merge`` within ``reqs``, that inbound and its ancestors; and the layers
-    common to all of them (the split of the skip connection and what precedes it)."""
-    anc = [_ancestors(reqs, index, i) | {i} for i in merge.layer.inbounds if i in index]
+def _merge_ancestry(layers: list, index: dict, merge) -> tuple[list[set], set]:
+    """Per inbound of layer ``merge`` within ``layers``, that inbound and its ancestors; and the
+    layers common to all of them (the split of the skip connection and what precedes it)."""
+    anc = [_ancestors(layers, index, i) | {i} for i in merge.inbounds if i in index]
     return anc, set.intersection(*anc) if anc else set()
 
 
@@ -348,18 +359,19 @@ def branch_split_pass(reqs: list[Req], passes: list) -> str | None:
     branch, a depthwise on the second opening the next pass).  In every mapping Akida makes,
     such branches stay in their split's pass (346 branch layers), while a branch beside an
     identity shortcut may run in later passes (69 layers)."""
-    index = {r.layer.name: i for i, r in enumerate(reqs)}
+    layers = [r.layer for r in reqs]
+    index = {lay.name: i for i, lay in enumerate(layers)}
     pass_of = {(lm.layer.name if isinstance(lm, Req) else lm.layer): k
                for k, p in enumerate(passes)
                for lm in (p.reqs if isinstance(p, PassFill) else p)}
     for r in reqs:
         if r.kind != "skip":
             continue
-        anc, common = _merge_ancestry(reqs, index, r)
+        anc, common = _merge_ancestry(layers, index, r.layer)
         if not common:
             continue
         split = max(common, key=index.__getitem__)
-        before = _ancestors(reqs, index, split) | {split}
+        before = _ancestors(layers, index, split) | {split}
         branches = [a - before for a in anc]
         if len(branches) < 2 or not all(branches):
             continue
@@ -389,4 +401,4 @@ def merge_cut_message(merge: Req, cut: SequenceCut) -> str:
 
 __all__ = ["BRANCH_SPLIT_MESSAGE", "PassFill", "SequenceCut", "branch_split_error",
            "branch_split_pass", "device_fit_t", "fewest_passes_t", "fill_passes",
-           "merge_cut_message", "run_pass_count", "skip_block"]
+           "merge_cut_message", "run_pass_count", "skip_block", "skip_spans"]

@@ -93,7 +93,6 @@ def layer_geometry(layer, fire_block: int) -> Geometry:
     return g
 
 
-
 def component_bands(layer, comps) -> list[tuple[int, int]] | None:
     """The band of input rows ``[b0, b1)`` of each NP component of a band-split convolution,
     None when ``layer`` is not band-split (every component sees every row).
