@@ -171,12 +171,23 @@ def layer_program_bytes(lm, layer, ip_version: str) -> int:
     return sum(np_program_bytes(c, layer, ip_version) for c in lm.nps)
 
 
+def fnp2_program_weight_bytes(component, layer, ip_version: str) -> int:
+    """An FNP2's weights as its layer's program records count them: v1 its external size
+    (:func:`np_program_bytes` adds it), v2 the units' weights at the FNP's input bytes
+    (:func:`v2_layer_program_bytes`; not the external size, which is stored another way:
+    33 units on an FNP2 of 1,800 input bytes hold 59,664 B in the program, 79,488 B outside)."""
+    if ip_version == "v2":
+        return fnp_weight_size(layer, component.filters,
+                               component.mem_info.get("input_size", 0))
+    return component.mem_info.get("external_size", 0)
+
+
 def layer_reload_bytes(lm, layer, ip_version: str) -> int:
     """Bytes the configuration DMA reloads for one layer when its pass is reprogrammed: its
     program records (:func:`layer_program_bytes`) less an FNP2's weights, which stay in
-    external memory."""
+    external memory (as the records count them: :func:`fnp2_program_weight_bytes`)."""
     return layer_program_bytes(lm, layer, ip_version) - sum(
-        c.mem_info.get("external_size", 0) for c in lm.nps if c.type == "FNP2")
+        fnp2_program_weight_bytes(c, layer, ip_version) for c in lm.nps if c.type == "FNP2")
 
 
 def program_header_bytes(ip_version: str, n_passes: int) -> int:

@@ -1,0 +1,52 @@
+"""Regressions found by tools/fuzz_timing.py (random and zoo models on every shipped device and
+mode): each a small hand-written model whose expected figures follow from the laws."""
+import numpy as np
+
+from nsoc import pipeline
+from nsoc.hardware.mapping import map_model
+from nsoc.hardware.mapping.memory import fnp_weight_size
+from nsoc.hardware.mapping.program import layer_program_bytes, layer_reload_bytes
+from nsoc.testing import random_v2_model
+
+
+def _v2_fnp2_model():
+    """An input convolution, a 200-filter pooled convolution and a depthwise one on 3x3, then
+    33 dense units of 8-bit weights on 8-bit inputs: TwoNodesIPv2 maps the dense layer on an
+    FNP2 in a second hardware sequence; its 1,800 input values take 2,408 B a unit in external
+    memory (79,488 B) but 1,808 B a unit in the program (59,664 B)."""
+    blocks = [("input_conv", {"filters": 8, "name": "conv_in"}),
+              ("conv", {"filters": 200, "pool": "max", "name": "conv"}),
+              ("dw", {"name": "dw"}), ("dense", {"units": 33, "name": "fc"})]
+    return random_v2_model(blocks, (5, 5, 3), weight_bits=8, act_bits=8)
+
+
+def test_v2_fnp2_reload_bytes_are_the_program_records_without_their_weights():
+    """Before: the reload subtracted the FNP2's external size from its program records
+    (-17,248 B), so HwPr reprogrammed in negative time, frame 0 took less than its dense layer
+    alone and the report refused its negative reconfiguration bytes."""
+    model = _v2_fnp2_model()
+    fc = model.get_layer("fc")
+    for mode in ("HwPr", "AllNps", "Minimal"):
+        mapping = map_model(model, "TwoNodesIPv2", mode=mode)
+        assert len(mapping.hardware_passes()) == 2
+        (lm,) = [lm for _, _, lms in mapping.hardware_passes() for lm in lms
+                 if lm.layer == "fc"]
+        (comp,) = lm.nps
+        assert comp.type == "FNP2" and comp.mem_info["external_size"] == 79488
+        program = layer_program_bytes(lm, fc, "v2")
+        weights = fnp_weight_size(fc, 33, comp.mem_info["input_size"])
+        assert weights == 33 * (1800 + 8)
+        assert layer_reload_bytes(lm, fc, "v2") == program - weights > 0
+
+
+def test_v2_fnp2_hwpr_frame_takes_at_least_its_slowest_layer():
+    model = _v2_fnp2_model()
+    x = np.random.default_rng(0).integers(0, 256, (1, 5, 5, 3)).astype(np.uint8)
+    run = pipeline.simulate(model, x, device="TwoNodesIPv2", mode="HwPr", frames=1)
+    t = run.timing
+    assert t.reconfig_cycles > 0
+    assert all(lay.actions.reconfig_bytes >= 0 for lay in t.layers)
+    assert t.latency_cycles >= max(lay.busy_cycles for lay in t.layers)
+    # in a stream each frame reprograms both sequences, frame 0 only the second
+    assert t.latency_cycles <= t.interval_cycles
+    run.report.validate()
