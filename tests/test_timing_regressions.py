@@ -50,3 +50,25 @@ def test_v2_fnp2_hwpr_frame_takes_at_least_its_slowest_layer():
     # in a stream each frame reprograms both sequences, frame 0 only the second
     assert t.latency_cycles <= t.interval_cycles
     run.report.validate()
+
+
+def test_frame_level_firing_waits_for_the_rows_no_window_reads():
+    """A 1x1 stride-2 convolution on 8 rows reads rows 0, 2, 4, 6: its NP still integrates the
+    events of row 7 (the CNP law counts every event it receives), so its frame's output fires
+    after them.  Before: the output left after row 6 and the frame ended while the NP was still
+    busy with row 7 (latency under the chain of the layers' busy cycles)."""
+    from nsoc.hardware.timing.geometry import layer_geometry
+    blocks = [("input_conv", {"filters": 8, "name": "conv_in"}),
+              ("conv", {"filters": 16, "kernel_size": 1, "stride": 2, "name": "s2"}),
+              ("dense", {"units": 4, "name": "fc"})]
+    model = random_v2_model(blocks, (8, 8, 3), weight_bits=4, act_bits=4)
+    s2 = model.get_layer("s2")
+    assert list(layer_geometry(s2, 1).needed) == [0, 2, 4, 6]     # row streaming: windows
+    assert list(layer_geometry(s2, 1000).needed) == [7, 7, 7, 7]  # frame-level: whole frame
+    assert list(layer_geometry(s2, 2).needed) == [2, 2, 7, 7]     # blocks of 2, the last whole
+    x = np.random.default_rng(1).integers(0, 256, (1, 8, 8, 3)).astype(np.uint8)
+    t = pipeline.simulate(model, x, device="TwoNodesIPv2", mode="Minimal", frames=1).timing
+    lay = t.layer("s2")
+    assert lay.events_in > 0
+    assert lay.end_cycle - lay.start_cycle >= lay.busy_cycles
+    assert t.latency_cycles >= sum(lay.busy_cycles for lay in t.layers)

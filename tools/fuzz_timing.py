@@ -276,6 +276,10 @@ class Checker:
         if itv > lat + first_reprog + 1:
             self.fail(ctx, "interval<=latency", f"interval {itv} > latency {lat} "
                                                 f"(reconfig {t.reconfig_cycles})")
+        for lay in t.layers:
+            if lay.end_cycle - lay.start_cycle < lay.busy_cycles - 1:
+                self.fail(ctx, "layer-span>=busy", f"{lay.type} spans {lay.end_cycle} - "
+                                                   f"{lay.start_cycle}, busy {lay.busy_cycles}")
         busiest = max((lay.busy_cycles for lay in t.layers), default=0)
         if busiest > lat + 1:
             self.fail(ctx, "latency>=busy", f"busiest layer {busiest} > latency {lat}")

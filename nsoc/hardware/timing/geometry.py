@@ -4,7 +4,8 @@ and how many kernel taps an input event reaches along each axis.
 Akida streams a layer's input row by row (axis 1 of the NHWC batch).  For a convolution an
 output row can fire once the input rows of its window (and of its pooling window) have been
 processed; a dense layer or a global pooling waits for the whole frame.  ``np_fire_block_rows``
-groups output rows into blocks fired together (1: row streaming; large: frame-level firing).
+groups output rows into blocks fired together (1: row streaming; large: frame-level firing);
+the frame's last block waits for the whole input frame.
 """
 from __future__ import annotations
 
@@ -90,6 +91,12 @@ def layer_geometry(layer, fire_block: int) -> Geometry:
         block_end = np.minimum(g.out_rows - 1, (j // fire_block + 1) * fire_block - 1)
         g.needed = g.needed[block_end]
     g.needed = np.asarray(g.needed, np.int64)
+    if fire_block > 1 and g.kind != "pass":
+        # blocks: the frame's last block fires once the whole input frame is in, the rows no
+        # window reads included (a 1x1 stride-2 convolution's last odd row, the rows a valid
+        # window or a pooling drops): the NP still integrates their events (the CNP law), so
+        # without this its frame ended before its work did
+        g.needed[(g.out_rows - 1) // fire_block * fire_block:] = g.in_rows - 1
     return g
 
 
