@@ -4,8 +4,8 @@ places on hardware (the strongest invariants of tools/fuzz_timing.py, drawn by h
 * latency, throughput interval, fps and energy are finite and positive; the interval is at
   most the 1-frame latency (a multi-pass model: plus the reprogramming of its first pass, in
   place for the first frame only);
-* F frames streamed take between 1x and Fx the 1-frame latency, and the 1-frame latency does
-  not change when more frames are streamed;
+* F frames streamed take between 1x and Fx the 1-frame latency, at no less energy a frame, and
+  the 1-frame latency does not change when more frames are streamed;
 * a layer's span in frame 0 (first input row to last output row) holds its busiest NP's
   busy cycles;
 * the 1-frame latency is at least the closed-form law: per pass the longest chain of the
@@ -145,7 +145,10 @@ def test_timing_energy_report_invariants(tmp_path_factory, kinds, seed, version,
                              activations=acts)
     assert runF.timing.latency_cycles == lat
     assert lat - 1 <= runF.timing.total_cycles <= FRAMES * (lat + first) + 2
-    assert runF.energy.energy_per_frame_uj > 0
+    # the same frame streamed: no cheaper a frame (later frames reload a multi-pass model's
+    # first pass too)
+    # (2 %: counts and busy cycles rounded over all the frames: weight words, NP cycles)
+    assert runF.energy.energy_per_frame_uj >= e.energy_per_frame_uj * 0.98
     # sparser inputs are not slower
     lats = [pipeline.simulate(model, x, opts.with_(sparsity=sp), mapping=mapping,
                               activations=acts).timing.latency_cycles for sp in (0.5, 0.9)]

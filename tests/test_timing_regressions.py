@@ -1,6 +1,7 @@
 """Regressions found by tools/fuzz_timing.py (random and zoo models on every shipped device and
 mode): each a small hand-written model whose expected figures follow from the laws."""
 import numpy as np
+import pytest
 
 from nsoc import pipeline
 from nsoc.hardware.mapping import map_model
@@ -72,3 +73,28 @@ def test_frame_level_firing_waits_for_the_rows_no_window_reads():
     assert lay.events_in > 0
     assert lay.end_cycle - lay.start_cycle >= lay.busy_cycles
     assert t.latency_cycles >= sum(lay.busy_cycles for lay in t.layers)
+
+
+def test_reconfiguration_bytes_are_totals_over_the_frames():
+    """Two hardware sequences, reprogrammed every frame of a stream (the interval counts both).
+    Before: each pass's bytes were counted once whatever the frames, so the energy per frame of
+    a 3-frame stream (a third of one reload) was under that of 1 frame."""
+    from nsoc.hardware.parameters import timing_params, values
+    from nsoc.hardware.timing.simulate import program_bytes
+    model = _v2_fnp2_model()
+    x = np.random.default_rng(0).integers(0, 256, (1, 5, 5, 3)).astype(np.uint8)
+    opts = pipeline.SimOptions(device="TwoNodesIPv2", mode="HwPr", frames=1)
+    mapping = pipeline.map_stage(model, opts)
+    P = values(timing_params(mapping.device, {}))
+    b0, b1 = (program_bytes(mapping.sequences[si], lms, P, model)
+              for si, _, lms in mapping.hardware_passes())
+    one = pipeline.simulate(model, x, opts, mapping=mapping)
+    three = pipeline.simulate(model, x, opts.with_(stream_frames=3), mapping=mapping)
+    assert sum(lay.actions.reconfig_bytes for lay in one.timing.layers) == b0 + b1
+    assert sum(lay.actions.reconfig_bytes for lay in three.timing.layers) == 3 * (b0 + b1)
+    e1, e3 = one.energy.energy_breakdown_uj, three.energy.energy_breakdown_uj
+    assert e1["reconfiguration"] > 0
+    assert e3["reconfiguration"] == pytest.approx(e1["reconfiguration"], rel=1e-12)
+    # the same frame streamed: every action a frame the same
+    assert three.energy.energy_per_frame_uj == pytest.approx(one.energy.energy_per_frame_uj,
+                                                             rel=1e-3)

@@ -34,8 +34,8 @@ class ActionCounts:
       output, and skip-DMA store/load traffic).
     * ``neurons_updated``: neurons visited by threshold-and-fire (one per output neuron per frame);
       ``neurons_fired``: those that emitted a non-zero output event.
-    * ``reconfig_bytes``: program / configuration bytes loaded for multi-pass or multi-sequence
-      models.
+    * ``reconfig_bytes``: program / configuration bytes reloaded for multi-pass or
+      multi-sequence models (every pass each frame, as in a stream of calls).
     """
 
     synaptic_ops: int = 0

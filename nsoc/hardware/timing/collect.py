@@ -21,7 +21,7 @@ class PassOutcome:
     res: ScheduleResult
     sequence: int
     pass_index: int
-    program_bytes: int = 0
+    program_bytes: int = 0   # configuration bytes reloaded for this pass over all frames
 
 
 @dataclass

@@ -114,7 +114,12 @@ def simulate(model, mapping, x=None, activations: dict | None = None, *,
         if plan.program_bytes is None:
             plan.program_bytes = program_bytes(mapping.sequences[si], lms, P, model)
         n_bytes = plan.program_bytes
-        outcomes.append(PassOutcome(plan, work, res, si, pi, n_bytes if multi else 0))
+        # bytes reloaded over the frames (a total, as every action count): in a stream every
+        # frame reloads every pass, the first too (frame 0's first pass is loaded before the
+        # inference, outside its latency, but each later call reloads it: the interval and
+        # fps count it, and energy x fps is the power)
+        outcomes.append(PassOutcome(plan, work, res, si, pi, n_bytes * n_frames if multi
+                                    else 0))
         loads.append(n_bytes)
         reprograms.append(reprogram_cycles(mapping.mode, sum(len(lm.nps) for lm in lms),
                                            n_bytes, P))
