@@ -14,7 +14,13 @@ from nsoc.hardware.mapping import (
     map_model,
 )
 from nsoc.hardware.mapping.memory import band_neighbours, skip_buffer_count
-from nsoc.hardware.mapping.program import v2_bytes_per_weight_word
+from nsoc.hardware.mapping.program import (
+    layer_program_bytes,
+    v2_bytes_per_weight_word,
+    v2_cnp_chain_bytes,
+    v2_input_conv_bytes,
+)
+from nsoc.hardware.types import Sequence
 from nsoc.testing import random_v1_model, random_v2_model
 
 
@@ -805,6 +811,71 @@ def test_v2_program_dense_layers_after_the_first_two_take_128_bytes_less():
     assert sorted(mapping4.layer(f"dense_{i}").nps[0].type for i in range(1, 5)) == \
         ["FNP2", "FNP3", "FNP3", "FNP3"]
     assert p4 - p3 == layer - 128 + 48
+
+
+def test_v2_program_of_chained_cnp_layers():
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 16}), ("dw", {}),
+             ("conv", {"filters": 16, "kernel_size": 1}), ("dense", {"units": 4})], (8, 8, 1))
+    mapping = map_model(m, "FourNodesIPv2", mode="Minimal")
+    seq, = mapping.sequences
+    assert len(seq.passes) == 1 and all(len(lm.nps) <= 1 for lm in seq.passes[0])
+    # conv_1 reads the InputConv2D: nothing; dw_2 reads conv_1 and conv_3 reads dw_2: 56 B
+    # each; the sequence ends with a Dense1D and no layer is cut in bands
+    assert v2_cnp_chain_bytes(seq, m) == 2 * 56
+    layers = sum(layer_program_bytes(lm, m.get_layer(lm.layer), "v2") for lm in seq.passes[0])
+    assert seq.program_size == 332 + layers + 2 * 56
+
+
+def test_v2_program_of_banded_cnp_layers_and_a_cnp_output():
+    m = _v2([("conv", {"filters": 8}), ("conv", {"filters": 8}), ("dense", {"units": 4})],
+            (100, 1, 8))
+    seq, = map_model(m, "TwoNodesIPv2", mode="Minimal").sequences
+    conv0, conv1 = seq.passes[0][1], seq.passes[0][2]
+    # 100 columns in two bands of 50: two NPs holding the same 8 filters per layer
+    assert [(c.start_neuron, c.filters) for c in conv0.nps + conv1.nps] == [(0, 8)] * 4
+    # a second band 64 B per layer; conv_1 reads conv_0: 56 B
+    assert v2_cnp_chain_bytes(seq, m) == 2 * 64 + 56
+    # without the Dense1D the sequence's output leaves from conv_1: 96 B more
+    cut = Sequence(seq.name, "Hardware", [[lm for lm in seq.passes[0]
+                                          if lm.layer != "dense_2"]])
+    assert v2_cnp_chain_bytes(cut, m) == 2 * 64 + 56 + 96
+
+
+def test_v2_program_cnp_layer_records():
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 16}), ("dw", {}),
+             ("dense", {"units": 4})], (8, 8, 1))
+    wide = _v2([("input_conv", {"filters": 8, "kernel_size": 5}), ("conv", {"filters": 8}),
+                ("dense", {"units": 4})], (8, 8, 3))
+    mapping = map_model(m, "FourNodesIPv2", mode="Minimal")
+    ic, conv, dw = (mapping.layer(n) for n in ("input_conv_0", "conv_1", "dw_2"))
+
+    def words(lm):
+        return sum(-(-c.mem_info["weight_size"] * 8 // 100) for c in lm.nps)
+
+    # InputConv2D 3x3 on one channel: weights + 272 B; 5x5 on 3 channels: + 48 + 2 x 4 B
+    assert layer_program_bytes(ic, m.get_layer("input_conv_0"), "v2") == \
+        ic.nps[0].mem_info["weight_size"] + 272
+    wide_ic = map_model(wide, "FourNodesIPv2", mode="Minimal").layer("input_conv_0")
+    assert layer_program_bytes(wide_ic, wide.get_layer("input_conv_0"), "v2") == \
+        wide_ic.nps[0].mem_info["weight_size"] + 272 + 48 + 8
+    # Conv2D reading 8 channels: 8 B per output channel, 288 + 8 a NP, 16 B a weight word;
+    # the depthwise layer of 16 channels likewise with its own 16 channels
+    assert layer_program_bytes(conv, m.get_layer("conv_1"), "v2") == \
+        8 * 16 + (288 + 8) + 16 * words(conv)
+    assert layer_program_bytes(dw, m.get_layer("dw_2"), "v2") == \
+        8 * 16 + (288 + 16) + 16 * words(dw)
+
+
+def test_v2_program_of_a_conv_reading_the_model_input():
+    m = _v2([("conv", {"filters": 8}), ("dense", {"units": 4})], (4, 4, 3), input_signed=True)
+    assert m.layers[1].TYPE == "InputData"
+    conv = m.get_layer("conv_0")
+    # 5 B per input channel + 120 B; its NP reads 3 channels, counted as 8
+    assert v2_input_conv_bytes(conv, m) == 5 * 3 + 120
+    lm = map_model(m, "TwoNodesIPv2", mode="Minimal").layer("conv_0")
+    words = sum(-(-c.mem_info["weight_size"] * 8 // 100) for c in lm.nps)
+    assert layer_program_bytes(lm, conv, "v2") == \
+        8 * 8 + len(lm.nps) * (288 + 8) + v2_bytes_per_weight_word(conv) * words
 
 
 def test_v1_program_hidden_dense_units_have_no_unit_records():

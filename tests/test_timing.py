@@ -271,8 +271,8 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     P = param_values(hw.device)
     prog = sum(lay.actions.reconfig_bytes for lay in r.layers)
     # the program of each pass: its layers' program records (the mapper's estimate); with the
-    # program header they make the mapper's program size
-    from nsoc.hardware.mapping.program import layer_program_bytes, program_header_bytes
+    # program header and the sequence's own terms they make the mapper's program size
+    from nsoc.hardware.mapping.program import layer_program_bytes, sequence_program_bytes
     passes = [p for _, _, p in hw.hardware_passes()]
     expect = [sum(layer_program_bytes(lm, m.get_layer(lm.layer), m.ip_version) for lm in p)
               for p in passes]
@@ -281,7 +281,7 @@ def test_multi_pass_reconfiguration_cost(v2_skip):
     assert prog == 3 * sum(expect) > 0
     prog = sum(expect)   # one frame's reprogramming of every pass
     assert sum(seq.program_size for seq in seqs) == sum(expect) + sum(
-        program_header_bytes(m.ip_version, len(seq.passes)) for seq in seqs)
+        sequence_program_bytes(seq, m, m.ip_version) for seq in seqs)
     # HwPr: every pass reprogrammed by the configuration DMA from external memory, at the rate
     # an FNP2 reads its weights there
     rate = P["external_read_cycles_per_byte"]

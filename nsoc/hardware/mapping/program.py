@@ -11,6 +11,8 @@ DS-CNN 8 NPs, a 64-filter pooled layer on 2 NPs of 32 once the device has 2 spar
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from ...errors import MappingError
 from ..device import create_device
 from ..types import Device
@@ -110,19 +112,25 @@ V2_PROGRAM_PASS_BYTES = 64
 V2_FNP_LAYER_BYTES = 464
 V2_FNP2_EXTRA_BYTES = 48
 V2_FNP_WIDE_OUTPUT_UNIT_BYTES = 8
-#: Conv2D NP registers: 288 B + one per input channel (corpus: pairs of mappings differing
-#: only in one Conv2D's NP count give 296 B a NP for 8 input channels, 304 for 16, 320 for 32,
-#: 352 for 64, 416 for 128, 480 for 192), plus 8 B per output channel of the layer.
+#: CNP (Conv2D, DepthwiseConv2D) NP registers: 288 B plus the NP's input channels rounded up
+#: to 8 (a Conv2D NP reads every input channel, a depthwise NP its own), plus 8 B per output
+#: channel of the layer.  Corpus: pairs of mappings differing only in one Conv2D's NP count
+#: give 296 B a NP for 8 input channels, 304 for 16, 320 for 32, 352 for 64, 416 for 128, 480
+#: for 192; Akida's mapper on hand-made TwoNodesIPv2/FourNodesIPv2 models (Minimal, one NP): a
+#: Conv2D reading 1, 3 or 4 channels takes what 8 take; a depthwise layer of 8, 16 or 32
+#: channels (3x3 or 5x5, stride 1 or 2, on one NP or split by channels on 4) follows the same
+#: law, exact, where the former depthwise law (296 B a NP, 176 B a layer) was 96 to 184 B off.
 V2_CONV_NP_BYTES = 288
+V2_CNP_NP_CHANNEL_GROUP = 8
 V2_CNP_CHANNEL_BYTES = 8
-#: DepthwiseConv2D: per NP 296 B (corpus: the same layer on 2 and 4 NPs), per layer 176 B
-#: and 8 B per channel (fitted on the training sequences).
-V2_DW_NP_BYTES = 296
-V2_DW_LAYER_BYTES = 176
-#: InputConv2D: its weights plus 224 B and 48 B per input channel (corpus: alone in a
-#: sequence, 16 filters of 1 channel 924 B, 8 filters of 3 channels 1052 B).
-V2_HRC_BYTES = 224
-V2_HRC_CHANNEL_BYTES = 48
+#: InputConv2D: its weights plus 272 B, 48 B more unless its kernel is 3x3 on one input
+#: channel (as the v1 HRC, :data:`V1_HRC_WIDE_BYTES`), and 4 B per input channel after the
+#: first.  Akida's mapper on hand-made TwoNodesIPv2 models (an InputConv2D of 8 filters, a 1x1
+#: Conv2D, a Dense1D): 1 channel 3x3 272 B, 5x5 320 B, 3 channels 3x3 or 5x5 328 B, stride 1
+#: or 2 alike; corpus: 16 filters of 1 channel alone in a sequence 924 B.
+V2_HRC_BYTES = 272
+V2_HRC_WIDE_BYTES = 48
+V2_HRC_CHANNEL_BYTES = 4
 
 
 def v2_bytes_per_weight_word(layer) -> int:
@@ -141,7 +149,9 @@ def v2_layer_program_bytes(lm, layer) -> int:
         return 0
     x, y, c = layer.input_dims
     if layer.TYPE == "InputConv2D":
-        return lm.nps[0].mem_info.get("weight_size", 0) + V2_HRC_BYTES + V2_HRC_CHANNEL_BYTES * c
+        narrow = kernel_hw(layer) == (3, 3) and c == 1
+        return lm.nps[0].mem_info.get("weight_size", 0) + V2_HRC_BYTES + \
+            (0 if narrow else V2_HRC_WIDE_BYTES) + V2_HRC_CHANNEL_BYTES * (c - 1)
     if layer.TYPE == "Dense1D":
         total = V2_FNP_LAYER_BYTES
         per_unit = V2_FNP_WIDE_OUTPUT_UNIT_BYTES if layer.output_bits > 8 else 0
@@ -158,9 +168,10 @@ def v2_layer_program_bytes(lm, layer) -> int:
     per_word = v2_bytes_per_weight_word(layer)
     words = sum(-(-n.mem_info.get("weight_size", 0) * 8 // 100) for n in lm.nps)
     channels = V2_CNP_CHANNEL_BYTES * layer.output_dims[2]
-    if layer.TYPE == "Conv2D":
-        return channels + len(lm.nps) * (V2_CONV_NP_BYTES + c) + per_word * words
-    return V2_DW_LAYER_BYTES + channels + len(lm.nps) * V2_DW_NP_BYTES + per_word * words
+    group = V2_CNP_NP_CHANNEL_GROUP
+    read = [c if layer.TYPE == "Conv2D" else n.filters for n in lm.nps]
+    return channels + sum(V2_CONV_NP_BYTES + -(-r // group) * group for r in read) + \
+        per_word * words
 
 
 def layer_program_bytes(lm, layer, ip_version: str) -> int:
@@ -218,6 +229,61 @@ def v2_input_dense_bytes(layer, model) -> int:
     return V2_INPUT_DENSE_BYTES_PER_INPUT * x * y * c + V2_INPUT_DENSE_BYTES[inbound]
 
 
+#: A v2 Conv2D reading the model's input (its inbound InputData: a signed input) adds 5 B per
+#: input channel and 120 B (Akida's mapper on hand-made FourNodesIPv2 models, the Conv2D
+#: then a Dense1D: 4, 8 and 16 channels on 8 NPs 140, 160, 200 B; then a Conv2D and a Dense1D,
+#: one NP each, 1 to 64 channels, 3x3 to 7x7 kernels, 4- or 8-bit weights, exact with
+#: :data:`V2_CNP_CHAINED_BYTES`; blind corpus 3: a 96x96x1 input on 2 to 32 NPs within 5 %).
+V2_INPUT_CONV_BYTES_PER_CHANNEL = 5
+V2_INPUT_CONV_BYTES = 120
+
+
+def v2_input_conv_bytes(layer, model) -> int:
+    """Program bytes a v2 Conv2D adds when it reads the model's input
+    (:data:`V2_INPUT_CONV_BYTES_PER_CHANNEL`, :data:`V2_INPUT_CONV_BYTES`); 0 otherwise."""
+    if layer.TYPE != "Conv2D" or not layer.inbounds:
+        return 0
+    if model.get_layer(layer.inbounds[0]).TYPE != "InputData":
+        return 0
+    return V2_INPUT_CONV_BYTES_PER_CHANNEL * layer.input_dims[2] + V2_INPUT_CONV_BYTES
+
+
+#: v2 CNP layers (Conv2D, DepthwiseConv2D) of a sequence, by how they are chained (Akida's
+#: mapper on hand-made TwoNodesIPv2/FourNodesIPv2 models, an InputConv2D then CNP layers then
+#: a Dense1D, one NP a layer or spread on 6): each CNP layer reading a CNP layer of the same
+#: sequence adds 56 B (1, 2, 3 chained Conv2D 0, 56, 112 B; a depthwise layer between two
+#: Conv2D or after one, or two depthwise layers, likewise; a layer reading the InputConv2D or
+#: a software layer adds nothing); a layer cut in column bands adds 64 B per band after the
+#: first (2, 3, 4 bands of a depthwise layer 64, 128, 192 B); a sequence whose last NP layer is
+#: a CNP layer (its output leaves the device) adds 96 B (a Conv2D of 8 to 192 filters on 1 to
+#: 16 NPs, a banded depthwise layer).
+V2_CNP_CHAINED_BYTES = 56
+V2_CNP_BAND_BYTES = 64
+V2_CNP_LAST_BYTES = 96
+V2_CNP_TYPES = ("Conv2D", "DepthwiseConv2D")
+
+
+def v2_cnp_chain_bytes(sequence, model) -> int:
+    """:data:`V2_CNP_CHAINED_BYTES`, :data:`V2_CNP_BAND_BYTES` and :data:`V2_CNP_LAST_BYTES`
+    of a v2 hardware sequence."""
+    in_sequence = {lm.layer for p in sequence.passes for lm in p if lm.nps}
+    total = 0
+    for lm in (lm for p in sequence.passes for lm in p if lm.nps):
+        layer = model.get_layer(lm.layer)
+        if layer.TYPE not in V2_CNP_TYPES:
+            continue
+        inbound = layer.inbounds[0] if layer.inbounds else None
+        if inbound in in_sequence and model.get_layer(inbound).TYPE in V2_CNP_TYPES:
+            total += V2_CNP_CHAINED_BYTES
+        # NPs sharing a start neuron hold the same filters for different column bands
+        bands = max(Counter(n.start_neuron for n in lm.nps).values())
+        total += V2_CNP_BAND_BYTES * (bands - 1)
+    last = [lm for p in sequence.passes for lm in p if lm.nps]
+    if last and model.get_layer(last[-1].layer).TYPE in V2_CNP_TYPES:
+        total += V2_CNP_LAST_BYTES
+    return total
+
+
 #: Each v2 Dense1D of a sequence after its first two adds this much less (Akida's mapper on
 #: hand-made FourNodesIPv2 models, a 1x1 Conv2D then 2, 3, 4 or 5 Dense1D layers: 0, 128, 256,
 #: 384 B under :data:`V2_FNP_LAYER_BYTES` each; the same after the model's input: blind
@@ -240,14 +306,25 @@ def v1_hrc_alone_bytes(sequence) -> int:
     return V1_HRC_ALONE_BYTES if [c.type for c in nps] == ["HRC"] else 0
 
 
+def sequence_program_bytes(sequence, model, ip_version: str) -> int:
+    """Bytes of a hardware sequence's program besides its layers' own records
+    (:func:`layer_program_bytes`): the header and the terms that depend on the sequence (v2:
+    a Dense1D or Conv2D reading the model's input, Dense1D layers after the first two, chained
+    and banded CNP layers and a CNP output; v1: an HRC alone)."""
+    if ip_version == "v2":
+        extra = sum(v2_input_dense_bytes(model.get_layer(lm.layer), model) +
+                    v2_input_conv_bytes(model.get_layer(lm.layer), model)
+                    for p in sequence.passes for lm in p if lm.nps) + \
+            v2_dense_count_bytes(sequence, model) + v2_cnp_chain_bytes(sequence, model)
+    else:
+        extra = v1_hrc_alone_bytes(sequence)
+    return program_header_bytes(ip_version, len(sequence.passes)) + extra
+
+
 def program_size(sequence, model, ip_version: str) -> int:
     """Estimated bytes of a hardware sequence's program (Akida's ``len(sequence.program)``)."""
     if sequence.backend != "Hardware":
         return 0
-    extra = sum(v2_input_dense_bytes(model.get_layer(lm.layer), model)
-                for p in sequence.passes for lm in p if lm.nps) + \
-        v2_dense_count_bytes(sequence, model) if ip_version == "v2" else \
-        v1_hrc_alone_bytes(sequence)
-    return program_header_bytes(ip_version, len(sequence.passes)) + extra + sum(
+    return sequence_program_bytes(sequence, model, ip_version) + sum(
         layer_program_bytes(lm, model.get_layer(lm.layer), ip_version)
         for p in sequence.passes for lm in p)
