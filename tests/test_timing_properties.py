@@ -147,8 +147,9 @@ def test_timing_energy_report_invariants(tmp_path_factory, kinds, seed, version,
     assert lat - 1 <= runF.timing.total_cycles <= FRAMES * (lat + first) + 2
     # the same frame streamed: no cheaper a frame (later frames reload a multi-pass model's
     # first pass too)
-    # (2 %: counts and busy cycles rounded over all the frames: weight words, NP cycles)
-    assert runF.energy.energy_per_frame_uj >= e.energy_per_frame_uj * 0.98
+    # (2 % and 0.1 nJ: counts and busy cycles rounded over all the frames: weight words, NP
+    # cycles)
+    assert runF.energy.energy_per_frame_uj >= e.energy_per_frame_uj * 0.98 - 1e-4
     # sparser inputs are not slower
     lats = [pipeline.simulate(model, x, opts.with_(sparsity=sp), mapping=mapping,
                               activations=acts).timing.latency_cycles for sp in (0.5, 0.9)]

@@ -88,8 +88,8 @@ def draw_v2(rng):
                                   pool=rng.choice([None, None, "max"])))]
     ch = f
     for _ in range(int(rng.integers(1, 7))):
-        kind = rng.choice(["conv", "conv", "dw", "add", "concat", "dense"],
-                          p=[0.3, 0.1, 0.2, 0.15, 0.1, 0.15])
+        kind = rng.choice(["conv", "conv", "dw", "add", "concat", "dense", "branches"],
+                          p=[0.25, 0.1, 0.15, 0.15, 0.1, 0.1, 0.15])
         if kind == "conv":
             ch = int(rng.choice([4, 8, 16, 32, 64, 96, 128, 200]))
             blocks.append(("conv", dict(filters=ch, kernel_size=int(rng.choice([1, 3, 3, 5, 7])),
@@ -106,6 +106,16 @@ def draw_v2(rng):
             blocks.append(("conv", dict(filters=c2, kernel_size=int(rng.choice([1, 3])))))
             blocks.append(("concat", {}))
             ch += c2
+        elif kind == "branches":  # two branches from one layer, merged again
+            merge = str(rng.choice(["add", "concat"]))
+            c2 = ch if merge == "add" else int(rng.choice([4, 8, 16]))
+            k1, k2 = int(rng.choice([1, 3, 5])), int(rng.choice([1, 3]))
+            blocks.append(("conv", dict(filters=ch, kernel_size=k1)))
+            second = "dw" if merge == "add" and rng.random() < 0.3 else "conv"
+            blocks.append((second, dict(filters=c2, kernel_size=k2, from_block=2)
+                           if second == "conv" else dict(kernel_size=3, from_block=2)))
+            blocks.append((merge, {}))
+            ch = ch + c2 if merge == "concat" else ch
         else:
             ch = int(rng.choice([8, 16, 32, 64, 128]))
             blocks.append(("dense", dict(units=ch)))
@@ -317,7 +327,7 @@ class Checker:
             self.fail(ctx, "positive-finite", f"{FRAMES}-frame energy {eF}")
         # the same frame streamed: no action is cheaper a frame (a multi-pass model reloads
         # its first pass in the later frames)
-        elif eF < e.energy_per_frame_uj * 0.98:  # counts rounded over the frames
+        elif eF < e.energy_per_frame_uj * 0.98 - 1e-4:  # counts rounded over the frames
             self.fail(ctx, "stream-energy", f"{FRAMES} frames {eF:.6g} uJ a frame, 1 frame "
                                             f"{e.energy_per_frame_uj:.6g}")
         return lat, run1
