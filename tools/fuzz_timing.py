@@ -13,15 +13,22 @@ and several frames, estimates energy and checks invariants:
 * F frames streamed take between 1x and Fx the 1-frame latency, at no less energy a frame;
 * the 1-frame latency is at least the busiest NP's busy cycles and agrees with the closed-form
   law (longest chain of the layers' slowest-NP busy cycles, plus reprogramming) within
-  ``--law-tol``;
+  ``--law-tol`` and 300 cycles a layer of NoC transfers.  The runs over it are NoC-bound: a
+  layer spread over many nodes (AllNps) receives one packet per destination node per row, so
+  the producer's (or the event DMA's) link carries its events once per node (the link width
+  is an assumption, ``link_width_bits``): session 5 found 1-2 % of the runs so, up to 5x;
+* each layer's span in frame 0 holds its busiest NP's busy cycles;
 * the report writes (JSON, CSV, HTML) and reloads with the same figures;
 * ``nsoc run --report`` on a saved ``.fbz`` works (every ``--cli-every`` th model);
-* a sparser input profile is not slower; AllNps is not more than 2x slower than Minimal.
+* a sparser input profile is not slower; AllNps is not more than 2x slower than Minimal
+  (without the reprogramming of passes 2.., which grows with the NPs, and when every layer
+  keeps its NP type: AllNps may put a dense layer on an FNP2, whose fnp2_layer_cycles, 185 k
+  a frame, a small layer on an FNP3 does not pay).
 
 Usage::
 
     nice -n 19 python tools/fuzz_timing.py --draws 300 --seed 0 --out /tmp/fuzz.jsonl
-    python tools/fuzz_timing.py --only 17            # replay draw 17 (prints every check)
+    python tools/fuzz_timing.py --seed 1 --only 72 -v  # replay draw 100072
 
 Each failure is one JSON line (draw seed, model spec, device, mode, check, message); the
 summary counts failures by class (check + exception type + first words of the message).
