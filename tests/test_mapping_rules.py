@@ -21,6 +21,8 @@ from nsoc.hardware.mapping.program import (
     v2_input_conv_bytes,
 )
 from nsoc.hardware.types import Sequence
+from nsoc.layers import make_layer
+from nsoc.model import Model
 from nsoc.testing import random_v1_model, random_v2_model
 
 
@@ -824,6 +826,29 @@ def test_v2_program_of_chained_cnp_layers():
     assert v2_cnp_chain_bytes(seq, m) == 2 * 56
     layers = sum(layer_program_bytes(lm, m.get_layer(lm.layer), "v2") for lm in seq.passes[0])
     assert seq.program_size == 332 + layers + 2 * 56
+
+
+def test_v2_program_of_cnp_layers_reading_a_merge():
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 8}), ("conv", {"filters": 8}),
+             ("add", {}), ("conv", {"filters": 8}), ("dense", {"units": 4})], (8, 6, 1))
+    seq, = map_model(m, "TwelveNodesIPv2").sequences
+    # conv_2 reads conv_1 and conv_4 the Add: 56 B each; conv_1 reads the InputConv2D
+    assert m.get_layer("conv_4").inbounds == ["add_3"]
+    assert v2_cnp_chain_bytes(seq, m) == 2 * 56
+
+
+def test_v2_program_of_an_input_conv_without_quantizer():
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 8}), ("dense", {"units": 4})],
+            (8, 8, 1))
+    ic = m.get_layer("input_conv_0")
+    # the same model starting with its InputConv2D (no Quantizer before it)
+    bare = make_layer("InputConv2D", ic.name, ic.params, ic.variables, [])
+    m2 = Model([bare] + [lay for lay in m.layers if lay.TYPE != "Quantizer" and lay is not ic],
+               "v2")
+    seq, = map_model(m, "FourNodesIPv2", mode="Minimal").sequences
+    seq2, = map_model(m2, "FourNodesIPv2", mode="Minimal").sequences
+    assert [lm.layer for lm in seq2.passes[0]][0] == "input_conv_0"
+    assert seq2.program_size == seq.program_size - 40
 
 
 def test_v2_program_of_banded_cnp_layers_and_a_cnp_output():
