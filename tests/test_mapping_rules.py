@@ -837,18 +837,20 @@ def test_v2_program_of_cnp_layers_reading_a_merge():
     assert v2_cnp_chain_bytes(seq, m) == 2 * 56
 
 
-def test_v2_program_of_an_input_conv_without_quantizer():
+@pytest.mark.parametrize("channels, quantizer_bytes", [(1, 40), (3, 40 + 2 * 4)])
+def test_v2_program_of_an_input_conv_without_quantizer(channels, quantizer_bytes):
     m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 8}), ("dense", {"units": 4})],
-            (8, 8, 1))
+            (8, 8, channels))
     ic = m.get_layer("input_conv_0")
-    # the same model starting with its InputConv2D (no Quantizer before it)
+    # the same model starting with its InputConv2D (no Quantizer before it): the Quantizer's
+    # 40 B and 4 B per input channel after the first are gone
     bare = make_layer("InputConv2D", ic.name, ic.params, ic.variables, [])
     m2 = Model([bare] + [lay for lay in m.layers if lay.TYPE != "Quantizer" and lay is not ic],
                "v2")
     seq, = map_model(m, "FourNodesIPv2", mode="Minimal").sequences
     seq2, = map_model(m2, "FourNodesIPv2", mode="Minimal").sequences
     assert [lm.layer for lm in seq2.passes[0]][0] == "input_conv_0"
-    assert seq2.program_size == seq.program_size - 40
+    assert seq2.program_size == seq.program_size - quantizer_bytes
 
 
 def test_v2_program_of_banded_cnp_layers_and_a_cnp_output():
