@@ -19,7 +19,7 @@ from numba import njit
 
 @njit(cache=True)
 def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
-              in_cost, in_fetch, out_cost, out_flits,
+              in_cost, in_fetch, out_cost, out_flits, grp_flits,
               in_grp_ptr, in_grp, out_grp_ptr, out_grp, grp_route_ptr, grp_route, grp_arr_off,
               grp_row0, grp_row1, bp_ptr, bp_stage, bp_off, bp_need,
               link_bits, flit_bits, header_flits, router_latency,
@@ -125,10 +125,12 @@ def _schedule(n_frames, in_rows, out_rows, in_off, out_off, need_off, needed,
             busy[s] += out_cost[i]
             out_start[i] = start
             out_fin[i] = fin
-            flits = out_flits[i] + header_flits
             row = pos_out[s] % out_rows[s]
             for k in range(out_grp_ptr[s], out_grp_ptr[s + 1]):
                 g = out_grp[k]
+                flits = out_flits[i] + header_flits
+                if grp_flits.shape[0] > 0 and grp_flits[grp_arr_off[g] + pos_out[s]] >= 0:
+                    flits = grp_flits[grp_arr_off[g] + pos_out[s]] + header_flits
                 t = fin
                 ser = 0.0
                 last = fin
@@ -285,14 +287,18 @@ class SchedulePlan(NamedTuple):
 class ScheduleCosts(NamedTuple):
     """Per-call inputs of :func:`schedule`: cycles of every input item (``in_cost``; its
     external-memory fetch ``in_fetch``, the longer of the two is the item's duration) and output
-    item (``out_cost``), payload flits of every output item (``out_flits``) and the
-    back-pressure constraints ``bp_need`` (see :class:`SchedulePlan`)."""
+    item (``out_cost``), payload flits of every output item (``out_flits``), the
+    back-pressure constraints ``bp_need`` (see :class:`SchedulePlan`) and ``grp_flits``: payload
+    flits of a packet group's copy of an output item (``arr`` layout; -1 or an empty array: the
+    item's ``out_flits``), for consumers that take only some of its events (depthwise NPs: their
+    channels)."""
 
     in_cost: np.ndarray
     in_fetch: np.ndarray
     out_cost: np.ndarray
     out_flits: np.ndarray
     bp_need: np.ndarray
+    grp_flits: np.ndarray | None = None
 
 
 class ScheduleResult(NamedTuple):
@@ -393,14 +399,17 @@ def schedule(plan: SchedulePlan, costs: ScheduleCosts, n_frames: int, flit_bits:
     for ``n_frames`` frames; a packet of f payload flits takes ``(f + header_flits) *
     flit_bits / link_bits`` cycles on each link and ``router_latency`` per hop.  Its plain
     Python reference (the spec) is :func:`nsoc.kernels.schedule_reference.schedule_ref`."""
-    c = ScheduleCosts(*(np.ascontiguousarray(a) for a in costs))
+    grp = costs.grp_flits if costs.grp_flits is not None else np.zeros(0, np.int64)
+    c = ScheduleCosts(np.ascontiguousarray(costs.in_cost), np.ascontiguousarray(costs.in_fetch),
+                      np.ascontiguousarray(costs.out_cost), np.ascontiguousarray(costs.out_flits),
+                      np.ascontiguousarray(costs.bp_need), np.ascontiguousarray(grp, np.int64))
     out = empty_result(plan, c.in_cost.shape[0], c.out_cost.shape[0])
     ok = _schedule(
         np.int64(n_frames), plan.in_rows, plan.out_rows, plan.in_off, plan.out_off,
         plan.need_off, plan.needed, c.in_cost, c.in_fetch, c.out_cost, c.out_flits,
-        plan.in_grp_ptr, plan.in_grp, plan.out_grp_ptr, plan.out_grp, plan.grp_route_ptr,
-        plan.grp_route, plan.grp_arr_off, plan.grp_row0, plan.grp_row1, plan.bp_ptr,
-        plan.bp_stage, plan.bp_off, c.bp_need,
+        c.grp_flits, plan.in_grp_ptr, plan.in_grp, plan.out_grp_ptr, plan.out_grp,
+        plan.grp_route_ptr, plan.grp_route, plan.grp_arr_off, plan.grp_row0, plan.grp_row1,
+        plan.bp_ptr, plan.bp_stage, plan.bp_off, c.bp_need,
         plan.link_bits, float(flit_bits), np.int64(header_flits), float(router_latency),
         out.arr, out.in_start, out.in_fin, out.out_start, out.out_fin,
         out.busy, out.stall, out.link_busy, out.link_flits, out.link_first,

@@ -49,13 +49,19 @@ def _next_op(p: SchedulePlan, c: ScheduleCosts, F: int, s: int, st: dict):
     return max(st["free"][s], ready), False, 0.0
 
 
-def _send(p: SchedulePlan, s: int, item: int, fin: float, flits: int, flit_bits: float,
-          router_latency: float, st: dict, res: ScheduleResult) -> None:
+def _send(p: SchedulePlan, s: int, item: int, fin: float, payload: int, header: int,
+          grp_flits, flit_bits: float, router_latency: float, st: dict,
+          res: ScheduleResult) -> None:
     """Send output item ``item`` of stage ``s`` (finished at ``fin``) to every group it feeds:
     each link of the route serves the packet first come first served.  A group not carrying
-    the item's row gets no packet: its consumers know the row once it is fired."""
+    the item's row gets no packet: its consumers know the row once it is fired.  A packet
+    holds ``payload`` flits (the group's own count when ``grp_flits`` gives one) and the
+    header."""
     for k in range(p.out_grp_ptr[s], p.out_grp_ptr[s + 1]):
         g = p.out_grp[k]
+        own = -1 if grp_flits is None or len(grp_flits) == 0 else \
+            int(grp_flits[p.grp_arr_off[g] + item])
+        flits = (own if own >= 0 else payload) + header
         if not p.grp_row0[g] <= item % int(p.out_rows[s]) < p.grp_row1[g]:
             res.arr[p.grp_arr_off[g] + item] = fin
             continue
@@ -103,8 +109,8 @@ def schedule_ref(plan: SchedulePlan, costs: ScheduleCosts, n_frames: int, flit_b
             fin = start + c.out_cost[i]
             res.busy[s] += c.out_cost[i]
             res.out_start[i], res.out_fin[i] = start, fin
-            _send(p, s, st["pos_out"][s], fin, int(c.out_flits[i]) + int(header_flits),
-                  float(flit_bits), float(router_latency), st, res)
+            _send(p, s, st["pos_out"][s], fin, int(c.out_flits[i]), int(header_flits),
+                  c.grp_flits, float(flit_bits), float(router_latency), st, res)
             st["pos_out"][s] += 1
         else:
             i = p.in_off[s] + st["pos_in"][s]

@@ -98,3 +98,40 @@ def test_reconfiguration_bytes_are_totals_over_the_frames():
     # the same frame streamed: every action a frame the same
     assert three.energy.energy_per_frame_uj == pytest.approx(one.energy.energy_per_frame_uj,
                                                              rel=1e-3)
+
+
+def test_depthwise_nps_receive_only_their_channels_events():
+    """32 depthwise channels on NPs of 9 nodes (TwelveNodesIPv2, AllNps): the packet to a node
+    carries the events of the channels its NPs hold, so over the nodes the input convolution's
+    rows are sent about once (the depthwise CNP law counts only those events).  Before: every
+    node got whole rows and the producer's link carried them once per node (fuzz draw 500170:
+    a 1.5 k-cycle depthwise layer spanning 55 k cycles)."""
+    from nsoc.hardware.parameters import timing_params, values
+    from nsoc.hardware.timing.plan import build_pass_plan
+    from nsoc.hardware.timing.rows import as_frames, pass_work
+    blocks = [("input_conv", {"filters": 32, "kernel_size": 3, "name": "conv_in"}),
+              ("dw", {"kernel_size": 5, "stride": 2, "name": "dw"}),
+              ("dense", {"units": 10, "name": "fc"})]
+    model = random_v2_model(blocks, (24, 24, 1), weight_bits=4, act_bits=4)
+    x = np.random.default_rng(0).integers(0, 256, (1, 24, 24, 1)).astype(np.uint8)
+    mapping = map_model(model, "TwelveNodesIPv2", mode="AllNps")
+    (_, _, lms), = mapping.hardware_passes()
+    lm = {m.layer: m for m in lms}
+    assert len({(c.ident.col, c.ident.row) for c in lm["dw"].nps}) == 9
+    P = values(timing_params(mapping.device, {}))
+    layers = [model.get_layer(n) for n in ("conv_in", "dw")]
+    plan = build_pass_plan(model, mapping.device, P, layers, lm, 1)
+    acts = {k: as_frames(v) for k, v in model.forward(x, outputs="all").items()}
+    work = pass_work(plan, model, P, acts, as_frames(x))
+    dw_stages = set(plan.by_layer["dw"])
+    groups = [g for g, grp in enumerate(plan.groups) if set(grp.consumers) <= dw_stages]
+    assert len(groups) == 9
+    rows = plan.stages[plan.groups[groups[0]].producer].out_rows
+    payload = sum(int(work.costs.grp_flits[plan.sched.grp_arr_off[g]:][:rows].sum())
+                  for g in groups)
+    events = int(np.count_nonzero(acts["conv_in"]))
+    per_event = P["event_bits"] / P["link_width_bits"]
+    assert events * per_event <= payload <= events * per_event + len(groups) * rows
+    # each depthwise NP still receives (and pays for) its channels' events
+    r = pipeline.simulate(model, x, mapping=mapping, device="TwelveNodesIPv2", frames=1)
+    assert sum(n.events_in for n in r.timing.nps if n.layer == "dw") == events

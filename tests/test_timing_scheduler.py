@@ -104,9 +104,14 @@ def random_plans(draw):
     n_in, n_out = plan.in_total, plan.out_total
     in_cost = rng.integers(0, 6, n_in).astype(np.float64)
     in_fetch = np.where(rng.random(n_in) < 0.3, rng.integers(0, 10, n_in), 0).astype(np.float64)
+    # half the plans give some groups their own payload (-1: the item's), as depthwise
+    # consumers get only their channels' events
+    grp_flits = np.where(rng.random(plan.arr_size) < 0.5, rng.integers(0, 5, plan.arr_size),
+                         -1).astype(np.int64) if rng.random() < 0.5 else None
     costs = ScheduleCosts(in_cost, in_fetch, rng.integers(0, 6, n_out).astype(np.float64),
                           rng.integers(0, 5, n_out).astype(np.int64),
-                          np.concatenate(bp_need + [np.zeros(0, np.int64)]).astype(np.int64))
+                          np.concatenate(bp_need + [np.zeros(0, np.int64)]).astype(np.int64),
+                          grp_flits)
     return plan, costs, F, 32.0, int(rng.integers(0, 2)), float(rng.integers(0, 3))
 
 
