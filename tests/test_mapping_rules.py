@@ -696,11 +696,18 @@ def test_v1_program_size_law():
     cnp, = _nps(mapping, "conv_1")
     fnp, = _nps(mapping, "dense_2")
     # header + HRC weights + 160 + CNP (64-bit word per 50-bit word, 8 B per filter + 224)
-    # + FNP weights + 216 + 8 B per unit
+    # + FNP weights + 216 + 8 B per unit; 56 B for each layer after the first (2)
     cnp_words = cnp.mem_info["weight_size"] * 8 // 50
     want = 484 + hrc.mem_info["weight_size"] + 160 + cnp_words * 8 + 8 * 16 + 224 + \
-        fnp.mem_info["weight_size"] + 216 + 8 * 10
+        fnp.mem_info["weight_size"] + 216 + 8 * 10 + 2 * 56
     assert seq.program_size == want
+    # the same Convolutional on more NPs: the 56 B stay per layer
+    spread = map_model(m, get_device("TwoNodesIPv1"), mode="AllNps")
+    seq2, = spread.sequences
+    assert len(_nps(spread, "conv_1")) > 1
+    layers = sum(layer_program_bytes(lm, m.get_layer(lm.layer), "v1")
+                 for p in seq2.passes for lm in p)
+    assert seq2.program_size == 484 + layers + 2 * 56
 
 
 def test_allnps_one_bound_for_every_hardware_sequence():
@@ -918,8 +925,9 @@ def test_v1_program_hidden_dense_units_have_no_unit_records():
     def fnp(c):
         return c.mem_info["weight_size"] + c.mem_info["external_size"] + 216
 
-    # header + HRC weights + 160; FNPs: weights + 216, 8 B per unit for the last layer only
-    want = 484 + hrc.mem_info["weight_size"] + 160 + fnp(hidden) + fnp(last) + 8 * 10
+    # header + HRC weights + 160; FNPs: weights + 216, 8 B per unit for the last layer only;
+    # 56 B for each layer after the first
+    want = 484 + hrc.mem_info["weight_size"] + 160 + fnp(hidden) + fnp(last) + 8 * 10 + 2 * 56
     assert seq.program_size == want
 
 
