@@ -16,6 +16,7 @@ from nsoc.hardware.mapping import (
 from nsoc.hardware.mapping.memory import band_neighbours, skip_buffer_count
 from nsoc.hardware.mapping.program import (
     layer_program_bytes,
+    v1_device_header_bytes,
     v2_bytes_per_weight_word,
     v2_cnp_chain_bytes,
     v2_input_conv_bytes,
@@ -696,10 +697,11 @@ def test_v1_program_size_law():
     cnp, = _nps(mapping, "conv_1")
     fnp, = _nps(mapping, "dense_2")
     # header + HRC weights + 160 + CNP (64-bit word per 50-bit word, 8 B per filter + 224)
-    # + FNP weights + 216 + 8 B per unit; 56 B for each layer after the first (2)
+    # + FNP weights + 216 + 8 B per unit; 56 B for each layer after the first (2); 12 B for
+    # the HRC on TwoNodesIPv1
     cnp_words = cnp.mem_info["weight_size"] * 8 // 50
     want = 484 + hrc.mem_info["weight_size"] + 160 + cnp_words * 8 + 8 * 16 + 224 + \
-        fnp.mem_info["weight_size"] + 216 + 8 * 10 + 2 * 56
+        fnp.mem_info["weight_size"] + 216 + 8 * 10 + 2 * 56 + 12
     assert seq.program_size == want
     # the same Convolutional on more NPs: the 56 B stay per layer
     spread = map_model(m, get_device("TwoNodesIPv1"), mode="AllNps")
@@ -707,7 +709,7 @@ def test_v1_program_size_law():
     assert len(_nps(spread, "conv_1")) > 1
     layers = sum(layer_program_bytes(lm, m.get_layer(lm.layer), "v1")
                  for p in seq2.passes for lm in p)
-    assert seq2.program_size == 484 + layers + 2 * 56
+    assert seq2.program_size == 484 + layers + 2 * 56 + 12
 
 
 def test_allnps_one_bound_for_every_hardware_sequence():
@@ -912,6 +914,30 @@ def test_v2_program_of_a_conv_reading_the_model_input():
         8 * 8 + len(lm.nps) * (288 + 8) + v2_bytes_per_weight_word(conv) * words
 
 
+def test_v1_program_hrc_channels_and_device_header():
+    def model(channels):
+        return random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 16}),
+                                ("dense", {"units": 4})], (8, 8, channels), seed=4)
+    one, three = model(1), model(3)
+    hrc1 = map_model(one, "AKD1000", mode="Minimal").layer("input_conv_0")
+    hrc3 = map_model(three, "AKD1000", mode="Minimal").layer("input_conv_0")
+    # 3x3 on 3 channels: 48 B more than on one, and 4 B per channel after the first
+    assert layer_program_bytes(hrc3, three.get_layer("input_conv_0"), "v1") == \
+        hrc3.nps[0].mem_info["weight_size"] + 160 + 48 + 2 * 4
+    assert layer_program_bytes(hrc1, one.get_layer("input_conv_0"), "v1") == \
+        hrc1.nps[0].mem_info["weight_size"] + 160
+    # the header: a sequence holding the HRC takes 12 B more on AKD1500 than on AKD1000
+    seq1000, = map_model(one, "AKD1000", mode="Minimal").sequences
+    seq1500, = map_model(one, "AKD1500", mode="Minimal").sequences
+    assert seq1500.program_size == seq1000.program_size + 12
+    # without the HRC, 20 B less on AKD1000 (NSoC_v2) and nothing elsewhere
+    cut = Sequence(seq1000.name, "Hardware", [[lm for lm in seq1000.passes[0]
+                                               if lm.layer != "input_conv_0"]])
+    assert v1_device_header_bytes(cut, get_device("AKD1000").hw_version) == -20
+    assert v1_device_header_bytes(cut, get_device("TwoNodesIPv1").hw_version) == 0
+    assert v1_device_header_bytes(seq1500, get_device("AKD1500").hw_version) == 12
+
+
 def test_v1_program_hidden_dense_units_have_no_unit_records():
     m = random_v1_model([("input_conv", {"filters": 8}), ("dense", {"units": 16}),
                          ("dense", {"units": 10})], (8, 8, 1), seed=4)
@@ -926,8 +952,9 @@ def test_v1_program_hidden_dense_units_have_no_unit_records():
         return c.mem_info["weight_size"] + c.mem_info["external_size"] + 216
 
     # header + HRC weights + 160; FNPs: weights + 216, 8 B per unit for the last layer only;
-    # 56 B for each layer after the first
-    want = 484 + hrc.mem_info["weight_size"] + 160 + fnp(hidden) + fnp(last) + 8 * 10 + 2 * 56
+    # 56 B for each layer after the first; 12 B for the HRC on TwoNodesIPv1
+    want = 484 + hrc.mem_info["weight_size"] + 160 + fnp(hidden) + fnp(last) + 8 * 10 + \
+        2 * 56 + 12
     assert seq.program_size == want
 
 

@@ -303,7 +303,7 @@ def _map_model(model, dev: Device, hw_only: bool, mode: str,
         seq = Sequence(_seq_name("HW", [r.layer.name for r in q]), "Hardware", passes)
         assign_skip_memory(seq, model)
         dense_inputs_across_passes(seq, model)
-        seq.program_size = program_size(seq, model, dev.ip_version)
+        seq.program_size = program_size(seq, model, dev.ip_version, dev.hw_version)
         sequences.append(seq)
     return Mapping(dev, mode, bool(hw_only), tuple(sequences))
 
