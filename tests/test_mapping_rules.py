@@ -16,6 +16,7 @@ from nsoc.hardware.mapping import (
 from nsoc.hardware.mapping.memory import band_neighbours, skip_buffer_count
 from nsoc.hardware.mapping.program import (
     layer_program_bytes,
+    program_header_bytes,
     v1_device_header_bytes,
     v2_bytes_per_weight_word,
     v2_cnp_chain_bytes,
@@ -936,6 +937,20 @@ def test_v1_program_hrc_channels_and_device_header():
     assert v1_device_header_bytes(cut, get_device("AKD1000").hw_version) == -20
     assert v1_device_header_bytes(cut, get_device("TwoNodesIPv1").hw_version) == 0
     assert v1_device_header_bytes(seq1500, get_device("AKD1500").hw_version) == 12
+
+
+def test_v1_program_passes():
+    m = random_v1_model([("input_conv", {"filters": 8})] + [("conv", {"filters": 32})] * 10 +
+                        [("dense", {"units": 4})], (8, 8, 1), seed=4)
+    seq, = map_model(m, "AKD1500", mode="HwPr").sequences
+    n = len(seq.passes)
+    assert n > 1
+    layers = sum(layer_program_bytes(lm, m.get_layer(lm.layer), "v1")
+                 for p in seq.passes for lm in p)
+    # header 484 + 64 B per pass after the first; 56 B per layer after the first (11); 12 B
+    # for the HRC with other NPs on AKD1500
+    assert seq.program_size == 484 + 64 * (n - 1) + layers + 11 * 56 + 12
+    assert program_header_bytes("v1", n) == 484 + 64 * (n - 1)
 
 
 def test_v1_program_hidden_dense_units_have_no_unit_records():
