@@ -953,6 +953,18 @@ def test_v1_program_passes():
     assert program_header_bytes("v1", n) == 484 + 64 * (n - 1)
 
 
+def test_v1_program_of_an_fnp2():
+    # 1076 units of 40 B do not fit an FNP3 (43008 B): the FNP2 adds 48 B to its records
+    m = random_v1_model([("input_conv", {"filters": 32, "kernel_size": 1}),
+                         ("dense", {"units": 1076})], (1, 1, 1), seed=3)
+    lm = map_model(m, "AKD1500", mode="Minimal").layer("dense_1")
+    c, = lm.nps
+    layer = m.get_layer("dense_1")
+    assert c.type == "FNP2" and layer.output_bits > 8
+    assert layer_program_bytes(lm, layer, "v1") == c.mem_info["weight_size"] + \
+        c.mem_info["external_size"] + 216 + 8 * 1076 + 48
+
+
 def test_v1_program_hidden_dense_units_have_no_unit_records():
     m = random_v1_model([("input_conv", {"filters": 8}), ("dense", {"units": 16}),
                          ("dense", {"units": 10})], (8, 8, 1), seed=4)
@@ -964,9 +976,11 @@ def test_v1_program_hidden_dense_units_have_no_unit_records():
     assert m.get_layer("dense_1").output_bits <= 8 < m.get_layer("dense_2").output_bits
 
     def fnp(c):
-        return c.mem_info["weight_size"] + c.mem_info["external_size"] + 216
+        return c.mem_info["weight_size"] + c.mem_info["external_size"] + 216 + \
+            (48 if c.type == "FNP2" else 0)
 
-    # header + HRC weights + 160; FNPs: weights + 216, 8 B per unit for the last layer only;
+    # header + HRC weights + 160; FNPs: weights + 216 (+ 48 on an FNP2), 8 B per unit for the
+    # last layer only;
     # 56 B for each layer after the first; 12 B for the HRC on TwoNodesIPv1
     want = 484 + hrc.mem_info["weight_size"] + 160 + fnp(hidden) + fnp(last) + 8 * 10 + \
         2 * 56 + 12

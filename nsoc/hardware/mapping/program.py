@@ -85,6 +85,12 @@ V1_HRC_CHANNEL_BYTES = 4
 V1_HRC_ALONE_BYTES = -92
 
 
+#: An FNP2 adds 48 B, as in v2 (:data:`V2_FNP2_EXTRA_BYTES`; corpus, all six sets: every
+#: distinct v1 sequence of one FullyConnected on an FNP2 was 48 B over the law without it,
+#: 19 of 19, those on an FNP3 exact).
+V1_FNP2_EXTRA_BYTES = 48
+
+
 def np_program_bytes(component, layer, ip_version: str) -> int:
     """Bytes one NP adds to a v1 sequence's program: its weights as stored in the program
     (one 64-bit word per 50-bit weight word; FNP weights as held) plus its registers (CNP: 8
@@ -101,7 +107,8 @@ def np_program_bytes(component, layer, ip_version: str) -> int:
     if component.type.startswith("FNP"):
         per_unit = 8 if layer.output_bits > 8 else 0
         return m.get("weight_size", 0) + m.get("external_size", 0) + 216 + \
-            per_unit * component.filters
+            per_unit * component.filters + \
+            (V1_FNP2_EXTRA_BYTES if component.type == "FNP2" else 0)
     words = -(-m.get("weight_size", 0) * 8 // 50)
     regs = 8 * component.filters + (232 if layer.TYPE == "SeparableConvolutional" else 224)
     return words * 8 + regs
