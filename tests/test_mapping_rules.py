@@ -1,6 +1,7 @@
 """One small architecture per mapping rule, with the expected mapping worked out by hand from the
 rule (not copied from Akida's outputs).  The rules and what in Akida's mappings shows them are
 documented in nsoc/hardware/mapping/."""
+import numpy as np
 import pytest
 
 from nsoc.errors import MappingError
@@ -697,11 +698,12 @@ def test_v1_program_size_law():
     hrc, = _nps(mapping, "input_conv_0")
     cnp, = _nps(mapping, "conv_1")
     fnp, = _nps(mapping, "dense_2")
-    # header + HRC weights + 160 + CNP (64-bit word per 50-bit word, 8 B per filter + 224)
+    # header + HRC weights + 120 (no Quantizer before it) + CNP (64-bit word per 50-bit
+    # word, 8 B per filter + 224)
     # + FNP weights + 216 + 8 B per unit; 56 B for each layer after the first (2); 12 B for
     # the HRC on TwoNodesIPv1
     cnp_words = cnp.mem_info["weight_size"] * 8 // 50
-    want = 484 + hrc.mem_info["weight_size"] + 160 + cnp_words * 8 + 8 * 16 + 224 + \
+    want = 484 + hrc.mem_info["weight_size"] + 120 + cnp_words * 8 + 8 * 16 + 224 + \
         fnp.mem_info["weight_size"] + 216 + 8 * 10 + 2 * 56 + 12
     assert seq.program_size == want
     # the same Convolutional on more NPs: the 56 B stay per layer
@@ -919,14 +921,27 @@ def test_v1_program_hrc_channels_and_device_header():
     def model(channels):
         return random_v1_model([("input_conv", {"filters": 8}), ("conv", {"filters": 16}),
                                 ("dense", {"units": 4})], (8, 8, channels), seed=4)
+    def with_quantizer(m):
+        ic = m.get_layer("input_conv_0")
+        x, y, c = ic.input_dims
+        quantizer = make_layer("Quantizer", "input_quantizer", dict(
+            input_width=x, input_height=y, input_channels=c, output_bits=8, output_signed=0),
+            {"scales": np.full(1, 1.0, np.float32), "zero_points": np.zeros(1, np.uint8)})
+        fed = make_layer("InputConvolutional", ic.name, ic.params, ic.variables,
+                         ["input_quantizer"])
+        return Model([quantizer, fed] + [lay for lay in m.layers if lay is not ic], "v1")
+
     one, three = model(1), model(3)
-    hrc1 = map_model(one, "AKD1000", mode="Minimal").layer("input_conv_0")
-    hrc3 = map_model(three, "AKD1000", mode="Minimal").layer("input_conv_0")
-    # 3x3 on 3 channels: 48 B more than on one, and 4 B per channel after the first
-    assert layer_program_bytes(hrc3, three.get_layer("input_conv_0"), "v1") == \
-        hrc3.nps[0].mem_info["weight_size"] + 160 + 48 + 2 * 4
-    assert layer_program_bytes(hrc1, one.get_layer("input_conv_0"), "v1") == \
-        hrc1.nps[0].mem_info["weight_size"] + 160
+    for m, channels, wide in ((one, 1, 0), (three, 3, 48)):
+        # the model starting with its InputConvolutional: weights + 120 B (+ 48 B unless
+        # 3x3 on one channel); after a Quantizer: its 40 B and 4 B per channel after the first
+        hrc = map_model(m, "AKD1000", mode="Minimal").layer("input_conv_0")
+        assert layer_program_bytes(hrc, m.get_layer("input_conv_0"), "v1") == \
+            hrc.nps[0].mem_info["weight_size"] + 120 + wide
+        q = with_quantizer(m)
+        hrc = map_model(q, "AKD1000", mode="Minimal").layer("input_conv_0")
+        assert layer_program_bytes(hrc, q.get_layer("input_conv_0"), "v1") == \
+            hrc.nps[0].mem_info["weight_size"] + 120 + wide + 40 + 4 * (channels - 1)
     # the header: a sequence holding the HRC takes 12 B more on AKD1500 than on AKD1000
     seq1000, = map_model(one, "AKD1000", mode="Minimal").sequences
     seq1500, = map_model(one, "AKD1500", mode="Minimal").sequences
@@ -979,10 +994,10 @@ def test_v1_program_hidden_dense_units_have_no_unit_records():
         return c.mem_info["weight_size"] + c.mem_info["external_size"] + 216 + \
             (48 if c.type == "FNP2" else 0)
 
-    # header + HRC weights + 160; FNPs: weights + 216 (+ 48 on an FNP2), 8 B per unit for the
-    # last layer only;
+    # header + HRC weights + 120 (no Quantizer before it); FNPs: weights + 216 (+ 48 on an
+    # FNP2), 8 B per unit for the last layer only;
     # 56 B for each layer after the first; 12 B for the HRC on TwoNodesIPv1
-    want = 484 + hrc.mem_info["weight_size"] + 160 + fnp(hidden) + fnp(last) + 8 * 10 + \
+    want = 484 + hrc.mem_info["weight_size"] + 120 + fnp(hidden) + fnp(last) + 8 * 10 + \
         2 * 56 + 12
     assert seq.program_size == want
 

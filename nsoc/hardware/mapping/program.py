@@ -75,13 +75,14 @@ PROGRAM_HEADER_BYTES = 484
 #: software layer).  Blind corpora 2 and 3: every HRC-only sequence, 3x3 on one channel, 640 B
 #: of weights in 1192 B, 1280 B in 1832 B; Akida's mapper on hand-made models, AKD1500 and
 #: TwoNodesIPv1, HRC alone: 3x3 one channel with 8 to 64 filters + 68 B, 5x5, 7x7 or 3
-#: channels + 116 B; followed by a Convolutional: 5x5 or 3 channels 48 B more than 3x3.
+#: channels + 116 B; followed by a Convolutional: 5x5 or 3 channels 48 B more than 3x3.  Of
+#: the 160 B, 40 B and 4 B per input channel after the first are the Quantizer's before it
+#: (:data:`QUANTIZER_BYTES`, as in v2; hand-made models: 3 channels 8 B more than one; corpus,
+#: all six sets: the sequences of v1 models starting with their InputConvolutional, no
+#: Quantizer before it, were 40 B over, 48 B with 3 channels; with the Quantizer's share left
+#: out there the program is exact on 1085 train entries of 2614 where it was on 793).
 V1_HRC_BYTES = 160
 V1_HRC_WIDE_BYTES = 48
-#: A v1 HRC adds 4 B per input channel after the first (Akida's mapper on hand-made AKD1000,
-#: AKD1500 and TwoNodesIPv1 models: 3 channels 8 B more than one, as a v2 Quantizer's
-#: :data:`V2_QUANTIZER_CHANNEL_BYTES`).
-V1_HRC_CHANNEL_BYTES = 4
 V1_HRC_ALONE_BYTES = -92
 
 
@@ -102,8 +103,10 @@ def np_program_bytes(component, layer, ip_version: str) -> int:
     m = component.mem_info
     if component.type == "HRC":
         narrow = kernel_hw(layer) == (3, 3) and layer.input_dims[2] == 1
-        return m.get("weight_size", 0) + V1_HRC_BYTES + (0 if narrow else V1_HRC_WIDE_BYTES) + \
-            V1_HRC_CHANNEL_BYTES * (layer.input_dims[2] - 1)
+        quantizer = QUANTIZER_BYTES + QUANTIZER_CHANNEL_BYTES * (layer.input_dims[2] - 1) \
+            if layer.inbounds else 0
+        return m.get("weight_size", 0) + V1_HRC_BYTES - QUANTIZER_BYTES + \
+            (0 if narrow else V1_HRC_WIDE_BYTES) + quantizer
     if component.type.startswith("FNP"):
         per_unit = 8 if layer.output_bits > 8 else 0
         return m.get("weight_size", 0) + m.get("external_size", 0) + 216 + \
@@ -153,8 +156,8 @@ V2_CNP_CHANNEL_BYTES = 8
 #: program exact on 408 train entries of 2614 where it was on 234 (332 with 40 B alone).
 V2_HRC_BYTES = 232
 V2_HRC_WIDE_BYTES = 48
-V2_QUANTIZER_BYTES = 40
-V2_QUANTIZER_CHANNEL_BYTES = 4
+QUANTIZER_BYTES = 40
+QUANTIZER_CHANNEL_BYTES = 4
 
 
 def v2_bytes_per_weight_word(layer) -> int:
@@ -174,7 +177,7 @@ def v2_layer_program_bytes(lm, layer) -> int:
     x, y, c = layer.input_dims
     if layer.TYPE == "InputConv2D":
         narrow = kernel_hw(layer) == (3, 3) and c == 1
-        quantizer = V2_QUANTIZER_BYTES + V2_QUANTIZER_CHANNEL_BYTES * (c - 1) \
+        quantizer = QUANTIZER_BYTES + QUANTIZER_CHANNEL_BYTES * (c - 1) \
             if layer.inbounds else 0
         return lm.nps[0].mem_info.get("weight_size", 0) + V2_HRC_BYTES + \
             (0 if narrow else V2_HRC_WIDE_BYTES) + quantizer
@@ -376,10 +379,19 @@ def v1_device_header_bytes(sequence, hw_version: str | None) -> int:
     return V1_HEADER_WITH_HRC_BYTES if hrc and len(types) > 1 else 0
 
 
-def v1_hrc_alone_bytes(sequence) -> int:
-    """:data:`V1_HRC_ALONE_BYTES` for a v1 sequence whose only NP is the HRC; 0 otherwise."""
-    nps = [c for p in sequence.passes for lm in p for c in lm.nps]
-    return V1_HRC_ALONE_BYTES if [c.type for c in nps] == ["HRC"] else 0
+def v1_hrc_alone_bytes(sequence, model) -> int:
+    """:data:`V1_HRC_ALONE_BYTES` for a v1 sequence whose only NP is the HRC; 0 otherwise.  An
+    HRC alone takes the same with or without a Quantizer before it (hand-made models with
+    one and the corpus's without one both + 68 B at 3x3 on one channel): without one the
+    Quantizer's share left out of its record (:func:`np_program_bytes`) is added back."""
+    lms = [lm for p in sequence.passes for lm in p if lm.nps]
+    if [c.type for lm in lms for c in lm.nps] != ["HRC"]:
+        return 0
+    layer = model.get_layer(lms[0].layer)
+    if layer.inbounds:
+        return V1_HRC_ALONE_BYTES
+    return V1_HRC_ALONE_BYTES + QUANTIZER_BYTES + \
+        QUANTIZER_CHANNEL_BYTES * (layer.input_dims[2] - 1)
 
 
 def sequence_program_bytes(sequence, model, ip_version: str,
@@ -395,7 +407,7 @@ def sequence_program_bytes(sequence, model, ip_version: str,
                     for p in sequence.passes for lm in p if lm.nps) + \
             v2_dense_count_bytes(sequence, model) + v2_cnp_chain_bytes(sequence, model)
     else:
-        extra = v1_hrc_alone_bytes(sequence) + v1_layer_count_bytes(sequence) + \
+        extra = v1_hrc_alone_bytes(sequence, model) + v1_layer_count_bytes(sequence) + \
             v1_device_header_bytes(sequence, hw_version)
     return program_header_bytes(ip_version, len(sequence.passes)) + extra
 
