@@ -259,10 +259,13 @@ def run_sharded(model_path: str, input_path: str, out_path: str, *, raw: bool = 
 
 def _run_dask(executor, ranges, data, model_hash, input_path, raw, batch_size, stats, record):
     """Shards on Dask, at most two in flight per worker; a shard whose task fails (its worker
-    lost more often than Dask retries) is submitted again, up to SHARD_ATTEMPTS times."""
+    lost more often than Dask retries) is submitted again, up to SHARD_ATTEMPTS times.  The
+    model is shared as a task's result (engine.SharedData), which Dask recomputes if lost."""
     from distributed import as_completed
+
+    from .engine import SharedData
     client = executor.client
-    model = client.scatter(data, broadcast=True, hash=False)
+    shared = SharedData(client)
     by_path = executor.cluster is not None or _shards_visible(client, input_path)
     x = None if by_path else np.load(input_path, mmap_mode="r", allow_pickle=False)
     tag = model_hash[:16]
@@ -274,9 +277,9 @@ def _run_dask(executor, ranges, data, model_hash, input_path, raw, batch_size, s
     def submit(a, b):
         attempts[(a, b)] = attempts.get((a, b), 0) + 1
         source = {"path": input_path} if by_path else {"data": np.array(x[a:b])}
-        fut = client.submit(shard_task, model, model_hash, source, a, b, raw, batch_size, stats,
-                            key=f"nsoc-shard-{tag}-{a}-{b}-{attempts[(a, b)]}", pure=False,
-                            retries=2)
+        fut = client.submit(shard_task, shared.get(model_hash, data), model_hash, source, a, b,
+                            raw, batch_size, stats, pure=False, retries=2,
+                            key=f"nsoc-shard-{tag}-{a}-{b}-{attempts[(a, b)]}")
         shard_of[fut.key] = (a, b)
         pending.add(fut)
 
@@ -297,7 +300,7 @@ def _run_dask(executor, ranges, data, model_hash, input_path, raw, batch_size, s
         record(res)
         if todo:
             submit(*todo.pop())
-    model.release()
+    shared.release()
 
 
 def write_frame_stats(result: DatasetResult, out_dir: str) -> dict:

@@ -2,9 +2,12 @@
 existing Dask cluster (``--scheduler tcp://HOST:8786``).
 
 Dask is optional (the ``distributed`` extra) and imported only here, only when used.  Shared
-data (model bytes, frames) are scattered once to every worker; tasks carry their content-hash
-key, so a task resubmitted after a worker is lost (Dask reschedules it on another worker) or
-after a restart computes the same row.
+data (model bytes, frames) are results of tasks (:class:`SharedData`), not scattered data:
+Dask recomputes a result lost with the workers holding it, while scattered data lost so is
+gone and every task needing it is cancelled.  Tasks carry their content-hash key, so a task
+rerun after a worker is lost (Dask reschedules it on another worker; :meth:`DaskExecutor.
+map_tasks` submits again work the cluster lost, up to ``LOST_SUBMISSIONS`` times) or after a
+restart computes the same row.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from ..errors import InputError
 
 PARALLEL_NOTE = ("note: running serially; install Dask to use every core or a cluster: "
                  "pip install 'nsoc[distributed]'")
-TASK_RETRIES = 2
+TASK_RETRIES = 2  # Dask reruns a task that raised (a bug, or a worker's resource) this often
+LOST_SUBMISSIONS = 3  # a task whose work the cluster lost is submitted at most this often
 THREADS_ENV = "NSOC_WORKER_THREADS"  # numba threads a worker task may use (set on local workers)
 
 
@@ -33,13 +37,58 @@ def _bar(total: int, progress: bool | None, unit: str, desc: str):
     return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr)
 
 
-def failed_row(task: dict, exc: BaseException) -> dict:
-    """The row of a task that raised outside the simulator (redone by a restarted sweep)."""
+def failed_row(task: dict, exc: BaseException, note: str = "") -> dict:
+    """The row of a task that raised outside the simulator, or whose work the cluster lost too
+    often (redone by a restarted sweep)."""
     from .evaluate import METRICS
     row = dict(task["row"])
     row.update(dict.fromkeys(METRICS))
-    row.update(status="failed", error=f"{type(exc).__name__}: {exc}", seconds=None)
+    row.update(status="failed", error=f"{type(exc).__name__}: {exc}{note}", seconds=None)
     return row
+
+
+def lost_work(exc: BaseException) -> bool:
+    """Whether a Dask future ended because the cluster lost its work, not because its task
+    raised: cancelled by the scheduler (e.g. "already forgotten": data it needed was lost),
+    KilledWorker (it was running on more dying workers than Dask's ``allowed-failures``), or
+    the connection to the scheduler closed."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+    return isinstance(exc, (CancelledError, KilledWorker, CommClosedError))
+
+
+def shared_blob(blob):
+    """The task whose result is data shared by other tasks (see :class:`SharedData`)."""
+    return blob
+
+
+class SharedData:
+    """Futures of data the tasks share (model bytes, frames), one per content hash.
+
+    Each is the result of a task holding the data, computed once and copied to the workers
+    whose tasks need it.  Not ``client.scatter(broadcast=True)``: Dask's memory manager drops
+    copies of data at will, even broadcast ones, and scattered data lost with the worker
+    holding its last copy cannot be recomputed: Dask cancels every task that needs it ("already
+    forgotten"; 24 of 60 rows of a sweep so lost when a worker was killed).  A task's result is
+    recomputed instead.  A future that ended anyway (cancelled, erred) is replaced on next use.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.futures: dict = {}
+
+    def get(self, key: str, blob):
+        fut = self.futures.get(key)
+        if fut is None or fut.status in ("error", "cancelled"):
+            fut = self.futures[key] = self.client.submit(shared_blob, blob, pure=False)
+        return fut
+
+    def release(self):
+        for fut in self.futures.values():
+            fut.release()
+        self.futures.clear()
 
 
 class SerialExecutor:
@@ -83,45 +132,52 @@ class DaskExecutor:
         where = "embedded LocalCluster" if cluster is not None else client.scheduler.address
         self.name = f"dask ({self.n_workers} workers, {where})"
 
-    def scatter(self, blobs: dict) -> dict:
-        """{hash: future} of data copied once to every worker."""
-        return {h: self.client.scatter(v, broadcast=True, hash=False) for h, v in blobs.items()}
-
     def map_tasks(self, tasks, taskset, progress=None):
+        """Rows of ``tasks`` as they complete.  A task whose work the cluster lost (see
+        :func:`lost_work`) is submitted again, up to ``LOST_SUBMISSIONS`` times in all; then,
+        or when it raised, its row is a failed row naming the reason."""
         from distributed import as_completed
 
         from .evaluate import run_task
-        models = self.scatter({h: taskset.models[h] for h in
-                               {t["model_hash"] for t in tasks}})
-        frames = self.scatter({h: taskset.frames[h] for h in
-                               {t["input_hash"] for t in tasks if t["file_input"]}})
-        by_key = {}
-        futures = []
+        shared = SharedData(self.client)
+        task_of: dict = {}
+        submissions: dict = {}
+        pending = as_completed()
+
+        def submit(task):
+            n = submissions[task["key"]] = submissions.get(task["key"], 0) + 1
+            frames = (shared.get("x" + task["input_hash"], taskset.frames[task["input_hash"]])
+                      if task["file_input"] else None)
+            fut = self.client.submit(run_task, shared.get("m" + task["model_hash"],
+                                                          taskset.models[task["model_hash"]]),
+                                     frames, task, key=f"nsoc-sweep-{task['key']}-{n}",
+                                     pure=False, retries=TASK_RETRIES)
+            task_of[fut.key] = task
+            pending.add(fut)
+
         for task in tasks:
-            fut = self.client.submit(run_task, models[task["model_hash"]],
-                                     frames.get(task["input_hash"]), task,
-                                     key=f"nsoc-sweep-{task['key']}", pure=False,
-                                     retries=TASK_RETRIES)
-            by_key[fut.key] = task
-            futures.append(fut)
+            submit(task)
         bar = _bar(len(tasks), progress, "config", "sweep")
-        pending = as_completed(futures)
-        del futures
         try:
             for fut in pending:
+                task = task_of.pop(fut.key)
                 try:
                     row = fut.result()
-                except Exception as exc:  # KilledWorker after too many losses, a bug
-                    row = failed_row(by_key[fut.key], exc)
-                fut.release()
+                except Exception as exc:  # a bug, or work lost with workers
+                    n = submissions[task["key"]]
+                    if lost_work(exc) and n < LOST_SUBMISSIONS:
+                        submit(task)
+                        continue
+                    row = failed_row(task, exc, f" (submitted {n} times)" if n > 1 else "")
+                finally:
+                    fut.release()
                 if bar is not None:
                     bar.update(1)
                 yield row
         finally:
             if bar is not None:
                 bar.close()
-            for f in list(models.values()) + list(frames.values()):
-                f.release()
+            shared.release()
 
     def build_many(self, jobs: list) -> list[bytes]:
         """.fbz bytes of zoo models ``[(name, params), ...]``, built in parallel on the
