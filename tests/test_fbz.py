@@ -66,13 +66,19 @@ def assert_same_model(a, b):
         assert lb.input_dims == la.input_dims and lb.output_dims == la.output_dims
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process: what loading a damaged file costs, which a loaded machine
+    (the clean-clone CI shares 2 cores) does not stretch as it does wall-clock time."""
+    return time.process_time()
+
+
 def expect_format_error(data, match=None, max_seconds=1.0):
     """Loading ``data`` raises exactly ModelFormatError quickly; returns its message."""
-    t0 = time.perf_counter()
+    t0 = cpu_seconds()
     with pytest.raises(ModelFormatError, match=match) as info:
         model_from_bytes(data)
     assert type(info.value) is ModelFormatError
-    assert time.perf_counter() - t0 < max_seconds
+    assert cpu_seconds() - t0 < max_seconds
     return str(info.value)
 
 
@@ -217,7 +223,7 @@ def test_flipped_container_bytes(small_model, data):
     # damage did not change the model (the zlib header's two compression-level bits are only a
     # hint: 78 DA and 78 9C start the same stream).
     original = container.unpack(model_to_bytes(small_model))
-    t0 = time.perf_counter()
+    t0 = cpu_seconds()
     try:
         fb = container.unpack(bytes(blob))
     except ModelFormatError as exc:
@@ -225,7 +231,7 @@ def test_flipped_container_bytes(small_model, data):
     else:
         assert fb == original
         assert_same_model(small_model, model_from_bytes(bytes(blob)))
-    assert time.perf_counter() - t0 < 1.0
+    assert cpu_seconds() - t0 < 1.0
 
 
 def test_zlib_level_hint_flip_loads_the_same_model(small_model):
@@ -247,14 +253,14 @@ def test_flipped_flatbuffer_bytes_with_valid_crc(small_fb, data):
     for _ in range(data.draw(st.integers(1, 4))):
         i = data.draw(st.integers(0, len(fb) - 1))
         fb[i] = data.draw(st.integers(0, 255))
-    t0 = time.perf_counter()
+    t0 = cpu_seconds()
     try:
         model = model_from_bytes(wrap(fb))
     except ModelFormatError as exc:
         assert type(exc) is ModelFormatError
     else:
         assert isinstance(model, nsoc.Model)
-    assert time.perf_counter() - t0 < 1.0
+    assert cpu_seconds() - t0 < 1.0
 
 
 def test_bad_magic_and_unknown_file():
