@@ -353,7 +353,8 @@ def test_a_results_folder_is_written_by_one_sweep_at_a_time(spec_file, tmp_path,
     import sys
     out = tmp_path / "res"
     out.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # the holder lives until killed below (no short sleep a slow, loaded machine could outlast)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
     try:
         (out / ".lock").write_text(f"{socket.gethostname()} {holder.pid}")
         assert main(["sweep", spec_file, "-o", str(out), "--workers", "1"]) == 2
