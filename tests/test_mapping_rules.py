@@ -840,6 +840,14 @@ def test_v2_program_of_chained_cnp_layers():
     assert seq.program_size == 332 + layers + 2 * 56
 
 
+def test_v2_program_of_a_cnp_layer_with_global_average_pooling():
+    m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 16, "pool": "gap"}),
+             ("dense", {"units": 4})], (8, 8, 1))
+    seq, = map_model(m, "FourNodesIPv2", mode="Minimal").sequences
+    # conv_1 reads the InputConv2D (no chaining term) and pools: 64 B
+    assert v2_cnp_chain_bytes(seq, m) == 64
+
+
 def test_v2_program_of_cnp_layers_reading_a_merge():
     m = _v2([("input_conv", {"filters": 8}), ("conv", {"filters": 8}), ("conv", {"filters": 8}),
              ("add", {}), ("conv", {"filters": 8}), ("dense", {"units": 4})], (8, 6, 1))
