@@ -101,6 +101,8 @@ class PassPlan:
     n_frames: int
     layer_nps: list = field(default_factory=list)  # per layer: (NP stages, sorted NP types)
     program_bytes: int | None = None   # bytes of the pass's program (set on first use)
+    depthwise_groups: list | None = None  # groups feeding depthwise NPs only (set on first
+                                          # use: rows.depthwise_groups)
 
 
 def channel_ranges(comps, channels: int) -> list[tuple[int, int]]:
